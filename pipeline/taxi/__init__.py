@@ -1,0 +1,1 @@
+"""The bundled sample: Chicago taxi trips with one model that uses every kind of head."""

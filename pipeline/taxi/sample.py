@@ -1,0 +1,116 @@
+"""The Chicago taxi trips sample and the labels derived from it.
+
+The data is the 15,002-trip CSV that ships inside the `tfx` package
+(`tfx/examples/chicago_taxi_pipeline/data/simple/data.csv`). Every label comes from real
+fields of the trip:
+
+| label key | head | derivation |
+|---|---|---|
+| `big_tipper` | BinaryClassHead | 1 when `tips > 0.2 * fare`, else 0 |
+| `payment_type` | MultiClassHead | the `payment_type` string, with `PAYMENT_TYPES` as vocabulary |
+| `log_trip_seconds` | RegressionHead | `log1p(trip_seconds)` (missing seconds: 0) |
+| `trip_tags` | MultiLabelHead | the tags of `TRIP_TAGS` that hold (a list of strings, maybe empty) |
+
+Trip tags: `airport` when the pickup or drop-off community area is O'Hare (76) or Midway (56);
+`long` when `trip_miles >= 10`; `night` when the trip starts at 22:00-05:59; `weekend` when
+it starts on a Saturday or Sunday (`trip_start_day` 7 or 1; the data counts days from Sunday).
+
+The model's inputs are the remaining fields (`NUMERIC_FEATURES`, `CATEGORICAL_FEATURES`);
+`tips`, `payment_type` and `trip_seconds` are excluded because labels are derived from them.
+The tags are derived from input fields on purpose: they are easy to learn, which makes the
+multi-label head's metrics a useful sanity check.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+PAYMENT_TYPES = ("Cash", "Credit Card", "No Charge", "Unknown", "Dispute", "Pcard", "Prcard")
+TRIP_TAGS = ("airport", "long", "night", "weekend")
+AIRPORT_COMMUNITY_AREAS = (76, 56)
+
+NUMERIC_FEATURES = (
+    "fare",
+    "trip_miles",
+    "trip_start_hour",
+    "trip_start_day",
+    "trip_start_month",
+    "pickup_latitude",
+    "pickup_longitude",
+    "dropoff_latitude",
+    "dropoff_longitude",
+)
+CATEGORICAL_FEATURES = ("pickup_community_area", "dropoff_community_area", "company")
+LABEL_KEYS = {
+    "big_tipper": "big_tipper",
+    "payment_type": "payment_type",
+    "trip_seconds": "log_trip_seconds",
+    "trip_tags": "trip_tags",
+}
+"""Head name to the label feature it reads."""
+
+
+def sample_csv_path() -> str:
+    """Path of the taxi CSV inside the installed `tfx` package."""
+    import tfx
+
+    path = os.path.join(
+        os.path.dirname(tfx.__file__), "examples", "chicago_taxi_pipeline", "data", "simple",
+        "data.csv",
+    )
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"The taxi sample is missing: expected {path} in the installed tfx package."
+        )
+    return path
+
+
+def load_trips(csv_path: str | None = None) -> pd.DataFrame:
+    """Reads the trips CSV and adds the derived label columns.
+
+    Missing numeric values become 0 and missing strings the empty string, so every row is
+    kept.
+
+    Returns:
+        One row per trip: the input features, `big_tipper` (int64), `payment_type` (str),
+        `log_trip_seconds` (float32) and `trip_tags` (tuple of str).
+    """
+    trips = pd.read_csv(csv_path or sample_csv_path())
+    unknown = sorted(set(trips["payment_type"]) - set(PAYMENT_TYPES))
+    if unknown:
+        raise ValueError(
+            f"Invalid payment_type values {unknown}: expected one of {list(PAYMENT_TYPES)}."
+        )
+    for column in ("pickup_community_area", "dropoff_community_area"):
+        trips[column] = trips[column].fillna(-1).astype(np.int64).astype(str)
+    trips["company"] = trips["company"].fillna("")
+    numeric = list(NUMERIC_FEATURES) + ["tips", "trip_seconds"]
+    trips[numeric] = trips[numeric].fillna(0.0).astype(np.float32)
+
+    trips["big_tipper"] = (trips["tips"] > 0.2 * trips["fare"]).astype(np.int64)
+    trips["log_trip_seconds"] = np.log1p(trips["trip_seconds"]).astype(np.float32)
+    is_tagged = np.stack(
+        [
+            trips["pickup_community_area"].isin([str(a) for a in AIRPORT_COMMUNITY_AREAS])
+            | trips["dropoff_community_area"].isin([str(a) for a in AIRPORT_COMMUNITY_AREAS]),
+            trips["trip_miles"] >= 10,
+            (trips["trip_start_hour"] >= 22) | (trips["trip_start_hour"] < 6),
+            trips["trip_start_day"].isin([1, 7]),
+        ],
+        axis=1,
+    )
+    tag_names = np.array(TRIP_TAGS)
+    trips["trip_tags"] = [tuple(tag_names[row]) for row in is_tagged]
+    return trips
+
+
+def multi_hot(tag_lists, vocabulary=TRIP_TAGS) -> np.ndarray:
+    """int64 `[len(tag_lists), len(vocabulary)]` indicator of each row's tags."""
+    index = {tag: i for i, tag in enumerate(vocabulary)}
+    out = np.zeros((len(tag_lists), len(vocabulary)), dtype=np.int64)
+    for row, tags in enumerate(tag_lists):
+        out[row, [index[tag] for tag in tags]] = 1
+    return out
