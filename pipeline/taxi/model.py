@@ -44,9 +44,7 @@ def build_head() -> heads.MultiHead:
     )
 
 
-def build_logits_model(
-    head: heads.MultiHead, hparams: dict[str, Any] | None = None
-) -> keras.Model:
+def build_logits_model(head: heads.MultiHead, hparams: dict[str, Any] | None = None) -> keras.Model:
     """A functional model from the feature dict to a dict of logits by head name."""
     hparams = {**DEFAULT_HPARAMS, **(hparams or {})}
     inputs = {
@@ -70,9 +68,9 @@ def build_logits_model(
     for units in hparams["hidden_units"]:
         hidden = keras.layers.Dense(units, activation="relu")(hidden)
     logits = {
-        sub_head.name: keras.layers.Dense(sub_head.logits_dimension, name=f"{sub_head.name}_logits")(
-            hidden
-        )
+        sub_head.name: keras.layers.Dense(
+            sub_head.logits_dimension, name=f"{sub_head.name}_logits"
+        )(hidden)
         for sub_head in head.heads
     }
     return keras.Model(inputs=inputs, outputs=logits, name="taxi_logits")

@@ -9,7 +9,7 @@ fields of the trip:
 | `big_tipper` | BinaryClassHead | 1 when `tips > 0.2 * fare`, else 0 |
 | `payment_type` | MultiClassHead | the `payment_type` string, with `PAYMENT_TYPES` as vocabulary |
 | `log_trip_seconds` | RegressionHead | `log1p(trip_seconds)` (missing seconds: 0) |
-| `trip_tags` | MultiLabelHead | the tags of `TRIP_TAGS` that hold (a list of strings, maybe empty) |
+| `trip_tags` | MultiLabelHead | the `TRIP_TAGS` that hold (a list of strings, maybe empty) |
 
 Trip tags: `airport` when the pickup or drop-off community area is O'Hare (76) or Midway (56);
 `long` when `trip_miles >= 10`; `night` when the trip starts at 22:00-05:59; `weekend` when
@@ -58,7 +58,11 @@ def sample_csv_path() -> str:
     import tfx
 
     path = os.path.join(
-        os.path.dirname(tfx.__file__), "examples", "chicago_taxi_pipeline", "data", "simple",
+        os.path.dirname(tfx.__file__),
+        "examples",
+        "chicago_taxi_pipeline",
+        "data",
+        "simple",
         "data.csv",
     )
     if not os.path.isfile(path):
@@ -114,3 +118,46 @@ def multi_hot(tag_lists, vocabulary=TRIP_TAGS) -> np.ndarray:
     for row, tags in enumerate(tag_lists):
         out[row, [index[tag] for tag in tags]] = 1
     return out
+
+
+def to_tf_examples(trips: pd.DataFrame) -> list[bytes]:
+    """Serialized `tf.Example`s of `trips`: its input features and its labels.
+
+    Numeric features and `log_trip_seconds` are float lists of one value, categorical features
+    and `payment_type` byte lists of one value, `big_tipper` an int64 list of one value and
+    `trip_tags` a byte list of 0 to 4 tag names.
+    """
+    import tensorflow as tf
+
+    def floats(values):
+        return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+
+    def strings(values):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode() for v in values]))
+
+    def ints(values):
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+    columns = {name: trips[name].tolist() for name in trips.columns}
+    serialized = []
+    for i in range(len(trips)):
+        feature = {name: floats([columns[name][i]]) for name in NUMERIC_FEATURES}
+        feature.update({name: strings([columns[name][i]]) for name in CATEGORICAL_FEATURES})
+        feature["big_tipper"] = ints([columns["big_tipper"][i]])
+        feature["payment_type"] = strings([columns["payment_type"][i]])
+        feature["log_trip_seconds"] = floats([columns["log_trip_seconds"][i]])
+        feature["trip_tags"] = strings(columns["trip_tags"][i])
+        example = tf.train.Example(features=tf.train.Features(feature=feature))
+        serialized.append(example.SerializeToString())
+    return serialized
+
+
+def write_tfrecords(trips: pd.DataFrame, path: str) -> str:
+    """Writes `trips` as a gzipped TFRecord file of `tf.Example`s; returns `path`."""
+    import tensorflow as tf
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for record in to_tf_examples(trips):
+            writer.write(record)
+    return path

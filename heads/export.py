@@ -1,0 +1,211 @@
+"""Export a `HeadModel` as a SavedModel with the signatures the estimator heads produced.
+
+Every signature takes one input, a batch of serialized `tf.Example` protos, parses it with
+the given feature spec, runs the model and returns what the original export outputs
+returned (HEADS.md sections 8.6 and 9):
+
+| signature | method | input | outputs |
+|---|---|---|---|
+| Classification | `tensorflow/serving/classify` | `inputs` | `classes`, `scores` |
+| Regression | `tensorflow/serving/regress` | `inputs` | `outputs` |
+| Predict | `tensorflow/serving/predict` | `examples` | every prediction key |
+
+TensorFlow 2 writes every signature with the predict method; the classify and regress method
+names are set afterwards in `saved_model.pb` so TensorFlow Serving's Classify and Regress
+APIs accept them.
+
+Beside the model, `assets.extra/head_config.json` holds the head's `heads.serialize` form and
+the label keys, so an evaluator needs only the SavedModel and the data (`load_head_config`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from heads import keys
+from heads.binary_class_head import BinaryClassHead
+from heads.keras_model import HeadModel
+from heads.multi_class_head import MultiClassHead
+from heads.multi_head import MultiHead
+from heads.multi_label_head import MultiLabelHead
+from heads.serialization import deserialize, serialize
+
+FeatureSpec = Mapping[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]
+
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+REGRESS_METHOD = "tensorflow/serving/regress"
+PREDICT_METHOD = "tensorflow/serving/predict"
+HEAD_CONFIG_PATH = os.path.join("assets.extra", "head_config.json")
+_INPUT_NAME = {CLASSIFY_METHOD: "inputs", REGRESS_METHOD: "inputs", PREDICT_METHOD: "examples"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportOutput:
+    """One signature: its serving method and how to pick its outputs from the predictions."""
+
+    method: str
+    outputs: Callable[[Mapping[Any, tf.Tensor]], dict[str, tf.Tensor]]
+
+
+def export_saved_model(
+    model: HeadModel,
+    export_dir: str | os.PathLike,
+    feature_spec: FeatureSpec,
+    label_keys: str | Mapping[str, str] | None = None,
+) -> str:
+    """Writes `model` as a SavedModel with its head's serving signatures.
+
+    Args:
+        model: a trained `heads.HeadModel`.
+        export_dir: the directory to write; it must not exist or be empty.
+        feature_spec: feature name to `tf.io.FixedLenFeature` / `tf.io.VarLenFeature`, used
+            to parse the serialized examples; it must cover the logits model's inputs.
+        label_keys: the feature holding the labels (for a MultiHead, head name to feature),
+            stored in the head config for evaluators; None when unknown.
+
+    Returns:
+        `export_dir` as a string.
+
+    Raises:
+        TypeError: if `model` is not a HeadModel.
+        ValueError: if `feature_spec` is empty, or the head cannot be serialized (a custom
+            `loss_fn` must be registered with `keras.saving.register_keras_serializable`).
+    """
+    if not isinstance(model, HeadModel):
+        raise TypeError(
+            f"Invalid `model`: expected a heads.HeadModel; received {type(model).__name__}."
+        )
+    if not feature_spec:
+        raise ValueError(
+            "Invalid `feature_spec`: expected a dict of feature name to "
+            f"tf.io.FixedLenFeature/VarLenFeature; received {feature_spec!r}."
+        )
+    feature_spec = dict(feature_spec)
+    head_config = {"head": serialize(model.head), "label_keys": label_keys}
+    export_outputs = head_export_outputs(model.head)
+
+    def make_signature(export_output: ExportOutput):
+        input_spec = tf.TensorSpec([None], tf.string, name=_INPUT_NAME[export_output.method])
+
+        @tf.function(input_signature=[input_spec])
+        def serve(serialized):
+            features = tf.io.parse_example(serialized, feature_spec)
+            predictions = model.head.predictions(model(features, training=False))
+            return export_output.outputs(predictions)
+
+        return serve.get_concrete_function()
+
+    signatures = {name: make_signature(output) for name, output in export_outputs.items()}
+    export_dir = os.fspath(export_dir)
+    tf.saved_model.save(model, export_dir, signatures=signatures)
+    _set_method_names(export_dir, {name: output.method for name, output in export_outputs.items()})
+    tf.io.gfile.makedirs(os.path.join(export_dir, os.path.dirname(HEAD_CONFIG_PATH)))
+    with tf.io.gfile.GFile(os.path.join(export_dir, HEAD_CONFIG_PATH), "w") as f:
+        json.dump(head_config, f, indent=2, sort_keys=True)
+    return export_dir
+
+
+def load_head_config(
+    export_dir: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None
+) -> tuple[Any, str | dict[str, str] | None]:
+    """The head and label keys stored by `export_saved_model` beside a SavedModel.
+
+    Raises:
+        FileNotFoundError: if `export_dir` has no head config (not written by this library).
+    """
+    path = os.path.join(os.fspath(export_dir), HEAD_CONFIG_PATH)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(
+            f"No head config at {path}: expected a SavedModel written by "
+            "heads.export_saved_model. Pass the head configuration explicitly."
+        )
+    with tf.io.gfile.GFile(path) as f:
+        config = json.load(f)
+    return deserialize(config["head"], custom_objects=custom_objects), config["label_keys"]
+
+
+def head_export_outputs(head: Any) -> dict[str, ExportOutput]:
+    """Signature name to `ExportOutput` for `head`, as the original head exported them."""
+    if isinstance(head, MultiHead):
+        return _multi_head_export_outputs(head)
+    predict = ExportOutput(PREDICT_METHOD, dict)
+    if isinstance(head, (BinaryClassHead, MultiClassHead, MultiLabelHead)):
+        classes_key = (
+            keys.PredictionKeys.CLASSES
+            if isinstance(head, MultiLabelHead)
+            else keys.PredictionKeys.ALL_CLASSES
+        )
+        classify = ExportOutput(
+            CLASSIFY_METHOD,
+            lambda p: {
+                "classes": p[classes_key],
+                "scores": p[keys.PredictionKeys.PROBABILITIES],
+            },
+        )
+        outputs = {
+            keys.DEFAULT_SERVING_KEY: classify,
+            keys.CLASSIFY_SERVING_KEY: classify,
+            keys.PREDICT_SERVING_KEY: predict,
+        }
+        if isinstance(head, BinaryClassHead):
+            outputs[keys.REGRESS_SERVING_KEY] = ExportOutput(
+                REGRESS_METHOD, lambda p: {"outputs": p[keys.PredictionKeys.LOGISTIC]}
+            )
+        return outputs
+    regress = ExportOutput(
+        REGRESS_METHOD, lambda p: {"outputs": p[keys.PredictionKeys.PREDICTIONS]}
+    )
+    return {
+        keys.DEFAULT_SERVING_KEY: regress,
+        keys.REGRESS_SERVING_KEY: regress,
+        keys.PREDICT_SERVING_KEY: predict,
+    }
+
+
+def _multi_head_export_outputs(head: MultiHead) -> dict[str, ExportOutput]:
+    """HEADS.md 8.6: the first head's default, `<head>[/<signature>]`, and a merged predict."""
+    outputs: dict[str, ExportOutput] = {}
+    for sub_head in head.heads:
+        for signature, output in head_export_outputs(sub_head).items():
+            key = (
+                sub_head.name
+                if signature == keys.DEFAULT_SERVING_KEY
+                else f"{sub_head.name}/{signature}"
+            )
+            outputs[key] = ExportOutput(output.method, _for_sub_head(sub_head.name, output))
+    outputs[keys.DEFAULT_SERVING_KEY] = outputs[head.heads[0].name]
+    outputs[keys.PREDICT_SERVING_KEY] = ExportOutput(
+        PREDICT_METHOD,
+        lambda p: {f"{head_name}/{key}": value for (head_name, key), value in p.items()},
+    )
+    return outputs
+
+
+def _for_sub_head(head_name: str, output: ExportOutput) -> Callable[..., dict[str, tf.Tensor]]:
+    """Picks a sub-head's outputs from MultiHead predictions keyed by (head_name, key)."""
+
+    def outputs(predictions: Mapping[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
+        own = {key: value for (name, key), value in predictions.items() if name == head_name}
+        return output.outputs(own)
+
+    return outputs
+
+
+def _set_method_names(export_dir: str, methods: Mapping[str, str]) -> None:
+    """Rewrites the signatures' method names in `saved_model.pb`."""
+    path = os.path.join(export_dir, "saved_model.pb")
+    saved_model = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(path, "rb") as f:
+        saved_model.ParseFromString(f.read())
+    for meta_graph in saved_model.meta_graphs:
+        for name, method in methods.items():
+            meta_graph.signature_def[name].method_name = method
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(saved_model.SerializeToString())

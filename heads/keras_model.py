@@ -1,0 +1,203 @@
+"""`HeadModel`: trains and evaluates a Keras logits model with a head.
+
+This replaces `Head.create_estimator_spec`. The logits model maps a features dict to logits
+(for a MultiHead, to a dict of logits by head name); the head supplies the training loss,
+the evaluation metrics and the predictions.
+
+Under `tf.distribute` (see HEADS.md section 14):
+* the head's metric objects are created in `__init__`, so inside the strategy's scope, and
+  `metrics` returns exactly them (named by their head keys) plus the loss tracker, so Keras
+  reports their cross-replica values rather than one replica's;
+* the logits model receives only its own inputs (Keras matches dict inputs by position);
+* the per-replica training loss is divided by the number of replicas, because gradients are
+  summed across replicas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from heads.base_head import Head
+
+_LOSS_KEY = "loss"
+
+
+class HeadModel(keras.Model):
+    """A `keras.Model` that trains `logits_model` with `head`.
+
+    Use it like any Keras model: `compile(optimizer=...)` (no `loss` or `metrics`: the head
+    owns both), `fit(features, labels)`, `evaluate(features, labels, return_dict=True)` and
+    `predict(features)`. Labels are a tensor for a single head and a dict by head name for a
+    MultiHead; the features dict may hold keys the logits model does not take (the head's
+    weight column, for example).
+
+    `evaluate` returns `loss` (the head's training loss, averaged over batches) and every key of
+    `head.metrics()`. `predict` returns the head's predictions dict (for a MultiHead keyed by
+    `(head_name, prediction_key)`).
+
+    A head that carries `centered_bias=True` (the legacy `heads.contrib.multi_label_head`
+    option) gets a learned bias of shape `[logits_dimension]` added to the logits.
+
+    Args:
+        logits_model: a Keras model from the features dict to float logits
+            `[batch_size, logits_dimension]` (a dict of them by head name for a MultiHead).
+        head: the `heads.Head` that defines loss, metrics and predictions.
+        **kwargs: passed to `keras.Model` (for example `name`).
+
+    Raises:
+        TypeError: if `logits_model` is not a Keras model or `head` is not a `heads.Head`.
+    """
+
+    def __init__(self, logits_model: keras.Model, head: Head, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not isinstance(logits_model, keras.Model):
+            raise TypeError(
+                "Invalid `logits_model`: expected a keras.Model; received "
+                f"{type(logits_model).__name__}."
+            )
+        if not isinstance(head, Head):
+            raise TypeError(
+                f"Invalid `head`: expected a heads.Head; received {type(head).__name__}."
+            )
+        self.logits_model = logits_model
+        self.head = head
+        self.centered_bias = None
+        if getattr(head, "centered_bias", False):
+            self.centered_bias = self.add_weight(
+                shape=(head.logits_dimension,), initializer="zeros", name="centered_bias"
+            )
+        self._head_loss_tracker = keras.metrics.Mean(name=_LOSS_KEY)
+        # The regularization_loss metric exists when the logits model has regularizers (a
+        # functional model reports them once built; an unbuilt subclassed model does not).
+        self._regularized = bool(logits_model.losses)
+        self._head_metrics = head.metrics(
+            regularization_losses=[0.0] if self._regularized else None
+        )
+        for key, metric in self._head_metrics.items():
+            # Keras reports a metric under its `.name`; the head's base metrics carry the
+            # bare constant (`auc`), so name every object by its (possibly suffixed) key.
+            metric.name = key
+        self._metric_list = [self._head_loss_tracker, *self._head_metrics.values()]
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        """The loss tracker and the head's metrics, exactly: see the module docstring."""
+        return self._metric_list
+
+    def compile(self, optimizer: Any = "rmsprop", **kwargs: Any) -> None:
+        """Configures the optimizer. The head supplies loss and metrics.
+
+        Raises:
+            ValueError: if `loss` or `metrics` is given.
+        """
+        for arg in ("loss", "metrics", "weighted_metrics"):
+            if kwargs.get(arg) is not None:
+                raise ValueError(
+                    f"Invalid `{arg}`: HeadModel takes its loss and metrics from the head; "
+                    f"received {arg}={kwargs[arg]!r}. Pass only the optimizer."
+                )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def call(self, features: dict[str, Any], training: bool = False) -> Any:
+        """Logits of the wrapped model for `features` (only its own inputs are passed)."""
+        logits = self.logits_model(_model_inputs(self.logits_model, features), training=training)
+        if self.centered_bias is not None:
+            logits = logits + self.centered_bias
+        return logits
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        features, labels = _unpack(data)
+        with tf.GradientTape() as tape:
+            logits = self(features, training=True)
+            loss = self.head.loss(
+                labels=labels,
+                logits=logits,
+                features=features,
+                regularization_losses=list(self.losses) or None,
+            )
+            replica_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+        variables = self.trainable_variables
+        gradients = tape.gradient(replica_loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        self._head_loss_tracker.update_state(loss)
+        return {_LOSS_KEY: self._head_loss_tracker.result()}
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        features, labels = _unpack(data)
+        logits = self(features, training=False)
+        regularization_losses = list(self.losses) if self._regularized else None
+        loss = self.head.loss(
+            labels=labels,
+            logits=logits,
+            features=features,
+            regularization_losses=regularization_losses,
+        )
+        self._head_loss_tracker.update_state(loss)
+        self.head.update_metrics(
+            self._head_metrics,
+            features=features,
+            logits=logits,
+            labels=labels,
+            regularization_losses=regularization_losses,
+        )
+        return {metric.name: metric.result() for metric in self._metric_list}
+
+    def predict_step(self, data: Any) -> dict[Any, Any]:
+        features, _ = _unpack(data)
+        return self.head.predictions(self(features, training=False))
+
+    def get_config(self) -> dict[str, Any]:
+        from heads import serialization
+
+        return {
+            **super().get_config(),
+            "logits_model": keras.saving.serialize_keras_object(self.logits_model),
+            "head": serialization.serialize(self.head),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> HeadModel:
+        from heads import serialization
+
+        config = dict(config)
+        logits_model = keras.saving.deserialize_keras_object(config.pop("logits_model"))
+        head = serialization.deserialize(config.pop("head"))
+        return cls(logits_model, head, **config)
+
+
+def _unpack(data: Any) -> tuple[Any, Any]:
+    """(features, labels) of a batch; sample weights come from the head's weight column."""
+    features, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if sample_weight is not None:
+        raise ValueError(
+            "Invalid `sample_weight`: HeadModel reads example weights from the features by "
+            "the head's `weight_column`; received a separate sample_weight. Put the weights "
+            "in the features dict and set weight_column on the head."
+        )
+    return features, labels
+
+
+def _model_inputs(logits_model: keras.Model, features: Any) -> Any:
+    """The part of `features` that `logits_model` takes.
+
+    A functional model with dict inputs matches a dict by position, not by key, so extra
+    features would shift its inputs; pass exactly the keys of its input dict.
+    """
+    if not isinstance(features, dict):
+        return features
+    try:
+        model_input = logits_model.input
+    except (AttributeError, ValueError):  # a subclassed model: it takes the whole dict
+        return features
+    if isinstance(model_input, dict):
+        missing = sorted(set(model_input) - set(features))
+        if missing:
+            raise ValueError(
+                f"Invalid features: the logits model takes inputs {sorted(model_input)}; "
+                f"missing {missing}. Received keys {sorted(features)}."
+            )
+        return {key: features[key] for key in model_input}
+    return features
