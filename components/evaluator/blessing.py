@@ -1,0 +1,194 @@
+"""Blessing: decides whether a model is good enough to push, from its evaluated metrics.
+
+A threshold names a metric key (as in `metrics.json`, e.g. `auc/big_tipper`) and a slice
+(`{}` is the overall slice, `{"trip_start_day": "1"}` one slice, `"*"` every slice). It may
+bound the candidate's value (`lower_bound`, `upper_bound`) and its change against the
+baseline model (`max_decrease`, `max_increase`: candidate − baseline must lie in
+[−max_decrease, max_increase]). The model is blessed when every threshold holds on every
+slice it names; a metric or slice that a threshold names but the evaluation lacks fails it,
+so a typo cannot bless a model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+ALL_SLICES = "*"
+
+SliceMetrics = Mapping[str, Mapping[str, float]]
+"""Metric values by slice: canonical slice string (see `slice_name`) to {metric key: value}."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricThreshold:
+    """A condition on one metric in one slice (or every slice).
+
+    Attributes:
+        metric: the metric key, e.g. `auc/big_tipper`.
+        slice: feature name to value (`{}` is the overall slice), or `"*"` for every slice.
+        lower_bound: the candidate's value must be >= this.
+        upper_bound: the candidate's value must be <= this.
+        max_decrease: candidate − baseline must be >= −max_decrease (needs a baseline).
+        max_increase: candidate − baseline must be <= max_increase (needs a baseline).
+    """
+
+    metric: str
+    slice: Mapping[str, str] | str = dataclasses.field(default_factory=dict)
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    max_decrease: float | None = None
+    max_increase: float | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.metric, str) or not self.metric:
+            raise ValueError(
+                f"Invalid `metric`: expected a metric key such as 'auc'; received {self.metric!r}."
+            )
+        if not (self.slice == ALL_SLICES or isinstance(self.slice, Mapping)):
+            raise ValueError(
+                f"Invalid `slice` for {self.metric}: expected a dict of feature to value or "
+                f"'{ALL_SLICES}'; received {self.slice!r}."
+            )
+        bounds = (self.lower_bound, self.upper_bound, self.max_decrease, self.max_increase)
+        if all(bound is None for bound in bounds):
+            raise ValueError(
+                f"Invalid threshold for {self.metric}: expected at least one of lower_bound, "
+                "upper_bound, max_decrease, max_increase; received none."
+            )
+        for name in ("max_decrease", "max_increase"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(
+                    f"Invalid `{name}` for {self.metric}: expected a number >= 0; "
+                    f"received {value!r}."
+                )
+
+    @property
+    def needs_baseline(self) -> bool:
+        return self.max_decrease is not None or self.max_increase is not None
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any]) -> MetricThreshold:
+        unknown = sorted(set(config) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(
+                f"Invalid threshold {dict(config)!r}: unknown keys {unknown}; expected "
+                f"{[f.name for f in dataclasses.fields(cls)]}."
+            )
+        return cls(**config)
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """One threshold that did not hold, in one slice."""
+
+    metric: str
+    slice: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The blessing decision and, when not blessed, every reason."""
+
+    blessed: bool
+    failures: tuple[Failure, ...]
+    checked: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "blessed": self.blessed,
+            "checked": self.checked,
+            "failures": [dataclasses.asdict(f) for f in self.failures],
+        }
+
+
+def slice_name(slice_values: Mapping[str, Any]) -> str:
+    """Canonical text of a slice: `Overall`, or `feature:value` joined by `, ` in key order."""
+    if not slice_values:
+        return "Overall"
+    return ", ".join(f"{key}:{slice_values[key]}" for key in sorted(slice_values))
+
+
+def parse_thresholds(config: str | Sequence[Mapping[str, Any]] | None) -> list[MetricThreshold]:
+    """Thresholds from JSON text or a list of dicts; None or empty gives none."""
+    if not config:
+        return []
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"Invalid thresholds: expected a JSON list of threshold objects; {error}."
+            ) from error
+    if not isinstance(config, list):
+        raise ValueError(
+            f"Invalid thresholds: expected a list of threshold objects; received {config!r}."
+        )
+    return [MetricThreshold.from_dict(item) for item in config]
+
+
+def decide(
+    thresholds: Iterable[MetricThreshold],
+    candidate: SliceMetrics,
+    baseline: SliceMetrics | None = None,
+) -> Verdict:
+    """Checks every threshold against the candidate's (and baseline's) metrics.
+
+    Args:
+        thresholds: the conditions.
+        candidate: the evaluated model's metrics by `slice_name`.
+        baseline: the baseline model's metrics by `slice_name`, or None without a baseline.
+
+    Returns:
+        The verdict; without thresholds a model is blessed.
+    """
+    failures: list[Failure] = []
+    checked = 0
+    for threshold in thresholds:
+        slices = (
+            sorted(candidate) if threshold.slice == ALL_SLICES else [slice_name(threshold.slice)]
+        )
+        for name in slices:
+            checked += 1
+            reason = _check(threshold, candidate.get(name), (baseline or {}).get(name), baseline)
+            if reason:
+                failures.append(Failure(threshold.metric, name, reason))
+    return Verdict(blessed=not failures, failures=tuple(failures), checked=checked)
+
+
+def _check(
+    threshold: MetricThreshold,
+    candidate: Mapping[str, float] | None,
+    baseline: Mapping[str, float] | None,
+    has_baseline: SliceMetrics | None,
+) -> str | None:
+    """The reason `threshold` fails in one slice, or None when it holds."""
+    if candidate is None:
+        return "slice not found in the evaluation"
+    value = candidate.get(threshold.metric)
+    if value is None:
+        return "metric not found in the evaluation"
+    if math.isnan(value):
+        return "value is NaN"
+    if threshold.lower_bound is not None and value < threshold.lower_bound:
+        return f"value {value:.6g} < lower_bound {threshold.lower_bound:.6g}"
+    if threshold.upper_bound is not None and value > threshold.upper_bound:
+        return f"value {value:.6g} > upper_bound {threshold.upper_bound:.6g}"
+    if not threshold.needs_baseline:
+        return None
+    if has_baseline is None:
+        return "a change threshold needs a baseline model, and none was evaluated"
+    base = (baseline or {}).get(threshold.metric)
+    if base is None or math.isnan(base):
+        return "baseline value missing or NaN"
+    change = value - base
+    if threshold.max_decrease is not None and change < -threshold.max_decrease:
+        return f"change {change:+.6g} below -max_decrease {-threshold.max_decrease:.6g}"
+    if threshold.max_increase is not None and change > threshold.max_increase:
+        return f"change {change:+.6g} above max_increase {threshold.max_increase:.6g}"
+    return None
