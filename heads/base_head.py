@@ -1,0 +1,173 @@
+"""The `Head` interface: what every head computes from logits.
+
+A head sits on top of a network that outputs logits. Given logits (and, for training and
+evaluation, labels and features) it knows how to compute the training loss, the
+predictions and the evaluation metrics. Concrete heads (`BinaryClassHead`,
+`MultiClassHead`, `MultiLabelHead`, `RegressionHead`, ..., `MultiHead`) document only
+where they differ from the contract below.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tensorflow as tf
+
+__all__ = ["Head"]
+
+
+class Head(abc.ABC):
+    """Interface for the head (top) of a model.
+
+    Shapes below use `[D0, ..., DN]` for the batch dimensions: usually just
+    `[batch_size]`, but logits of any rank >= 2 are accepted.
+
+    Every head works eagerly and inside `tf.function` (for example in a Keras
+    `train_step`): shape errors are Python `ValueError`s raised when the shapes are
+    known statically; value errors (labels out of range, unknown vocabulary entries) are
+    raised by TF assertion ops (`tf.errors.InvalidArgumentError`, eagerly at call time).
+
+    Attributes:
+        centered_bias: `bool`. When True, a Keras integration adds a learned per-class
+            bias to the logits before calling the head (the legacy
+            `enable_centered_bias` option, see `heads.contrib`). The head itself never
+            reads it. False unless set on an instance.
+    """
+
+    centered_bias: bool = False
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str | None:
+        """The head name, or None.
+
+        When set, every metric key is suffixed with `"/" + name` (prediction keys never
+        are).
+        """
+
+    @property
+    @abc.abstractmethod
+    def logits_dimension(self) -> int:
+        """Size of the last logits axis, for example the number of classes."""
+
+    @property
+    @abc.abstractmethod
+    def loss_reduction(self) -> str:
+        """How the training loss is reduced over the batch.
+
+        One of `"sum_over_batch_size"` (weighted sum divided by the number of elements of
+        the unweighted loss), `"sum"` (weighted sum) or `"auto"` (same as
+        `"sum_over_batch_size"`).
+        """
+
+    @abc.abstractmethod
+    def loss(
+        self,
+        labels: Any,
+        logits: Any,
+        features: Mapping[str, Any] | None = None,
+        mode: Any = None,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> tf.Tensor:
+        """Returns the regularized training loss of one batch.
+
+        Args:
+            labels: labels `Tensor` (or `SparseTensor` where the head accepts one) with
+                shape `[D0, ..., DN, label_dimension]`, or `[D0, ..., DN]` when the label
+                dimension is 1. For a `MultiHead`, a dict from head name to labels.
+            logits: float `Tensor` `[D0, ..., DN, logits_dimension]` (any numeric dtype
+                is cast to float32). For a `MultiHead`, a dict from head name to logits
+                or one `Tensor` holding all heads' logits concatenated.
+            features: dict from feature name to `Tensor`. Holds the example weights when
+                the head has a `weight_column`, and is passed to a custom `loss_fn` that
+                declares a `features` argument. None is treated as an empty dict.
+            mode: ignored (kept for compatibility with `tf.estimator` heads).
+            regularization_losses: list of scalar losses added, unweighted, to the
+                reduced loss. None or an empty list adds nothing.
+
+        Returns:
+            float32 scalar `Tensor`: the weighted loss reduced with `loss_reduction`,
+            plus the sum of `regularization_losses`.
+        """
+
+    @abc.abstractmethod
+    def predictions(self, logits: Any, keys: Sequence[str] | None = None) -> dict:
+        """Returns a dict of prediction tensors computed from logits.
+
+        Args:
+            logits: float `Tensor` `[D0, ..., DN, logits_dimension]`.
+            keys: `PredictionKeys` strings to compute. None or empty: every key the head
+                supports. An unknown key raises `ValueError`. (Regression heads take no
+                `keys` argument; `MultiHead` accepts and ignores it.)
+
+        Returns:
+            dict from `PredictionKeys` string to `Tensor`; see each head for shapes.
+        """
+
+    @abc.abstractmethod
+    def metrics(self, regularization_losses: Sequence[Any] | None = None) -> dict:
+        """Creates fresh metric objects.
+
+        Args:
+            regularization_losses: only whether it is None (or empty) matters: when it
+                holds losses, a `regularization_loss` mean metric is added.
+
+        Returns:
+            dict from metric key (suffixed with `"/" + name` when the head has a name) to
+            a new `keras.metrics.Metric`.
+        """
+
+    @abc.abstractmethod
+    def update_metrics(
+        self,
+        eval_metrics: dict,
+        features: Mapping[str, Any] | None,
+        logits: Any,
+        labels: Any,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> dict:
+        """Updates the metric objects with one batch, in place.
+
+        Args:
+            eval_metrics: dict returned by `metrics()` (possibly already updated with
+                earlier batches).
+            features: as in `loss`.
+            logits: as in `loss`.
+            labels: as in `loss`.
+            regularization_losses: list of scalar losses; their sum updates the
+                `regularization_loss` metric, which must exist in `eval_metrics`
+                (`KeyError` otherwise). None or empty: no update.
+
+        Returns:
+            `eval_metrics`, updated.
+        """
+
+    def get_config(self) -> dict:
+        """Returns the constructor arguments that differ from their defaults.
+
+        The values are JSON-serializable; see `heads.serialize`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement get_config(); implement it to "
+            "serialize this head."
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], custom_objects: Mapping | None = None):
+        """Builds a head from the output of `get_config`.
+
+        Args:
+            config: dict of constructor arguments.
+            custom_objects: dict from registry name to function, used to resolve
+                `"registry:NAME"` callables (see `heads.deserialize`).
+
+        Returns:
+            A new head.
+        """
+        del custom_objects  # Heads without callables in their config do not need it.
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__name__} name={self.name!r}>"

@@ -1,0 +1,118 @@
+"""Unit tests of MultiLabelHead beyond the reference vectors."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import heads
+
+LOGITS = np.array([[-1.0, 1.0, 0.5], [2.0, -0.5, 0.0]], dtype=np.float32)
+MULTI_HOT = np.array([[1, 0, 1], [0, 0, 1]], dtype=np.int64)
+
+
+def _cell_loss(labels, logits):
+    return np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
+
+
+def test_sparse_ids_and_strings_equal_dense_multi_hot():
+    head = heads.MultiLabelHead(n_classes=3, label_vocabulary=["a", "b", "c"])
+    ids = tf.SparseTensor([[0, 0], [0, 1], [1, 0]], tf.constant([0, 2, 2], tf.int64), [2, 2])
+    names = tf.SparseTensor([[0, 0], [0, 1], [1, 0]], ["a", "c", "c"], [2, 2])
+    expected = _cell_loss(MULTI_HOT, LOGITS).mean()
+    for labels in (ids, names, MULTI_HOT):
+        np.testing.assert_allclose(head.loss(labels, LOGITS), expected, rtol=1e-5)
+
+
+def test_sparse_errors():
+    head = heads.MultiLabelHead(n_classes=3)
+    floats = tf.SparseTensor([[0, 0]], [1.0], [2, 1])
+    with pytest.raises(ValueError, match="Labels dtype should be integer"):
+        head.loss(floats, LOGITS)
+    strings = tf.SparseTensor([[0, 0]], ["a"], [2, 1])
+    with pytest.raises(ValueError, match="no label_vocabulary"):
+        head.loss(strings, LOGITS)
+    vocab_head = heads.MultiLabelHead(n_classes=3, label_vocabulary=["a", "b", "c"])
+    unknown = tf.SparseTensor([[0, 0]], ["z"], [2, 1])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="label_vocabulary"):
+        vocab_head.loss(unknown, LOGITS)
+
+
+def test_dense_string_labels_rejected():
+    head = heads.MultiLabelHead(n_classes=3, label_vocabulary=["a", "b", "c"])
+    with pytest.raises(TypeError, match="multi-hot"):
+        head.loss(np.array([["a", "b", "c"], ["a", "b", "c"]]), LOGITS)
+
+
+def test_class_based_metric_keys_and_names():
+    head = heads.MultiLabelHead(
+        n_classes=3,
+        label_vocabulary=["a", "b", "c"],
+        classes_for_class_based_metrics=["c", "a"],
+        thresholds=[0.5],
+        name="tags",
+    )
+    assert head.classes_for_class_based_metrics == (2, 0)
+    metrics = head.metrics()
+    for key in ("probability_mean/c/tags", "auc/a/tags", "auc_precision_recall/c/tags"):
+        assert metrics[key].name == key
+    assert metrics["auc/tags"].name == "auc"
+    assert metrics["recall/positive_threshold_0.5/tags"].name == (
+        "recall/positive_threshold_0.5/tags"
+    )
+    ids_head = heads.MultiLabelHead(n_classes=3, classes_for_class_based_metrics=[1])
+    assert "auc/class1" in ids_head.metrics()
+
+
+def test_per_class_metrics_use_the_class_column():
+    head = heads.MultiLabelHead(n_classes=3, classes_for_class_based_metrics=[2])
+    metrics = head.update_metrics(head.metrics(), {}, LOGITS, MULTI_HOT)
+    probabilities = 1.0 / (1.0 + np.exp(-LOGITS[:, 2]))
+    np.testing.assert_allclose(
+        metrics["probability_mean/class2"].result(), probabilities.mean(), rtol=1e-5
+    )
+
+
+def test_three_d_logits_and_weights():
+    head = heads.MultiLabelHead(n_classes=3, weight_column="w")
+    logits = np.stack([LOGITS, -LOGITS])  # [2, 2, 3]
+    labels = np.stack([MULTI_HOT, 1 - MULTI_HOT])
+    weights = np.array([[1.0, 0.0], [2.0, 1.0]], dtype=np.float32)
+    per_example = _cell_loss(labels, logits).mean(axis=-1)
+    np.testing.assert_allclose(
+        head.loss(labels, logits, {"w": weights}), (per_example * weights).mean(), rtol=1e-5
+    )
+    preds = head.predictions(logits)
+    assert preds["classes"].shape == (2, 3)
+    with pytest.raises(ValueError, match="weights shape must be"):
+        head.loss(labels, logits, {"w": np.ones([2, 2, 3], np.float32)})
+
+
+def test_prediction_keys_filter_and_error():
+    head = heads.MultiLabelHead(n_classes=3)
+    assert list(head.predictions(LOGITS, keys=["classes"])) == ["classes"]
+    with pytest.raises(ValueError, match="given: class_ids"):
+        head.predictions(LOGITS, keys=["class_ids"])
+
+
+def test_unreduced_loss_and_properties():
+    head = heads.MultiLabelHead(n_classes=3, thresholds=(0.2, 0.7))
+    loss, weights = head.unreduced_loss(MULTI_HOT, LOGITS)
+    np.testing.assert_allclose(loss[:, 0], _cell_loss(MULTI_HOT, LOGITS).mean(-1), rtol=1e-5)
+    assert weights.numpy().tolist() == [[1.0], [1.0]]
+    assert head.thresholds == (0.2, 0.7) and head.n_classes == 3
+    assert head.label_vocabulary is None and head.classes_for_class_based_metrics == ()
+
+
+def test_constructor_errors():
+    with pytest.raises(ValueError, match="n_classes must be > 1"):
+        heads.MultiLabelHead(n_classes=1)
+    with pytest.raises(ValueError, match="thresholds must be in"):
+        heads.MultiLabelHead(n_classes=2, thresholds=[1.0])
+    with pytest.raises(ValueError, match=r"Length of label_vocabulary must be n_classes \(2\)"):
+        heads.MultiLabelHead(n_classes=2, label_vocabulary=["a"])
+    with pytest.raises(ValueError, match="tuple.index"):
+        heads.MultiLabelHead(
+            n_classes=2, label_vocabulary=("a", "b"), classes_for_class_based_metrics=["c"]
+        )
+    with pytest.raises(ValueError, match=r"must be in range \[0, 1\]. Given: 2"):
+        heads.MultiLabelHead(n_classes=2, classes_for_class_based_metrics=[2])
