@@ -6,7 +6,8 @@ bound the candidate's value (`lower_bound`, `upper_bound`) and its change agains
 baseline model (`max_decrease`, `max_increase`: candidate − baseline must lie in
 [−max_decrease, max_increase]). The model is blessed when every threshold holds on every
 slice it names; a metric or slice that a threshold names but the evaluation lacks fails it,
-so a typo cannot bless a model.
+so a typo cannot bless a model. Without a baseline (the first run of a pipeline) change
+conditions are skipped, as TFMA's rubber stamp does, and the verdict lists them as skipped.
 """
 
 from __future__ import annotations
@@ -98,12 +99,14 @@ class Verdict:
     blessed: bool
     failures: tuple[Failure, ...]
     checked: int
+    skipped: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "blessed": self.blessed,
             "checked": self.checked,
             "failures": [dataclasses.asdict(f) for f in self.failures],
+            "skipped": list(self.skipped),
         }
 
 
@@ -148,26 +151,35 @@ def decide(
         The verdict; without thresholds a model is blessed.
     """
     failures: list[Failure] = []
+    skipped: list[str] = []
     checked = 0
     for threshold in thresholds:
+        if threshold.needs_baseline and baseline is None:
+            skipped.append(f"{threshold.metric}: change condition without a baseline model")
         slices = (
             sorted(candidate) if threshold.slice == ALL_SLICES else [slice_name(threshold.slice)]
         )
         for name in slices:
             checked += 1
-            reason = _check(threshold, candidate.get(name), (baseline or {}).get(name), baseline)
+            base = None if baseline is None else baseline.get(name, {})
+            reason = _check(threshold, candidate.get(name), base)
             if reason:
                 failures.append(Failure(threshold.metric, name, reason))
-    return Verdict(blessed=not failures, failures=tuple(failures), checked=checked)
+    return Verdict(
+        blessed=not failures, failures=tuple(failures), checked=checked, skipped=tuple(skipped)
+    )
 
 
 def _check(
     threshold: MetricThreshold,
     candidate: Mapping[str, float] | None,
     baseline: Mapping[str, float] | None,
-    has_baseline: SliceMetrics | None,
 ) -> str | None:
-    """The reason `threshold` fails in one slice, or None when it holds."""
+    """The reason `threshold` fails in one slice, or None when it holds.
+
+    `baseline` is the baseline's metrics in that slice: None without a baseline model, and
+    an empty dict when the baseline lacks the slice.
+    """
     if candidate is None:
         return "slice not found in the evaluation"
     value = candidate.get(threshold.metric)
@@ -179,11 +191,9 @@ def _check(
         return f"value {value:.6g} < lower_bound {threshold.lower_bound:.6g}"
     if threshold.upper_bound is not None and value > threshold.upper_bound:
         return f"value {value:.6g} > upper_bound {threshold.upper_bound:.6g}"
-    if not threshold.needs_baseline:
+    if not threshold.needs_baseline or baseline is None:
         return None
-    if has_baseline is None:
-        return "a change threshold needs a baseline model, and none was evaluated"
-    base = (baseline or {}).get(threshold.metric)
+    base = baseline.get(threshold.metric)
     if base is None or math.isnan(base):
         return "baseline value missing or NaN"
     change = value - base

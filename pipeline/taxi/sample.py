@@ -44,6 +44,8 @@ NUMERIC_FEATURES = (
     "dropoff_longitude",
 )
 CATEGORICAL_FEATURES = ("pickup_community_area", "dropoff_community_area", "company")
+INTEGER_FEATURES = ("trip_start_hour", "trip_start_day", "trip_start_month")
+"""Numeric features written as int64 in tf.Examples (the model reads them as floats)."""
 LABEL_KEYS = {
     "big_tipper": "big_tipper",
     "payment_type": "payment_type",
@@ -123,9 +125,9 @@ def multi_hot(tag_lists, vocabulary=TRIP_TAGS) -> np.ndarray:
 def to_tf_examples(trips: pd.DataFrame) -> list[bytes]:
     """Serialized `tf.Example`s of `trips`: its input features and its labels.
 
-    Numeric features and `log_trip_seconds` are float lists of one value, categorical features
-    and `payment_type` byte lists of one value, `big_tipper` an int64 list of one value and
-    `trip_tags` a byte list of 0 to 4 tag names.
+    Numeric features (int64 for `INTEGER_FEATURES`) and `log_trip_seconds` are lists of one
+    value, categorical features and `payment_type` byte lists of one value, `big_tipper` an
+    int64 list of one value and `trip_tags` a byte list of 0 to 4 tag names.
     """
     import tensorflow as tf
 
@@ -141,7 +143,12 @@ def to_tf_examples(trips: pd.DataFrame) -> list[bytes]:
     columns = {name: trips[name].tolist() for name in trips.columns}
     serialized = []
     for i in range(len(trips)):
-        feature = {name: floats([columns[name][i]]) for name in NUMERIC_FEATURES}
+        feature = {
+            name: ints([int(columns[name][i])])
+            if name in INTEGER_FEATURES
+            else floats([columns[name][i]])
+            for name in NUMERIC_FEATURES
+        }
         feature.update({name: strings([columns[name][i]]) for name in CATEGORICAL_FEATURES})
         feature["big_tipper"] = ints([columns["big_tipper"][i]])
         feature["payment_type"] = strings([columns["payment_type"][i]])

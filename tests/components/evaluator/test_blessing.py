@@ -42,11 +42,23 @@ def test_changes_against_the_baseline():
     assert not verdict.blessed and "above max_increase" in verdict.failures[0].reason
 
 
+def test_change_conditions_are_skipped_without_a_baseline_as_a_rubber_stamp():
+    verdict = _decide([{"metric": "auc", "max_decrease": 0.0, "lower_bound": 0.9}])
+    assert not verdict.blessed  # the absolute bound still applies
+    assert verdict.skipped == ("auc: change condition without a baseline model",)
+    assert _decide([{"metric": "auc", "max_decrease": 0.0}]).blessed
+
+
+def test_a_slice_the_baseline_lacks_fails_a_change_condition():
+    verdict = _decide([{"metric": "auc", "slice": "*", "max_decrease": 0.5}], BASELINE)
+    assert [f.slice for f in verdict.failures] == ["day:1", "day:2"]
+    assert verdict.failures[0].reason == "baseline value missing or NaN"
+
+
 def test_missing_things_fail_rather_than_bless():
     reasons = [
         _decide([{"metric": "auc_typo", "lower_bound": 0}]).failures[0].reason,
         _decide([{"metric": "auc", "slice": {"day": "9"}, "lower_bound": 0}]).failures[0].reason,
-        _decide([{"metric": "auc", "max_decrease": 0.1}]).failures[0].reason,
         _decide([{"metric": "average_loss", "slice": {"day": "2"}, "upper_bound": 1}])
         .failures[0]
         .reason,
@@ -54,7 +66,6 @@ def test_missing_things_fail_rather_than_bless():
     assert reasons == [
         "metric not found in the evaluation",
         "slice not found in the evaluation",
-        "a change threshold needs a baseline model, and none was evaluated",
         "value is NaN",
     ]
 
