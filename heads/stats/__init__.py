@@ -1,0 +1,51 @@
+"""Mergeable sufficient statistics of every head's metrics, in NumPy only.
+
+Per-head classes (`BinaryStats`, `MulticlassStats`, `MultilabelStats`, `RegressionStats`,
+`MultiHeadStats`, or `stats_for_head(head)`) turn batches of processed arrays into stats
+(dicts of NumPy arrays) with `create` / `update` / `merge` / `compute`, the four methods a
+Beam `CombineFn` needs (see `heads.stats.base_stats`). The metric math lives in functional
+modules, each with `_update` / `_merge` / `_compute` stages and a public one-shot function:
+
+- `histogram`: label-split weighted histograms of logits (`logit_histogram`);
+- `curve`: ROC AUC, PR AUC and average precision with guaranteed error bounds
+  (`binary_curve`);
+- `threshold_counts`: exact weighted confusion counts (`binary_threshold_metrics`);
+- `moments`: exact weighted sums and Keras-`Mean` means (`weighted_mean`);
+- `losses`: the heads' default per-example losses and links.
+"""
+
+from heads.stats.base_stats import HeadStats, Stats, merge_stats, merge_stats_into
+from heads.stats.binary_stats import BinaryStats
+from heads.stats.curve import CurveMetrics, binary_curve
+from heads.stats.factory import stats_for_head
+from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS, logit_histogram
+from heads.stats.metric_keys import ERROR_BOUND_SUFFIX, MetricKeys
+from heads.stats.moments import weighted_mean
+from heads.stats.multi_head_stats import MultiHeadStats
+from heads.stats.multiclass_stats import MulticlassStats
+from heads.stats.multilabel_stats import MultilabelStats
+from heads.stats.regression_stats import RegressionStats
+from heads.stats.threshold_counts import ThresholdMetrics, binary_threshold_metrics
+
+__all__ = [
+    "DEFAULT_LOGIT_RANGE",
+    "DEFAULT_NUM_BUCKETS",
+    "ERROR_BOUND_SUFFIX",
+    "BinaryStats",
+    "CurveMetrics",
+    "HeadStats",
+    "MetricKeys",
+    "MultiHeadStats",
+    "MulticlassStats",
+    "MultilabelStats",
+    "RegressionStats",
+    "Stats",
+    "ThresholdMetrics",
+    "binary_curve",
+    "binary_threshold_metrics",
+    "logit_histogram",
+    "merge_stats",
+    "merge_stats_into",
+    "stats_for_head",
+    "weighted_mean",
+]

@@ -1,0 +1,111 @@
+"""Metric key strings and the rules that build full keys from them.
+
+The base strings are those of `tf.estimator` 2.15 `MetricKeys` (see `heads.keys`), plus the
+keys this package adds beside them: `average_precision*`, `example_count`,
+`weighted_example_count` and the `error_bound` suffix. They are repeated here so the
+statistics layer depends on NumPy only.
+
+Rules, applied in this order:
+
+1. A per-threshold key formats its threshold with `%g` (`0.5` -> `0.5`, `1/3` ->
+   `0.333333`); a per-class key uses `class%d` without a label vocabulary and the vocabulary
+   string with one.
+2. An error-bound key is the key it bounds plus `/error_bound`
+   (`auc` -> `auc/error_bound`, `auc/class2` -> `auc/class2/error_bound`).
+3. Last, every key of a named head gets `/<name>`, so the head name always ends the key:
+   `auc/error_bound/my_head`, `auc/class2/error_bound/my_head`,
+   `accuracy/positive_threshold_0.5/my_head`.
+
+>>> suffixed(error_bound_key(class_key(MetricKeys.AUC_AT_CLASS, 2)), "ml")
+'auc/class2/error_bound/ml'
+>>> suffixed(threshold_key(MetricKeys.PRECISION_AT_THRESHOLD, 1 / 3), None)
+'precision/positive_threshold_0.333333'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ERROR_BOUND_SUFFIX",
+    "MetricKeys",
+    "class_key",
+    "error_bound_key",
+    "suffixed",
+    "threshold_key",
+]
+
+ERROR_BOUND_SUFFIX = "error_bound"
+"""Appended (after a `/`) to a curve metric's key to name its guaranteed error bound."""
+
+
+class MetricKeys:
+    """Base metric keys, before the `/<head name>` suffix."""
+
+    LOSS = "loss"
+    LOSS_MEAN = "average_loss"
+    ACCURACY = "accuracy"
+    PRECISION = "precision"
+    RECALL = "recall"
+    ACCURACY_BASELINE = "accuracy_baseline"
+    AUC = "auc"
+    AUC_PR = "auc_precision_recall"
+    AVERAGE_PRECISION = "average_precision"
+    LABEL_MEAN = "label/mean"
+    PREDICTION_MEAN = "prediction/mean"
+    EXAMPLE_COUNT = "example_count"
+    WEIGHTED_EXAMPLE_COUNT = "weighted_example_count"
+
+    ACCURACY_AT_THRESHOLD = "accuracy/positive_threshold_%g"
+    PRECISION_AT_THRESHOLD = "precision/positive_threshold_%g"
+    RECALL_AT_THRESHOLD = "recall/positive_threshold_%g"
+
+    PROBABILITY_MEAN_AT_CLASS = "probability_mean/class%d"
+    AUC_AT_CLASS = "auc/class%d"
+    AUC_PR_AT_CLASS = "auc_precision_recall/class%d"
+    AVERAGE_PRECISION_AT_CLASS = "average_precision/class%d"
+
+    PROBABILITY_MEAN_AT_NAME = "probability_mean/%s"
+    AUC_AT_NAME = "auc/%s"
+    AUC_PR_AT_NAME = "auc_precision_recall/%s"
+    AVERAGE_PRECISION_AT_NAME = "average_precision/%s"
+
+
+_CLASS_TO_NAME_TEMPLATE = {
+    MetricKeys.PROBABILITY_MEAN_AT_CLASS: MetricKeys.PROBABILITY_MEAN_AT_NAME,
+    MetricKeys.AUC_AT_CLASS: MetricKeys.AUC_AT_NAME,
+    MetricKeys.AUC_PR_AT_CLASS: MetricKeys.AUC_PR_AT_NAME,
+    MetricKeys.AVERAGE_PRECISION_AT_CLASS: MetricKeys.AVERAGE_PRECISION_AT_NAME,
+}
+
+
+def suffixed(key: str, name: str | None) -> str:
+    """Returns `key + "/" + name` when `name` is truthy, else `key` (HEADS.md 1.9)."""
+    return f"{key}/{name}" if name else key
+
+
+def error_bound_key(key: str) -> str:
+    """Returns the key of the guaranteed error bound of the metric `key` (unsuffixed)."""
+    return f"{key}/{ERROR_BOUND_SUFFIX}"
+
+
+def threshold_key(template: str, threshold: float) -> str:
+    """Formats a `..._AT_THRESHOLD` template with `%g` (HEADS.md 1.10)."""
+    return template % threshold
+
+
+def class_key(template: str, class_id: int, vocabulary: Sequence[str] | None = None) -> str:
+    """Formats a `..._AT_CLASS` template for one class.
+
+    Args:
+        template: one of the `MetricKeys.*_AT_CLASS` strings.
+        class_id: the class id, in `[0, n_classes)`.
+        vocabulary: the label vocabulary, or None. With a vocabulary the key names the
+            class by its string (`auc/red`), without one by its id (`auc/class0`).
+
+    Returns:
+        The per-class key, before the head-name suffix.
+    """
+    if vocabulary is None:
+        return template % class_id
+    return _CLASS_TO_NAME_TEMPLATE[template] % vocabulary[class_id]

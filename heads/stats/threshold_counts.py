@@ -1,0 +1,178 @@
+"""Exact weighted confusion counts at fixed thresholds: accuracy, precision, recall.
+
+Semantics follow the Keras metrics the heads use: an example is predicted positive at
+threshold `t` when `score > t` (NaN scores never are); for precision and recall a label
+counts as positive when it is non-zero (Keras casts `y_true` to bool, so a soft label 0.3
+is a positive); for accuracy the prediction (0 or 1) must *equal* the label, so a soft
+label is never correct (`BinaryAccuracy`, `Accuracy`).
+
+The state is float64 `[P + 1, 3]` for `P` predicates (usually `score > t` for `P`
+thresholds). Row 0 sums over all examples, row `j + 1` over the examples predicted
+positive by predicate `j`; the columns hold `sum w`, `sum w * [y != 0]` and
+`sum w * [y == 1]`. Every example adds to each row whose predicate holds, so the
+counts are exact sets (summed in float64); states merge by elementwise sum. With 2-D scores
+`[M, C]` and weights `[M]` every cell counts, weighted by its example's weight (the pooled
+multi-label metrics).
+
+>>> m = binary_threshold_metrics(np.array([0.2, 0.6, 0.9]), np.array([0.0, 0.0, 1.0]),
+...                              thresholds=(0.5,))
+>>> m.precision, m.recall, m.accuracy
+(array([0.5]), array([1.]), array([0.66666667]))
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from heads.stats.inputs import BinaryLabels, binary_labels, validate_thresholds
+from heads.stats.moments import safe_divide
+
+__all__ = [
+    "ThresholdMetrics",
+    "binary_threshold_metrics",
+    "threshold_counts_validate_args",
+    "threshold_predicates",
+]
+
+
+class ThresholdMetrics(NamedTuple):
+    """Confusion counts and metrics per threshold: float64 `[T]` arrays."""
+
+    true_positives: np.ndarray
+    false_positives: np.ndarray
+    true_negatives: np.ndarray
+    false_negatives: np.ndarray
+    accuracy: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+
+
+def threshold_counts_validate_args(thresholds: object) -> tuple[float, ...]:
+    """Checks thresholds: a sequence of floats strictly inside `(0, 1)`."""
+    return validate_thresholds(thresholds)
+
+
+def threshold_predicates(scores: np.ndarray, thresholds: np.ndarray) -> list[np.ndarray]:
+    """Returns one bool array `scores > t` per threshold (False for NaN scores).
+
+    Args:
+        scores: float `[M]` or `[M, C]`.
+        thresholds: float `[T]`; the comparison runs in the dtype of `scores` (float32
+            probabilities against float32 thresholds, as in Keras).
+    """
+    thresholds = np.asarray(thresholds, dtype=scores.dtype)
+    with np.errstate(invalid="ignore"):
+        return [scores > threshold for threshold in thresholds]
+
+
+def _weighted_counts(features: list[np.ndarray], weights: np.ndarray | None) -> np.ndarray:
+    """Weighted counts of bool features `[M]` or `[M, C]`; returns float64 `[K]`.
+
+    2-D features count their true cells per row first (exact integers), so each cell
+    weighs its row's weight.
+    """
+    if not features:
+        return np.zeros(0)
+    if features[0].ndim == 1 and weights is None:
+        return np.array([np.count_nonzero(feature) for feature in features], dtype=np.float64)
+    rows = np.empty((len(features), features[0].shape[0]))
+    for row, feature in zip(rows, features, strict=True):
+        row[...] = feature if feature.ndim == 1 else np.count_nonzero(feature, axis=1)
+    return rows.sum(axis=1) if weights is None else rows @ weights
+
+
+def _threshold_counts_update(
+    counts: np.ndarray | None,
+    predicates: list[np.ndarray],
+    labels: BinaryLabels,
+    weights: np.ndarray | None,
+) -> np.ndarray:
+    """Adds a batch to threshold counts (in place) and returns them.
+
+    Args:
+        counts: float64 `[P + 1, 3]`, or None to start new counts.
+        predicates: `P` bool arrays `[M]` or `[M, C]`: the predicted positives at each
+            threshold (see `threshold_predicates`).
+        labels: `BinaryLabels` of the predicates' shape.
+        weights: float64 `[M]` example weights, or None for weight 1.
+
+    Returns:
+        float64 `[P + 1, 3]`.
+    """
+    if counts is None:
+        counts = np.zeros((len(predicates) + 1, 3))
+    cells = labels.positive.size
+    cells_per_example = cells // labels.positive.shape[0] if cells else 0
+    total = cells if weights is None else cells_per_example * weights.sum()
+    features = [labels.positive] if labels.hard else [labels.positive, labels.one]
+    for predicted in predicates:
+        features.append(predicted)
+        features.append(predicted & labels.positive)
+        if not labels.hard:
+            features.append(predicted & labels.one)
+    sums = _weighted_counts(features, weights)
+    if labels.hard:
+        # Hard labels: `one` equals `positive`, so its columns repeat the positive ones.
+        rows = sums[1:].reshape(-1, 2)
+        counts[0] += (total, sums[0], sums[0])
+        counts[1:] += rows[:, [0, 1, 1]]
+    else:
+        counts[0] += (total, sums[0], sums[1])
+        counts[1:] += sums[2:].reshape(-1, 3)
+    return counts
+
+
+def _threshold_counts_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Merges two threshold-count states: their elementwise sum."""
+    return first + second
+
+
+def _threshold_counts_compute(counts: np.ndarray) -> ThresholdMetrics:
+    """Turns `[T + 1, 3]` counts into confusion counts and metrics per threshold.
+
+    Ratios with a zero denominator are 0, as in Keras.
+    """
+    total, total_positive, _ = counts[0]
+    predicted, true_positives, true_ones = counts[1:].T
+    false_positives = predicted - true_positives
+    false_negatives = total_positive - true_positives
+    true_negatives = (total - total_positive) - false_positives
+    return ThresholdMetrics(
+        true_positives=true_positives,
+        false_positives=false_positives,
+        true_negatives=true_negatives,
+        false_negatives=false_negatives,
+        accuracy=safe_divide(true_ones + true_negatives, total),
+        precision=safe_divide(true_positives, predicted),
+        recall=safe_divide(true_positives, total_positive),
+    )
+
+
+def binary_threshold_metrics(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray | None = None,
+    thresholds: tuple[float, ...] = (0.5,),
+) -> ThresholdMetrics:
+    """Accuracy, precision and recall of `score > t` for each threshold `t`.
+
+    Args:
+        scores: float `[M]` probabilities (any shape is flattened).
+        labels: float `[M]`, values in `[0, 1]`.
+        weights: float `[M]` example weights, or None for weight 1.
+        thresholds: floats in `(0, 1)`.
+
+    Returns:
+        `ThresholdMetrics` with `[T]` arrays in the order of `thresholds`.
+    """
+    thresholds = threshold_counts_validate_args(thresholds)
+    scores = np.asarray(scores).reshape(-1)
+    if scores.dtype not in (np.float32, np.float64):
+        scores = scores.astype(np.float64)
+    labels = binary_labels(np.asarray(labels).reshape(-1))
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+    predicates = threshold_predicates(scores, np.asarray(thresholds))
+    return _threshold_counts_compute(_threshold_counts_update(None, predicates, labels, weights))

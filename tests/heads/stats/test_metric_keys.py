@@ -1,0 +1,42 @@
+"""Tests of heads/stats/metric_keys.py (HEADS.md sections 1.9, 1.10, 2.1)."""
+
+import pytest
+
+from heads.stats.metric_keys import (
+    MetricKeys,
+    class_key,
+    error_bound_key,
+    suffixed,
+    threshold_key,
+)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [(0.5, "0.5"), (0.25, "0.25"), (1 / 3, "0.333333"), (1e-5, "1e-05")],
+)
+def test_threshold_keys_use_percent_g(threshold, expected):
+    assert threshold_key(MetricKeys.ACCURACY_AT_THRESHOLD, threshold) == (
+        f"accuracy/positive_threshold_{expected}"
+    )
+
+
+def test_name_suffix_comes_last():
+    assert suffixed("auc", None) == "auc"
+    assert suffixed("auc", "") == "auc"
+    assert suffixed(error_bound_key("auc"), "h1") == "auc/error_bound/h1"
+    assert suffixed(error_bound_key(class_key(MetricKeys.AUC_AT_CLASS, 3)), "ml") == (
+        "auc/class3/error_bound/ml"
+    )
+
+
+def test_class_keys_with_and_without_vocabulary():
+    vocabulary = ("red", "green")
+    assert class_key(MetricKeys.PROBABILITY_MEAN_AT_CLASS, 1) == "probability_mean/class1"
+    assert class_key(MetricKeys.PROBABILITY_MEAN_AT_CLASS, 1, vocabulary) == (
+        "probability_mean/green"
+    )
+    assert class_key(MetricKeys.AUC_PR_AT_CLASS, 0, vocabulary) == "auc_precision_recall/red"
+    assert class_key(MetricKeys.AVERAGE_PRECISION_AT_CLASS, 0, vocabulary) == (
+        "average_precision/red"
+    )
