@@ -40,3 +40,16 @@ def test_class_keys_with_and_without_vocabulary():
     assert class_key(MetricKeys.AVERAGE_PRECISION_AT_CLASS, 0, vocabulary) == (
         "average_precision/red"
     )
+
+
+def test_key_strings_agree_with_the_heads_metric_keys():
+    # heads.stats repeats the strings to stay importable with NumPy alone; they must not drift.
+    import heads
+    from heads.stats.metric_keys import MetricKeys as StatsMetricKeys
+
+    shared = [
+        name for name in vars(StatsMetricKeys) if name.isupper() and hasattr(heads.MetricKeys, name)
+    ]
+    assert len(shared) >= 15
+    for name in shared:
+        assert getattr(StatsMetricKeys, name) == getattr(heads.MetricKeys, name), name
