@@ -1,0 +1,8 @@
+"""The head trainer: a TFX Trainer that trains a logits model with a `heads.Head`."""
+
+# This module only re-exports the public API.
+# ruff: noqa: F401
+
+from components.trainer.component import HeadTrainer
+from components.trainer.executor import Executor
+from components.trainer.options import TrainerOptions

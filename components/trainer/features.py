@@ -1,0 +1,292 @@
+"""Input pipelines for the head trainer: from TFXIO batches to (features, labels).
+
+TFX's data accessor parses each schema feature as a dense `[batch_size, *shape]` tensor when
+the schema gives it a fixed shape (SchemaGen's `infer_feature_shape=True`), else as a
+`tf.SparseTensor` `[batch_size, max_values]`. The logits model takes dense inputs, so
+`conform` densifies a sparse feature to the model input's width (missing values become 0 or
+the empty string) and fails, with the feature's name, when an example has more values. The
+same function runs in the serving signatures, so training and serving agree.
+
+Labels leave the features: one tensor for a single head, a dict by head name for a MultiHead.
+A MultiLabelHead's labels pass as they come (a SparseTensor of class names or ids is what it
+takes); other heads' sparse labels are densified to `[batch_size, label_width]`, and every
+example must have one. The heads' weight columns stay in the features.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import keras
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx_bsl.public import tfxio
+
+import heads
+from components.trainer.module_contract import LabelKeys
+
+Batch = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """A dense model input: dtype and shape without the batch axis (`()` or `(width,)`)."""
+
+    dtype: tf.DType
+    shape: tuple[int | None, ...]
+
+    @property
+    def width(self) -> int:
+        """The number of values per example (1 for a scalar input or an unknown width)."""
+        return (self.shape[-1] or 1) if self.shape else 1
+
+
+def model_input_specs(logits_model: keras.Model) -> dict[str, InputSpec] | None:
+    """The dense dict inputs of a functional `logits_model`; None for other models.
+
+    Sparse or ragged Keras inputs, and inputs of rank above 2, are left out (their features
+    pass unchanged).
+    """
+    try:
+        model_input = logits_model.input
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(model_input, dict):
+        return None
+    specs = {}
+    for name, tensor in model_input.items():
+        if getattr(tensor, "sparse", False) or getattr(tensor, "ragged", False):
+            continue
+        shape = tuple(tensor.shape[1:])
+        if len(shape) <= 1:
+            specs[name] = InputSpec(tf.as_dtype(tensor.dtype), shape)
+    return specs
+
+
+def weight_column_keys(head: heads.Head) -> list[str]:
+    """The weight-column feature names of `head` (of each sub-head of a MultiHead)."""
+    sub_heads = head.heads if isinstance(head, heads.MultiHead) else (head,)
+    keys = []
+    for sub_head in sub_heads:
+        column = getattr(sub_head, "weight_column", None)
+        if column is not None:
+            keys.append(column if isinstance(column, str) else column.key)
+    return sorted(set(keys))
+
+
+def label_width(head: heads.Head) -> int | None:
+    """Values per example of a dense label of `head`; None for a MultiLabelHead (any form)."""
+    if isinstance(head, heads.MultiLabelHead):
+        return None
+    if isinstance(head, (heads.BinaryClassHead, heads.MultiClassHead)):
+        return 1
+    return head.logits_dimension
+
+
+def read_schema(path: str) -> schema_pb2.Schema:
+    """The `Schema` proto in the text file at `path` (as SchemaGen writes it)."""
+    with tf.io.gfile.GFile(path) as f:
+        return text_format.Parse(f.read(), schema_pb2.Schema())
+
+
+def restrict_schema(schema: schema_pb2.Schema, keys: Iterable[str]) -> schema_pb2.Schema:
+    """A copy of `schema` with only the features in `keys`.
+
+    Raises:
+        ValueError: if a key is not a feature of the schema.
+    """
+    keys = set(keys)
+    names = {feature.name for feature in schema.feature}
+    missing = sorted(keys - names)
+    if missing:
+        raise ValueError(
+            f"Invalid schema: expected features {missing} (model inputs, labels or weights); "
+            f"received a schema with features {sorted(names)}."
+        )
+    restricted = schema_pb2.Schema()
+    restricted.CopyFrom(schema)
+    del restricted.feature[:]
+    restricted.feature.extend(f for f in schema.feature if f.name in keys)
+    return restricted
+
+
+def check_schema_fits(schema: schema_pb2.Schema, specs: Mapping[str, InputSpec]) -> None:
+    """Checks statically that each model input's schema feature fits its dtype and width.
+
+    Raises:
+        ValueError: if a feature is a string feature for a numeric input (or the reverse),
+            has a fixed shape of another size, or may hold more values per example than the
+            input's width.
+    """
+    by_name = {feature.name: feature for feature in schema.feature}
+    for name, spec in specs.items():
+        feature = by_name.get(name)
+        if feature is None:
+            continue
+        if (feature.type == schema_pb2.BYTES) != (spec.dtype == tf.string):
+            raise ValueError(
+                f"Invalid schema feature `{name}`: expected a "
+                f"{'BYTES' if spec.dtype == tf.string else 'INT or FLOAT'} feature for the "
+                f"model input of dtype {spec.dtype.name}; received "
+                f"{schema_pb2.FeatureType.Name(feature.type)}."
+            )
+        if feature.HasField("shape"):
+            size = math.prod(dim.size for dim in feature.shape.dim)
+            if size != spec.width:
+                raise ValueError(
+                    f"Invalid schema feature `{name}`: expected {spec.width} value(s) per "
+                    f"example for the model input of shape {spec.shape}; received a fixed "
+                    f"shape {[dim.size for dim in feature.shape.dim]}."
+                )
+        elif feature.HasField("value_count") and feature.value_count.max > spec.width:
+            raise ValueError(
+                f"Invalid schema feature `{name}`: expected at most {spec.width} value(s) per "
+                f"example for the model input of shape {spec.shape}; received a value_count "
+                f"of up to {feature.value_count.max}. Give the model input that width or "
+                "reduce the feature (for example in Transform)."
+            )
+
+
+def conform(value: Any, spec: InputSpec, name: str) -> tf.Tensor:
+    """`value` as the dense `[batch_size, *spec.shape]` tensor of dtype `spec.dtype`.
+
+    Numeric values are cast to a numeric `spec.dtype`; a string feature for a numeric input
+    (or the reverse) is left as it is, for the model to reject (`check_schema_fits` rejects
+    it before training).
+
+    Args:
+        value: a `Tensor` `[batch_size]` or `[batch_size, width]`, or a `SparseTensor` /
+            `RaggedTensor` `[batch_size, <= width]` (missing values become 0 or "").
+        spec: the model input.
+        name: the feature name, for errors.
+
+    Raises:
+        tf.errors.InvalidArgumentError: (when run) if an example has more than `spec.width`
+            values.
+    """
+    if isinstance(value, tf.RaggedTensor):
+        value = value.to_sparse()
+    is_string = value.dtype == tf.string
+    width = spec.width
+    if isinstance(value, tf.SparseTensor):
+        too_many = tf.debugging.assert_less_equal(
+            value.dense_shape[-1],
+            tf.constant(width, tf.int64),
+            message=f"Feature `{name}` has more than {width} value(s) in an example",
+        )
+        with tf.control_dependencies([too_many]):
+            shape = tf.stack([value.dense_shape[0], tf.constant(width, tf.int64)])
+            value = tf.sparse.to_dense(
+                tf.SparseTensor(value.indices, value.values, shape),
+                default_value="" if is_string else tf.zeros([], value.dtype),
+            )
+        value.set_shape([None, width])
+    elif value.shape.rank == 1:
+        value = tf.expand_dims(value, -1)
+    if not spec.shape:
+        value = tf.squeeze(value, -1)
+    if value.dtype == spec.dtype or is_string or spec.dtype == tf.string:
+        return value
+    return tf.cast(value, spec.dtype)
+
+
+def dense_label(value: Any, width: int, name: str) -> tf.Tensor:
+    """A label as a dense `[batch_size, width]` tensor; a sparse one must be complete.
+
+    Raises:
+        tf.errors.InvalidArgumentError: (when run) if a sparse label lacks values.
+    """
+    if isinstance(value, tf.RaggedTensor):
+        value = value.to_sparse()
+    if not isinstance(value, tf.SparseTensor):
+        return value
+    complete = tf.debugging.assert_equal(
+        tf.size(value.values, out_type=tf.int64),
+        value.dense_shape[0] * width,
+        message=f"Label `{name}`: expected {width} value(s) in every example",
+    )
+    with tf.control_dependencies([complete]):
+        return conform(value, InputSpec(value.dtype, (width,)), name)
+
+
+def make_splitter(
+    head: heads.Head,
+    label_keys: LabelKeys,
+    specs: Mapping[str, InputSpec] | None,
+) -> Callable[[Batch], tuple[Batch, Any]]:
+    """The function from a parsed batch to `(features, labels)` (see the module docstring).
+
+    The features keep the model's inputs (conformed) and the heads' weight columns (dense
+    `[batch_size, 1]`); without `specs` (a model without dict inputs) every non-label feature
+    passes unchanged.
+    """
+    weight_keys = weight_column_keys(head)
+    if isinstance(head, heads.MultiHead):
+        label_specs = {sub.name: (label_keys[sub.name], label_width(sub)) for sub in head.heads}
+    else:
+        label_specs = {None: (label_keys, label_width(head))}
+
+    def split(batch: Batch) -> tuple[Batch, Any]:
+        labels = {}
+        for head_name, (key, width) in label_specs.items():
+            value = batch[key]
+            labels[head_name] = value if width is None else dense_label(value, width, key)
+        if specs is None:
+            label_features = {key for key, _ in label_specs.values()}
+            features = {k: v for k, v in batch.items() if k not in label_features}
+        else:
+            features = {name: conform(batch[name], spec, name) for name, spec in specs.items()}
+        for key in weight_keys:
+            features[key] = dense_label(batch[key], 1, key)
+        return features, labels[None] if None in labels else labels
+
+    return split
+
+
+def needed_keys(
+    schema: schema_pb2.Schema,
+    specs: Mapping[str, InputSpec] | None,
+    head: heads.Head,
+    label_keys: LabelKeys,
+) -> list[str]:
+    """The schema features a training batch needs: model inputs, labels, weights."""
+    labels = [label_keys] if isinstance(label_keys, str) else list(label_keys.values())
+    inputs = list(specs) if specs is not None else [f.name for f in schema.feature]
+    return sorted(set(inputs) | set(labels) | set(weight_column_keys(head)))
+
+
+def make_dataset(
+    dataset_factory: Callable[..., tf.data.Dataset],
+    file_patterns: list[str],
+    schema: schema_pb2.Schema,
+    split: Callable[[Batch], tuple[Batch, Any]],
+    batch_size: int,
+    *,
+    num_epochs: int | None,
+    shuffle: bool,
+    drop_final_batch: bool = False,
+) -> tf.data.Dataset:
+    """A dataset of `(features, labels)` batches read through TFX's data accessor.
+
+    Args:
+        dataset_factory: `fn_args.data_accessor.tf_dataset_factory`.
+        file_patterns: the split's file patterns (`fn_args.train_files` or `eval_files`).
+        schema: the schema of the examples, restricted to the features needed.
+        split: from `make_splitter`.
+        batch_size: the global batch size.
+        num_epochs: passes over the data; None repeats forever.
+        shuffle: whether to shuffle (training).
+        drop_final_batch: whether to drop a smaller last batch (TPUs need static shapes).
+    """
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=batch_size,
+        num_epochs=num_epochs,
+        shuffle=shuffle,
+        drop_final_batch=drop_final_batch,
+    )
+    dataset = dataset_factory(file_patterns, options, schema)
+    return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

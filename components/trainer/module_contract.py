@@ -1,0 +1,286 @@
+"""Load the user module of a `HeadTrainer` and check it against the contract.
+
+The contract (the `HeadTrainer` docstring has the full text):
+
+| attribute | required | form |
+|---|---|---|
+| `build_model(hparams)` | yes | returns `(logits_model, head)`: `keras.Model`, `heads.Head` |
+| `LABEL_KEYS` | yes | a feature name (one head), or head name to feature name (a MultiHead) |
+| `RAW_LABEL_KEYS` | no | the same, in the raw examples when Transform renames labels |
+| `SERVING_FEATURE_KEYS` | no | the raw features that the serving signatures parse |
+| `build_optimizer(hparams)` | no | returns a `keras.optimizers.Optimizer` |
+
+Errors name the module and the attribute, in the form "Invalid `LABEL_KEYS` in user module
+'...': expected <what>; received <value>."
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+import keras
+from tfx.components.util import udf_utils
+
+import heads
+from components.trainer import constants
+
+LabelKeys = str | dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class UserModule:
+    """The parts of a user module that the trainer uses.
+
+    Attributes:
+        source: the module file or module path, for messages.
+        build_model: `build_model(hparams) -> (logits_model, head)`.
+        label_keys: label feature(s) in the training examples.
+        raw_label_keys: label feature(s) in the raw examples (stored with the model for
+            evaluators, and left out of the serving features).
+        serving_feature_keys: raw features the serving signatures parse; None for the default.
+        build_optimizer: `build_optimizer(hparams) -> keras.optimizers.Optimizer`, or None.
+    """
+
+    source: str
+    build_model: Callable[[dict[str, Any]], Any]
+    label_keys: LabelKeys
+    raw_label_keys: LabelKeys
+    serving_feature_keys: tuple[str, ...] | None
+    build_optimizer: Callable[[dict[str, Any]], Any] | None
+
+    def error(self, attribute: str, expected: str, received: Any) -> str:
+        """An error message naming this module and `attribute`."""
+        return contract_error(self.source, attribute, expected, received)
+
+
+def contract_error(source: str, attribute: str, expected: str, received: Any) -> str:
+    """The message "Invalid `<attribute>` in user module '<source>': expected ...; received ..."."""
+    return (
+        f"Invalid `{attribute}` in user module {source!r}: expected {expected}; "
+        f"received {received}."
+    )
+
+
+def load_user_module(exec_properties: Mapping[str, Any]) -> UserModule:
+    """Imports the module named by `module_file` or `module_path` and reads its attributes.
+
+    Args:
+        exec_properties: the component's execution properties.
+
+    Raises:
+        ValueError: if neither `module_file` nor `module_path` is set, or an attribute is
+            missing or has an invalid value.
+        TypeError: if an attribute has the wrong type.
+        ImportError: if the module cannot be imported.
+    """
+    source = exec_properties.get(constants.MODULE_PATH_KEY) or exec_properties.get(
+        constants.MODULE_FILE_KEY
+    )
+    if not source:
+        raise ValueError(
+            "Invalid `module_file`: expected the path of the user module; received "
+            f"{exec_properties.get(constants.MODULE_FILE_KEY)!r}."
+        )
+    return read_user_module(_import(exec_properties, source), source)
+
+
+def read_user_module(module: ModuleType, source: str) -> UserModule:
+    """Reads and checks the contract's attributes of an imported `module`.
+
+    Raises:
+        ValueError, TypeError: as `load_user_module`.
+    """
+    build_model = getattr(module, constants.BUILD_MODEL_FN, None)
+    if build_model is None:
+        raise ValueError(
+            contract_error(
+                source,
+                constants.BUILD_MODEL_FN,
+                "a function build_model(hparams) -> (logits_model, head)",
+                "nothing (the module defines no build_model)",
+            )
+        )
+    if not callable(build_model):
+        raise TypeError(
+            contract_error(
+                source,
+                constants.BUILD_MODEL_FN,
+                "a function build_model(hparams) -> (logits_model, head)",
+                _describe(build_model),
+            )
+        )
+    build_optimizer = getattr(module, constants.BUILD_OPTIMIZER_FN, None)
+    if build_optimizer is not None and not callable(build_optimizer):
+        raise TypeError(
+            contract_error(
+                source,
+                constants.BUILD_OPTIMIZER_FN,
+                "a function build_optimizer(hparams) -> keras.optimizers.Optimizer",
+                _describe(build_optimizer),
+            )
+        )
+    if not hasattr(module, constants.LABEL_KEYS_ATTR):
+        raise ValueError(
+            contract_error(
+                source,
+                constants.LABEL_KEYS_ATTR,
+                "the label feature name (one head) or a dict of head name to label feature",
+                "nothing (the module defines no LABEL_KEYS)",
+            )
+        )
+    label_keys = _label_keys(source, constants.LABEL_KEYS_ATTR, module.LABEL_KEYS)
+    raw_label_keys = label_keys
+    if getattr(module, constants.RAW_LABEL_KEYS_ATTR, None) is not None:
+        raw_label_keys = _label_keys(source, constants.RAW_LABEL_KEYS_ATTR, module.RAW_LABEL_KEYS)
+    serving_keys = getattr(module, constants.SERVING_FEATURE_KEYS_ATTR, None)
+    if serving_keys is not None:
+        if (
+            isinstance(serving_keys, str)
+            or not isinstance(serving_keys, Sequence)
+            or not serving_keys
+            or not all(isinstance(key, str) and key for key in serving_keys)
+        ):
+            raise TypeError(
+                contract_error(
+                    source,
+                    constants.SERVING_FEATURE_KEYS_ATTR,
+                    "a non-empty list of feature names",
+                    repr(serving_keys),
+                )
+            )
+        serving_keys = tuple(serving_keys)
+    return UserModule(
+        source, build_model, label_keys, raw_label_keys, serving_keys, build_optimizer
+    )
+
+
+def build_model(user_module: UserModule, hparams: dict[str, Any]) -> tuple[keras.Model, heads.Head]:
+    """Calls the module's `build_model` and checks its result against the label keys.
+
+    Raises:
+        TypeError: if `build_model` does not return `(keras.Model, heads.Head)`.
+        ValueError: if the label keys do not match the head, or name a model input.
+    """
+    result = user_module.build_model(hparams)
+    if (
+        not isinstance(result, tuple)
+        or len(result) != 2
+        or not isinstance(result[0], keras.Model)
+        or not isinstance(result[1], heads.Head)
+    ):
+        raise TypeError(
+            user_module.error(
+                constants.BUILD_MODEL_FN,
+                "a function returning (keras.Model, heads.Head)",
+                f"a call that returned {_describe(result)}",
+            )
+        )
+    logits_model, head = result
+    for attribute, keys in (
+        (constants.LABEL_KEYS_ATTR, user_module.label_keys),
+        (constants.RAW_LABEL_KEYS_ATTR, user_module.raw_label_keys),
+    ):
+        check_label_keys(user_module, attribute, keys, head)
+    inputs = model_input_names(logits_model)
+    leaked = sorted(set(label_key_list(user_module.label_keys)) & set(inputs or ()))
+    if leaked:
+        raise ValueError(
+            user_module.error(
+                constants.LABEL_KEYS_ATTR,
+                "label features that are not inputs of the logits model",
+                f"{leaked}, which the model also takes as inputs",
+            )
+        )
+    if user_module.serving_feature_keys is not None:
+        raw_labels = set(label_key_list(user_module.raw_label_keys))
+        served_labels = sorted(raw_labels & set(user_module.serving_feature_keys))
+        if served_labels:
+            raise ValueError(
+                user_module.error(
+                    constants.SERVING_FEATURE_KEYS_ATTR,
+                    "features that serving requests carry, without labels",
+                    f"label features {served_labels}",
+                )
+            )
+    return logits_model, head
+
+
+def check_label_keys(user_module: UserModule, attribute: str, keys: LabelKeys, head: Any) -> None:
+    """Checks that `keys` has the form `head` needs (see the module docstring).
+
+    Raises:
+        ValueError: a string for a MultiHead, a dict for another head, or a dict whose keys
+            are not exactly the sub-head names.
+    """
+    if isinstance(head, heads.MultiHead):
+        names = sorted(sub_head.name for sub_head in head.heads)
+        if not isinstance(keys, dict) or sorted(keys) != names:
+            raise ValueError(
+                user_module.error(
+                    attribute, f"a dict with exactly the MultiHead's head names {names}", repr(keys)
+                )
+            )
+    elif not isinstance(keys, str):
+        raise ValueError(
+            user_module.error(
+                attribute, f"one label feature name for the {type(head).__name__}", repr(keys)
+            )
+        )
+
+
+def label_key_list(keys: LabelKeys) -> list[str]:
+    """The label feature names of `keys` (a string or a dict of them)."""
+    return [keys] if isinstance(keys, str) else list(keys.values())
+
+
+def model_input_names(logits_model: keras.Model) -> list[str] | None:
+    """The input names of a functional model with dict inputs; None for other models."""
+    try:
+        model_input = logits_model.input
+    except (AttributeError, ValueError):
+        return None
+    return sorted(model_input) if isinstance(model_input, dict) else None
+
+
+def _label_keys(source: str, attribute: str, value: Any) -> LabelKeys:
+    if isinstance(value, str) and value:
+        return value
+    if (
+        isinstance(value, Mapping)
+        and value
+        and all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in value.items())
+    ):
+        return dict(value)
+    raise TypeError(
+        contract_error(
+            source,
+            attribute,
+            "a label feature name or a non-empty dict of head name to label feature name",
+            repr(value),
+        )
+    )
+
+
+def _import(exec_properties: Mapping[str, Any], source: str) -> ModuleType:
+    """The user module, imported the way TFX's Trainer imports it (file, path or wheel)."""
+    try:
+        # TFX's loader returns a module attribute; the module's own name finds the module.
+        module_name = udf_utils.get_fn(dict(exec_properties), "__name__")
+    except Exception as error:  # any failure while importing user code
+        raise ImportError(
+            "Invalid `module_file`: expected an importable Python module; received "
+            f"{source!r} ({type(error).__name__}: {error})."
+        ) from error
+    return sys.modules[module_name]
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(type(item).__name__ for item in value) + ")"
+    return f"{type(value).__name__} {value!r}"[:200]

@@ -1,0 +1,315 @@
+"""The head trainer's training run: datasets, strategy, `HeadModel.fit`, export.
+
+`run_training` is what the executor calls once it has TFX's `FnArgs`, the user module and
+the options. It builds the model in the strategy's scope, trains it with TensorBoard logs in
+the ModelRun directory, and exports it. In a multi-worker run every worker trains and exports
+(saving may run collective ops on all of them), but only the chief writes to the Model and
+ModelRun artifacts; the others write to temporary directories that are removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+from typing import Any
+
+import keras
+import tensorflow as tf
+from absl import logging
+from tfx.components.trainer import fn_args_utils
+
+import heads
+from components.trainer import constants, module_contract
+from components.trainer import features as features_lib
+from components.trainer import serving as serving_lib
+from components.trainer import strategy as strategy_lib
+from components.trainer.options import TrainerOptions
+
+# Strategies whose replicas must all run the same number of steps.
+_STEPS_REQUIRED = ("multi_worker", "tpu")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingResult:
+    """What `run_training` produced.
+
+    Attributes:
+        model: the trained `heads.HeadModel`.
+        history: Keras history: metric name to one value per epoch.
+        export_dir: where this process wrote the SavedModel (a removed temporary directory
+            on a non-chief worker).
+        chief: whether this process is the chief.
+        num_replicas: the number of replicas that trained the model.
+    """
+
+    model: heads.HeadModel
+    history: dict[str, list[float]]
+    export_dir: str
+    chief: bool
+    num_replicas: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FitPlan:
+    """How `fit` walks the data: Keras epochs and steps, and dataset passes (None = repeat)."""
+
+    epochs: int
+    steps_per_epoch: int | None
+    train_passes: int | None
+    validation_steps: int | None
+    eval_passes: int | None
+
+
+def fit_plan(train_steps: int | None, eval_steps: int | None, epochs: int) -> FitPlan:
+    """The `FitPlan` for TFX's train/eval step counts (None when unset) and `epochs`.
+
+    With `train_steps`, the repeated training data is cut into `epochs` epochs of
+    `ceil(train_steps / epochs)` steps (at most `train_steps` epochs); without, each epoch is
+    one pass. Validation runs `eval_steps` steps of repeated data, or one full pass.
+    """
+    if train_steps:
+        epochs = min(epochs, train_steps)
+        train = {"steps_per_epoch": math.ceil(train_steps / epochs), "train_passes": None}
+    else:
+        train = {"steps_per_epoch": None, "train_passes": 1}
+    evaluation = (
+        {"validation_steps": eval_steps, "eval_passes": None}
+        if eval_steps
+        else {"validation_steps": None, "eval_passes": 1}
+    )
+    return FitPlan(epochs=epochs, **train, **evaluation)
+
+
+def merged_hparams(
+    options: TrainerOptions, tuner_hyperparameters: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The options' `hparams` updated with a Tuner's values (a `keras_tuner` config)."""
+    tuned = tuner_hyperparameters or {}
+    tuned = tuned.get("values", tuned) if isinstance(tuned, dict) else {}
+    return {**options.hparams, **tuned}
+
+
+def run_training(
+    fn_args: fn_args_utils.FnArgs,
+    user_module: module_contract.UserModule,
+    options: TrainerOptions,
+) -> TrainingResult:
+    """Trains and exports the user module's model.
+
+    Args:
+        fn_args: TFX's trainer arguments (from `GenericExecutor._GetFnArgs`).
+        user_module: the loaded user module.
+        options: the trainer options.
+
+    Raises:
+        ValueError: if the data, the schema or the options do not fit the model.
+    """
+    tf_config = strategy_lib.parse_tf_config(os.environ.get(strategy_lib.TF_CONFIG_ENV))
+    chief = strategy_lib.is_chief(tf_config)
+    strategy = strategy_lib.create_strategy(options.strategy, options.devices, options.tpu)
+    strategy_kind = _strategy_kind(strategy)
+    plan = fit_plan(fn_args.train_steps, fn_args.eval_steps, options.epochs)
+    if strategy_kind in _STEPS_REQUIRED and not (plan.steps_per_epoch and plan.validation_steps):
+        raise ValueError(
+            "Invalid `train_args.num_steps`/`eval_args.num_steps`: expected both for the "
+            f"{strategy_kind} strategy, whose workers must run equal step counts; received "
+            f"{fn_args.train_steps} and {fn_args.eval_steps}."
+        )
+    hparams = merged_hparams(options, fn_args.hyperparameters)
+    schema, raw_features = training_schemas(fn_args)
+    logging.info(
+        "HeadTrainer: %s strategy with %d replica(s); chief=%s; hparams=%s",
+        strategy_kind,
+        strategy.num_replicas_in_sync,
+        chief,
+        hparams,
+    )
+    model = build_head_model(user_module, hparams, options, strategy)
+    input_specs = features_lib.model_input_specs(model.logits_model)
+    if input_specs is not None:
+        features_lib.check_schema_fits(schema, input_specs)
+    train_dataset, eval_dataset = _datasets(
+        fn_args, schema, model.head, user_module, input_specs, options, plan, strategy_kind
+    )
+    feature_spec = serving_lib.serving_feature_spec(
+        raw_features,
+        user_module.serving_feature_keys,
+        serving_lib.default_serving_keys(
+            raw_features,
+            input_specs,
+            user_module.raw_label_keys,
+            features_lib.weight_column_keys(model.head),
+            transformed=bool(fn_args.transform_output),
+        ),
+    )
+
+    scratch = [] if chief else [tempfile.mkdtemp(prefix="head_trainer_")]
+    log_dir = fn_args.model_run_dir if chief else os.path.join(scratch[0], "logs")
+    export_dir = fn_args.serving_model_dir if chief else os.path.join(scratch[0], "model")
+    try:
+        with strategy.scope():
+            history = model.fit(
+                train_dataset,
+                epochs=plan.epochs,
+                steps_per_epoch=plan.steps_per_epoch,
+                validation_data=eval_dataset,
+                validation_steps=plan.validation_steps,
+                callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")],
+                verbose=2,
+            )
+        serving_lib.export_serving_model(
+            model,
+            export_dir,
+            feature_spec,
+            user_module.raw_label_keys,
+            input_specs,
+            fn_args.transform_output,
+        )
+    finally:
+        for path in scratch:
+            shutil.rmtree(path, ignore_errors=True)
+    values = {key: [float(v) for v in series] for key, series in history.history.items()}
+    if chief:
+        with tf.io.gfile.GFile(
+            os.path.join(fn_args.model_run_dir, constants.HISTORY_FILE), "w"
+        ) as f:
+            json.dump(values, f, indent=2, sort_keys=True)
+    return TrainingResult(
+        model=model,
+        history=values,
+        export_dir=export_dir,
+        chief=chief,
+        num_replicas=strategy.num_replicas_in_sync,
+    )
+
+
+def build_head_model(
+    user_module: module_contract.UserModule,
+    hparams: dict[str, Any],
+    options: TrainerOptions,
+    strategy: tf.distribute.Strategy,
+) -> heads.HeadModel:
+    """The user's logits model and head as a compiled `HeadModel`, built in `strategy`'s scope.
+
+    Its layers, metrics and optimizer variables all exist when this returns.
+    """
+    with strategy.scope():
+        logits_model, head = module_contract.build_model(user_module, hparams)
+        model = heads.HeadModel(logits_model, head)
+        model.compile(
+            optimizer=_optimizer(user_module, hparams),
+            steps_per_execution=options.steps_per_execution,
+        )
+        model.optimizer.build(model.trainable_variables)
+    _defer_symbolic_build(model, strategy)
+    return model
+
+
+def training_schemas(fn_args: fn_args_utils.FnArgs) -> tuple[Any, dict[str, Any]]:
+    """The training examples' schema and the raw features' parsing spec for serving.
+
+    With Transform, the examples are Transform's output (its transformed schema) and
+    serving parses raw features (its raw schema); without, both come from the schema.
+
+    Raises:
+        ValueError: if there is neither a schema nor a Transform graph.
+    """
+    if fn_args.transform_output:
+        import tensorflow_transform as tft
+
+        transform_output = tft.TFTransformOutput(fn_args.transform_output)
+        return transform_output.transformed_metadata.schema, transform_output.raw_feature_spec()
+    if not fn_args.schema_path:
+        raise ValueError(
+            "Invalid inputs: expected a `schema` (from SchemaGen) or a `transform_graph`; "
+            "received neither."
+        )
+    schema = features_lib.read_schema(fn_args.schema_path)
+    return schema, serving_lib.schema_feature_spec(schema)
+
+
+def _datasets(
+    fn_args: fn_args_utils.FnArgs,
+    schema: Any,
+    head: heads.Head,
+    user_module: module_contract.UserModule,
+    input_specs: dict[str, features_lib.InputSpec] | None,
+    options: TrainerOptions,
+    plan: FitPlan,
+    strategy_kind: str,
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """The training and validation datasets of `(features, labels)` batches."""
+    data_schema = features_lib.restrict_schema(
+        schema, features_lib.needed_keys(schema, input_specs, head, user_module.label_keys)
+    )
+    split = features_lib.make_splitter(head, user_module.label_keys, input_specs)
+    datasets = []
+    for files, batch_size, passes, shuffle in (
+        (fn_args.train_files, options.batch_size, plan.train_passes, True),
+        (fn_args.eval_files, options.global_eval_batch_size, plan.eval_passes, False),
+    ):
+        datasets.append(
+            features_lib.make_dataset(
+                fn_args.data_accessor.tf_dataset_factory,
+                files,
+                data_schema,
+                split,
+                batch_size,
+                num_epochs=passes,
+                shuffle=shuffle,
+                drop_final_batch=strategy_kind == "tpu",  # TPUs need static batch shapes
+            )
+        )
+    return datasets[0], datasets[1]
+
+
+def _optimizer(user_module: module_contract.UserModule, hparams: dict[str, Any]) -> Any:
+    """The module's `build_optimizer(hparams)`, else Adam at `hparams['learning_rate']`."""
+    if user_module.build_optimizer is None:
+        return keras.optimizers.Adam(
+            learning_rate=hparams.get("learning_rate", constants.DEFAULT_LEARNING_RATE)
+        )
+    optimizer = user_module.build_optimizer(hparams)
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            user_module.error(
+                constants.BUILD_OPTIMIZER_FN,
+                "a function returning a keras.optimizers.Optimizer",
+                f"a call that returned {type(optimizer).__name__}",
+            )
+        )
+    return optimizer
+
+
+def _defer_symbolic_build(model: heads.HeadModel, strategy: tf.distribute.Strategy) -> None:
+    """Keeps Keras from averaging a first batch over replicas before `fit`/`evaluate`.
+
+    Keras 3.12's TensorFlow trainer, for a model created in a strategy's scope, builds the
+    model from the first batch reduced with MEAN across replicas: that fails (`AddN` on
+    strings) for string features and sparse labels, which the taxi model has
+    (tensorflow/tensorflow#80951, keras-team/keras#21172). Keras skips that step for a model
+    that has no strategy recorded, and then trains under the strategy of the enclosing
+    `strategy.scope()`. So the model (whose layers, metrics and optimizer are already built
+    in the scope) forgets its recorded strategy, and `fit` runs inside `strategy.scope()`.
+    This is the one private Keras attribute the trainer touches; HeadModel is the better
+    home for the fix.
+    """
+    if strategy is not tf.distribute.get_strategy():  # the default strategy records none
+        model._distribute_strategy = None
+
+
+def _strategy_kind(strategy: tf.distribute.Strategy) -> str:
+    """A short name of `strategy`'s kind, for logs and checks."""
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "tpu"
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "multi_worker"
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        return "mirrored"
+    if isinstance(strategy, tf.distribute.OneDeviceStrategy):
+        return "one_device"
+    return "default"

@@ -1,0 +1,119 @@
+"""Strategy selection and chief detection, from fake TF_CONFIGs and device counts."""
+
+import json
+
+import pytest
+import tensorflow as tf
+
+from components.trainer import strategy
+
+CHIEF_AND_WORKER = {
+    "cluster": {"chief": ["host0:2222"], "worker": ["host1:2222"]},
+    "task": {"type": "chief", "index": 0},
+}
+TWO_WORKERS = {
+    "cluster": {"worker": ["host0:2222", "host1:2222"]},
+    "task": {"type": "worker", "index": 1},
+}
+ONE_WORKER = {"cluster": {"worker": ["host0:2222"]}, "task": {"type": "worker", "index": 0}}
+
+
+@pytest.mark.parametrize(
+    ("tf_config", "num_gpus", "tpu", "expected"),
+    [
+        ({}, 0, False, "default"),
+        ({}, 1, False, "default"),
+        ({}, 4, False, "mirrored"),
+        (CHIEF_AND_WORKER, 0, False, "multi_worker"),
+        (TWO_WORKERS, 8, False, "multi_worker"),
+        (ONE_WORKER, 2, False, "mirrored"),
+        (ONE_WORKER, 0, False, "default"),
+        (TWO_WORKERS, 0, True, "tpu"),
+        ({}, 2, True, "tpu"),
+    ],
+)
+def test_auto_picks_tpu_then_multi_worker_then_mirrored_then_default(
+    tf_config, num_gpus, tpu, expected
+):
+    assert strategy.select_strategy("auto", tf_config, num_gpus, tpu) == expected
+
+
+@pytest.mark.parametrize("name", ["mirrored", "one_device", "tpu"])
+def test_explicit_names_are_kept(name):
+    assert strategy.select_strategy(name, {}, 0, False) == name
+
+
+def test_explicit_multi_worker_needs_a_cluster():
+    assert strategy.select_strategy("multi_worker", TWO_WORKERS, 0, False) == "multi_worker"
+    with pytest.raises(ValueError, match=r"expected `TF_CONFIG` to describe a cluster"):
+        strategy.select_strategy("multi_worker", {}, 0, False)
+
+
+def test_unknown_name_and_parameter_servers_are_rejected():
+    with pytest.raises(ValueError, match=r"Invalid `strategy`: expected one of .*'mirrorred'"):
+        strategy.select_strategy("mirrorred", {}, 0, False)
+    with_ps = {"cluster": {"worker": ["a:1"], "ps": ["b:1"]}, "task": {"type": "worker"}}
+    with pytest.raises(ValueError, match="ParameterServerStrategy is not supported"):
+        strategy.select_strategy("auto", with_ps, 0, False)
+
+
+@pytest.mark.parametrize(
+    ("tf_config", "expected"),
+    [
+        ({}, True),
+        ({"task": {"type": "worker", "index": 3}}, True),  # no cluster: alone
+        (CHIEF_AND_WORKER, True),
+        ({**CHIEF_AND_WORKER, "task": {"type": "worker", "index": 0}}, False),
+        ({**TWO_WORKERS, "task": {"type": "worker", "index": 0}}, True),
+        (TWO_WORKERS, False),
+        ({"cluster": {"master": ["a:1"], "worker": ["b:1"]}, "task": {"type": "master"}}, True),
+        ({"cluster": {"master": ["a:1"], "worker": ["b:1"]}, "task": {"type": "worker"}}, False),
+        ({**CHIEF_AND_WORKER, "task": {"type": "evaluator", "index": 0}}, False),
+    ],
+)
+def test_only_the_chief_or_the_first_worker_without_chief_is_chief(tf_config, expected):
+    assert strategy.is_chief(tf_config) is expected
+
+
+def test_parse_tf_config():
+    assert strategy.parse_tf_config(None) == {}
+    assert strategy.parse_tf_config("") == {}
+    assert strategy.parse_tf_config(json.dumps(TWO_WORKERS)) == TWO_WORKERS
+    with pytest.raises(ValueError, match=r"Invalid `TF_CONFIG`: expected a JSON object"):
+        strategy.parse_tf_config("{not json")
+    with pytest.raises(ValueError, match=r"received '\[1\]'"):
+        strategy.parse_tf_config("[1]")
+
+
+def test_num_training_workers_counts_chief_master_and_workers():
+    assert strategy.num_training_workers({}) == 0
+    assert strategy.num_training_workers(CHIEF_AND_WORKER) == 2
+    assert strategy.num_training_workers(ONE_WORKER) == 1
+
+
+def test_create_strategy_builds_once_per_configuration(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    one_device = strategy.create_strategy("one_device", devices=["/cpu:1"])
+    assert isinstance(one_device, tf.distribute.OneDeviceStrategy)
+    assert strategy.create_strategy("one_device", devices=("/cpu:1",)) is one_device
+    assert strategy.create_strategy("auto") is tf.distribute.get_strategy()
+
+
+def test_create_strategy_rejects_several_devices_for_one_device(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match=r"Invalid `devices`: expected one device"):
+        strategy.create_strategy("one_device", devices=["/cpu:0", "/cpu:1"])
+
+
+def test_create_strategy_reads_tf_config(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", "{broken")
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        strategy.create_strategy("auto")
+
+
+def test_registered_strategy_is_returned_for_its_configuration(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    held = tf.distribute.OneDeviceStrategy("/cpu:1")
+    strategy.register_strategy(held, "mirrored", devices=["/cpu:1", "/cpu:0"])
+    assert strategy.create_strategy("mirrored", devices=("/cpu:1", "/cpu:0")) is held
