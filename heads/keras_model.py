@@ -10,7 +10,10 @@ Under `tf.distribute` (see HEADS.md section 14):
   reports their cross-replica values rather than one replica's;
 * the logits model receives only its own inputs (Keras matches dict inputs by position);
 * the per-replica training loss is divided by the number of replicas, because gradients are
-  summed across replicas.
+  summed across replicas;
+* the model and its optimizer are built before `fit` (in `__init__` and `compile`), so Keras
+  has no reason to average a first batch over replicas to build them, which fails for string
+  features and sparse labels (keras-team/keras#21172, tensorflow/tensorflow#80951).
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class HeadModel(keras.Model):
             # bare constant (`auc`), so name every object by its (possibly suffixed) key.
             metric.name = key
         self._metric_list = [self._head_loss_tracker, *self._head_metrics.values()]
+        self.built = logits_model.built
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -100,6 +104,18 @@ class HeadModel(keras.Model):
                     f"received {arg}={kwargs[arg]!r}. Pass only the optimizer."
                 )
         super().compile(optimizer=optimizer, **kwargs)
+        if self.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.12 (TensorFlow trainer) reduces the first batch with MEAN across replicas
+        # before it looks at whether anything needs building; that fails on strings and
+        # sparse tensors (keras-team/keras#21172). A built HeadModel with a built optimizer
+        # has nothing to build, so skip it; otherwise let Keras build as usual.
+        if self.built and (self.optimizer is None or self.optimizer.built):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def call(self, features: dict[str, Any], training: bool = False) -> Any:
         """Logits of the wrapped model for `features` (only its own inputs are passed)."""

@@ -151,16 +151,15 @@ def run_training(
     log_dir = fn_args.model_run_dir if chief else os.path.join(scratch[0], "logs")
     export_dir = fn_args.serving_model_dir if chief else os.path.join(scratch[0], "model")
     try:
-        with strategy.scope():
-            history = model.fit(
-                train_dataset,
-                epochs=plan.epochs,
-                steps_per_epoch=plan.steps_per_epoch,
-                validation_data=eval_dataset,
-                validation_steps=plan.validation_steps,
-                callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")],
-                verbose=2,
-            )
+        history = model.fit(
+            train_dataset,
+            epochs=plan.epochs,
+            steps_per_epoch=plan.steps_per_epoch,
+            validation_data=eval_dataset,
+            validation_steps=plan.validation_steps,
+            callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")],
+            verbose=2,
+        )
         serving_lib.export_serving_model(
             model,
             export_dir,
@@ -204,8 +203,6 @@ def build_head_model(
             optimizer=_optimizer(user_module, hparams),
             steps_per_execution=options.steps_per_execution,
         )
-        model.optimizer.build(model.trainable_variables)
-    _defer_symbolic_build(model, strategy)
     return model
 
 
@@ -283,23 +280,6 @@ def _optimizer(user_module: module_contract.UserModule, hparams: dict[str, Any])
             )
         )
     return optimizer
-
-
-def _defer_symbolic_build(model: heads.HeadModel, strategy: tf.distribute.Strategy) -> None:
-    """Keeps Keras from averaging a first batch over replicas before `fit`/`evaluate`.
-
-    Keras 3.12's TensorFlow trainer, for a model created in a strategy's scope, builds the
-    model from the first batch reduced with MEAN across replicas: that fails (`AddN` on
-    strings) for string features and sparse labels, which the taxi model has
-    (tensorflow/tensorflow#80951, keras-team/keras#21172). Keras skips that step for a model
-    that has no strategy recorded, and then trains under the strategy of the enclosing
-    `strategy.scope()`. So the model (whose layers, metrics and optimizer are already built
-    in the scope) forgets its recorded strategy, and `fit` runs inside `strategy.scope()`.
-    This is the one private Keras attribute the trainer touches; HeadModel is the better
-    home for the fix.
-    """
-    if strategy is not tf.distribute.get_strategy():  # the default strategy records none
-        model._distribute_strategy = None
 
 
 def _strategy_kind(strategy: tf.distribute.Strategy) -> str:

@@ -109,6 +109,31 @@ def test_multi_head_metrics_are_suffixed_and_cover_every_batch(mirrored_strategy
     assert metrics["average_loss/reg"] == pytest.approx(np.mean(squared_error), rel=1e-4)
 
 
+def test_string_features_and_sparse_labels_train_under_mirrored_strategy(mirrored_strategy):
+    # Keras 3.12 would average the first batch over replicas to build the model, which
+    # fails on strings and sparse tensors (keras-team/keras#21172).
+    n = 64
+    colors = np.array([["red"], ["green"], ["blue"], ["gold"]] * (n // 4))
+    tags = tf.sparse.from_dense(
+        tf.constant([["a", ""], ["b", "a"], ["", ""], ["b", ""]] * (n // 4))
+    )
+    dataset = tf.data.Dataset.from_tensor_slices(({"color": colors}, tags)).batch(16)
+    with mirrored_strategy.scope():
+        inputs = {"color": keras.Input(shape=(1,), dtype="string", name="color")}
+        ids = keras.layers.StringLookup(vocabulary=["red", "green", "blue", "gold"])(
+            inputs["color"]
+        )
+        one_hot = keras.layers.CategoryEncoding(num_tokens=5, output_mode="one_hot")(ids)
+        logits_model = keras.Model(inputs, keras.layers.Dense(2)(one_hot))
+        head = heads.MultiLabelHead(n_classes=2, label_vocabulary=["a", "b"])
+        model = heads.HeadModel(logits_model, head)
+        model.compile(optimizer=keras.optimizers.SGD(0.5))
+    before = model.evaluate(dataset, return_dict=True, verbose=0)["average_loss"]
+    model.fit(dataset, epochs=10, verbose=0)
+    after = model.evaluate(dataset, return_dict=True, verbose=0)["average_loss"]
+    assert after < 0.5 * before
+
+
 def test_extra_features_do_not_shift_the_logits_model_inputs():
     # "a" sorts before "x": without input selection Keras would feed "a" to the model.
     features, labels = _binary_data(n=16)
