@@ -1,0 +1,164 @@
+"""`tfx-heads compile`: the sample pipeline as a Kubeflow Pipelines / Vertex Pipelines job.
+
+    tfx-heads compile --output pipeline.json --image IMAGE --pipeline-root gs://B/root \\
+        --data-root gs://B/data [--beam-args="--runner=DataflowRunner --project=P \\
+        --region=R --temp_location=gs://B/tmp --max_num_workers=8"] \\
+        [--strategy mirrored --batch-size 1024] \\
+        [--trainer-cpu 8 --trainer-memory 32 --trainer-accelerator NVIDIA_TESLA_T4 \\
+         --trainer-accelerator-count 2] [--trainer-config trainer.json]
+
+Every component runs in IMAGE (built from kubeflow/Dockerfile). The Beam arguments go to
+every Beam step (ExampleGen, StatisticsGen, the head evaluator); with
+`--runner=DataflowRunner` they must name --project, --region and --temp_location, and
+--sdk_container_image=IMAGE and --setup_file=/tfx-heads/setup.py are added unless given.
+Write them as one argument, `--beam-args="..."`.
+
+`--trainer-config` is a JSON file {"options": {...}, "resources": {...}}: HeadTrainer
+options (strategy, devices, tpu, batch_size, eval_batch_size, epochs, steps_per_execution,
+hparams) and the trainer container's resources (cpu_limit, memory_limit in GB,
+accelerator_type, accelerator_count). Command-line flags override the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+_CONFIG_SECTIONS = ("options", "resources")
+
+
+def add_subcommand(subparsers: Any) -> None:
+    """Registers `compile` with the `tfx-heads` command line."""
+    parser = subparsers.add_parser(
+        "compile",
+        help="compile the pipeline into a Kubeflow Pipelines / Vertex Pipelines job spec",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--output", required=True, help="PipelineJob JSON file to write")
+    parser.add_argument("--image", required=True, help="container image of every step")
+    parser.add_argument("--pipeline-root", required=True, help="artifact root (gs://...)")
+    parser.add_argument("--data-root", required=True, help="folder of tf.Example TFRecords")
+    parser.add_argument(
+        "--beam-args", default="", help='Beam arguments for every Beam step, "--a=1 --b=2"'
+    )
+    parser.add_argument("--serving-model-dir", help="Pusher destination (default ROOT/serving)")
+    parser.add_argument("--pipeline-name", help="pipeline name (default tfx-heads-taxi)")
+    parser.add_argument("--module-file", help="trainer user module, a path inside the image")
+    parser.add_argument("--train-steps", type=int, help="training steps (default: epochs)")
+    parser.add_argument("--eval-steps", type=int, help="validation steps per epoch")
+    parser.add_argument("--no-cache", action="store_true", help="disable step caching")
+    parser.add_argument(
+        "--kfp-package",
+        help="also write the bare PipelineSpec as YAML for kfp.Client (a .yaml path)",
+    )
+    trainer = parser.add_argument_group("trainer")
+    trainer.add_argument("--trainer-config", help="JSON file of trainer options and resources")
+    trainer.add_argument(
+        "--strategy", help="auto, mirrored, multi_worker, tpu or one_device (default auto)"
+    )
+    trainer.add_argument("--batch-size", type=int, help="global training batch size")
+    trainer.add_argument("--epochs", type=int, help="Keras epochs")
+    trainer.add_argument("--tpu", help="TPU address or name (strategy tpu)")
+    trainer.add_argument("--trainer-cpu", type=float, help="trainer vCPUs")
+    trainer.add_argument("--trainer-memory", type=float, help="trainer memory in GB")
+    trainer.add_argument("--trainer-accelerator", help="accelerator type, e.g. NVIDIA_TESLA_T4")
+    trainer.add_argument("--trainer-accelerator-count", type=int, help="accelerators")
+    parser.set_defaults(run=run)
+
+
+def load_trainer_config(path: str | None) -> dict[str, dict[str, Any]]:
+    """Reads a `--trainer-config` file: `{"options": {...}, "resources": {...}}`.
+
+    Returns:
+        Both sections (empty dicts where absent; an empty config without `path`).
+
+    Raises:
+        ValueError: if the file is not a JSON object with only those sections, each an object.
+        OSError: if the file cannot be read.
+    """
+    config: dict[str, dict[str, Any]] = {section: {} for section in _CONFIG_SECTIONS}
+    if not path:
+        return config
+    with open(path) as f:
+        try:
+            loaded = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"Invalid `--trainer-config`: expected a JSON object; received {path!r} ({error})."
+            ) from error
+    if not isinstance(loaded, dict) or set(loaded) - set(_CONFIG_SECTIONS):
+        raise ValueError(
+            f"Invalid `--trainer-config`: expected a JSON object with keys among "
+            f"{list(_CONFIG_SECTIONS)}; received {loaded!r}."
+        )
+    for section in _CONFIG_SECTIONS:
+        value = loaded.get(section, {})
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"Invalid `--trainer-config`: expected {section!r} to be an object; received "
+                f"{value!r}."
+            )
+        config[section] = dict(value)
+    return config
+
+
+def trainer_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    """The HeadTrainer options and `TrainerResources` from the config file and the flags.
+
+    Raises:
+        ValueError: as `load_trainer_config` and `TrainerResources`.
+    """
+    from kubeflow.compile import TrainerResources
+
+    config = load_trainer_config(args.trainer_config)
+    options = config["options"]
+    for name in ("strategy", "batch_size", "epochs", "tpu"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    resources = config["resources"]
+    for flag, name in (
+        ("trainer_cpu", "cpu_limit"),
+        ("trainer_memory", "memory_limit"),
+        ("trainer_accelerator", "accelerator_type"),
+        ("trainer_accelerator_count", "accelerator_count"),
+    ):
+        if getattr(args, flag) is not None:
+            resources[name] = getattr(args, flag)
+    return options, TrainerResources.from_dict(resources)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compiles the pipeline; prints the written path (or the error) and returns the status."""
+    from kubeflow import compile as kubeflow_compile
+
+    try:
+        options, resources = trainer_settings(args)
+        extra: dict[str, Any] = {}
+        if args.pipeline_name:
+            extra["pipeline_name"] = args.pipeline_name
+        if args.module_file:
+            extra["module_file"] = args.module_file
+        output = kubeflow_compile.compile_pipeline(
+            output=args.output,
+            image=args.image,
+            pipeline_root=args.pipeline_root,
+            data_root=args.data_root,
+            beam_args=args.beam_args,
+            serving_model_dir=args.serving_model_dir,
+            train_steps=args.train_steps,
+            eval_steps=args.eval_steps,
+            trainer_options=options,
+            trainer_resources=resources,
+            enable_cache=not args.no_cache,
+            **extra,
+        )
+        print(f"Wrote {output} (Kubeflow PipelineJob, image {args.image})")
+        if args.kfp_package:
+            print(f"Wrote {kubeflow_compile.write_kfp_package(output, args.kfp_package)}")
+    except (ValueError, TypeError, OSError) as error:
+        print(f"tfx-heads compile: error: {error}", file=sys.stderr)
+        return 1
+    return 0
