@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 # Python 3.10: TFX 1.16 supports 3.9-3.10 only. pyenv provides it (see .python-version).
 PYTHON ?= $(shell command -v python3.10 || pyenv which python3.10 2>/dev/null)
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: env test demo lint lock clean
 
@@ -20,10 +21,11 @@ $(STAMP): constraints.txt pyproject.toml setup.py
 	touch $(STAMP)
 
 test: $(STAMP)
+	@command -v chromium >/dev/null || { echo "Installing chromium for the report browser test"; apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(VENV)/bin/tfx-heads demo
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV)/bin/tfx-heads run --root demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -29,9 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _subcommands():
     """Subcommand registrars, imported lazily so `--help` stays fast."""
-    from pipeline import demo
+    from components.evaluator import cli as evaluator_cli
+    from components.report import cli as report_cli
+    from kubeflow import cli as kubeflow_cli
+    from pipeline import local_runner
 
-    return [demo.add_subcommand]
+    return [
+        local_runner.add_subcommand,
+        evaluator_cli.add_subcommand,
+        kubeflow_cli.add_subcommand,
+        report_cli.add_subcommand,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,123 @@
+"""The curves part of a head's section: ROC, precision-recall and calibration plots, and the
+confusion matrix at each of the head's thresholds, for the pooled score and the largest classes
+(the candidate's curves solid, the baseline's dashed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from components.report import charts
+from components.report.data import Curve, HeadMetrics
+from components.report.sections import NOT_COMPUTED, esc, format_number, head_title
+
+MAX_CLASS_CURVES = 6
+"""Per-class curves drawn per head (the classes with the most positives)."""
+
+
+def _curve_label(curve: Curve) -> str:
+    return f"class {curve.class_name}" if curve.class_id is not None else "all scores"
+
+
+def _plot_id(curve: Curve, kind: str) -> str:
+    scope = f"class{curve.class_id}" if curve.class_id is not None else "pooled"
+    return f"{kind}/{curve.head or '_'}/{scope}"
+
+
+def _matching(curve: Curve, baseline: Sequence[Curve]) -> Curve | None:
+    for other in baseline:
+        if other.head == curve.head and other.class_id == curve.class_id:
+            return other
+    return None
+
+
+def _confusion_tables(curve: Curve, thresholds: Sequence[float]) -> str:
+    tables = []
+    for threshold in thresholds:
+        c = curve.confusion_at(threshold)
+        tables.append(
+            f'<table class="confusion" data-threshold="{threshold:g}"><tr><th colspan=3>'
+            f"threshold {threshold:g} <small>(curve point {c['threshold']:.4g})</small></th></tr>"
+            "<tr><th></th><th>predicted +</th><th>predicted \u2212</th></tr>"
+            f"<tr><th>actual +</th><td>{format_number(c['tp'])}</td>"
+            f"<td>{format_number(c['fn'])}</td></tr>"
+            f"<tr><th>actual \u2212</th><td>{format_number(c['fp'])}</td>"
+            f"<td>{format_number(c['tn'])}</td></tr></table>"
+        )
+    note = (
+        '<p class="note">Confusion matrices: weighted counts at the curve point nearest each '
+        "threshold (in brackets); the table of metrics at thresholds above is exact.</p>"
+    )
+    return f'{note}<div class="charts">{"".join(tables)}</div>'
+
+
+def curves_section(
+    metrics: HeadMetrics, curves: Sequence[Curve], baseline_curves: Sequence[Curve]
+) -> str:
+    """ROC, precision-recall and calibration plots and confusion matrices of a head's pooled
+    score and of its largest classes."""
+    if metrics.kind == "regression":
+        return ""
+    if not curves:
+        why = (
+            " (plots-* holds no curve for this multi-class head; the confusion matrix at "
+            "thresholds needs per-class scores)"
+            if metrics.kind == "multi_class"
+            else ""
+        )
+        return (
+            f'<h3>Curves</h3><p class="note" data-missing="curves">ROC, precision-recall, '
+            f"calibration and confusion matrices: {NOT_COMPUTED}{why}.</p>"
+        )
+    pooled = [c for c in curves if c.class_id is None]
+    per_class = sorted((c for c in curves if c.class_id is not None), key=lambda c: -c.positives)[
+        :MAX_CLASS_CURVES
+    ]
+    thresholds = sorted(set(metrics.thresholds) | {0.5})
+    parts = ["<h3>Curves</h3>"]
+    if len(per_class) < len(curves) - len(pooled):
+        parts.append(
+            f'<p class="note">Per-class curves of the {len(per_class)} classes with the most '
+            "positives.</p>"
+        )
+    for curve in pooled + per_class:
+        label = _curve_label(curve)
+        other = _matching(curve, baseline_curves)
+        fpr, tpr = curve.roc()
+        recall, precision = curve.precision_recall()
+        roc = [charts.Series("candidate", fpr, tpr)]
+        pr = [charts.Series("candidate", recall, precision)]
+        if other is not None:
+            roc.append(charts.Series("baseline", *other.roc(), dashed=True))
+            pr.append(charts.Series("baseline", *other.precision_recall(), dashed=True))
+        predicted, observed, weight = curve.calibration()
+        parts.append(f"<h4>{esc(head_title(curve.head))}: {esc(label)}</h4><div class=charts>")
+        parts.append(
+            charts.curve_chart(
+                _plot_id(curve, "roc"),
+                f"ROC ({label})",
+                "false positive rate",
+                "true positive rate",
+                roc,
+                diagonal=True,
+            )
+        )
+        parts.append(
+            charts.curve_chart(
+                _plot_id(curve, "pr"), f"Precision-recall ({label})", "recall", "precision", pr
+            )
+        )
+        if len(weight):
+            parts.append(
+                charts.calibration_chart(
+                    _plot_id(curve, "calibration"),
+                    f"Calibration ({label})",
+                    predicted,
+                    observed,
+                    weight,
+                )
+            )
+        else:
+            parts.append(f'<p class="note">Calibration: {NOT_COMPUTED}.</p>')
+        parts.append("</div>")
+        parts.append(_confusion_tables(curve, thresholds))
+    return "".join(parts)

@@ -1,0 +1,150 @@
+"""`tfx-heads run`: the sample pipeline on this machine (LocalDagRunner, Beam DirectRunner,
+ML Metadata in SQLite).
+
+Everything a run writes lives under `--root` (default `demo/`): `data/` (the taxi sample as
+TFRecords), `pipeline_root/` (every component's artifacts), `metadata.sqlite` (ML Metadata)
+and `serving/` (where the Pusher copies a blessed model). A re-run reuses cached component
+results unless `--no-cache` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+PIPELINE_NAME = "tfx-heads-taxi"
+HEADLINE_METRICS = {
+    "big_tipper": ("auc", "auc_precision_recall", "accuracy", "average_loss"),
+    "payment_type": ("accuracy", "average_loss"),
+    "trip_seconds": ("average_loss", "prediction/mean", "label/mean"),
+    "trip_tags": ("auc", "auc_precision_recall", "average_loss"),
+}
+
+
+def add_subcommand(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the sample pipeline locally (LocalDagRunner, DirectRunner, SQLite)",
+        description=__doc__,
+    )
+    parser.add_argument("--root", default="demo", help="directory for everything the run writes")
+    parser.add_argument("--no-cache", action="store_true", help="recompute every component")
+    parser.add_argument("--train-steps", type=int, default=2000)
+    parser.add_argument(
+        "--sample-size",
+        type=int,
+        default=None,
+        help="use only the first N trips of the sample (default: all 15,002)",
+    )
+    parser.add_argument(
+        "--thresholds",
+        default=None,
+        help="JSON file with the blessing thresholds (default: pipeline/taxi/config.py's)",
+    )
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="a Beam pipeline argument for every Beam step (repeatable)",
+    )
+    parser.set_defaults(run=run)
+
+
+def prepare_data(root: str, sample_size: int | None) -> str:
+    """Writes the taxi sample as TFRecords under `root/data` once; returns that folder.
+
+    The file name carries the sample size, so a different size is a different input and
+    ExampleGen's cache does not confuse them.
+    """
+    from pipeline.taxi import sample
+
+    data_root = os.path.join(root, "data", f"trips-{sample_size or 'all'}")
+    path = os.path.join(data_root, "trips.tfrecord.gz")
+    if not os.path.exists(path):
+        trips = sample.load_trips()
+        if sample_size:
+            trips = trips.iloc[:sample_size]
+        sample.write_tfrecords(trips, path + ".tmp")
+        os.replace(path + ".tmp", path)
+    return data_root
+
+
+def build(args: argparse.Namespace) -> Any:
+    """The sample pipeline configured for a local run under `args.root`."""
+    from tfx import v1 as tfx
+
+    from pipeline import pipeline
+    from pipeline.taxi import config, trainer_module
+
+    root = os.path.abspath(args.root)
+    thresholds = config.THRESHOLDS
+    if args.thresholds:
+        with open(args.thresholds) as f:
+            thresholds = json.load(f)
+    return pipeline.create_pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipeline_root=os.path.join(root, "pipeline_root"),
+        data_root=prepare_data(root, args.sample_size),
+        module_file=os.path.abspath(trainer_module.__file__),
+        serving_model_dir=os.path.join(root, "serving"),
+        train_steps=args.train_steps,
+        trainer_options={"batch_size": 256, "strategy": "auto"},
+        slices=config.SLICES,
+        thresholds=thresholds,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            os.path.join(root, "metadata.sqlite")
+        ),
+        beam_pipeline_args=["--direct_running_mode=in_memory", *args.beam_arg],
+        enable_cache=not args.no_cache,
+    )
+
+
+def latest_outputs(metadata_path: str) -> dict[str, Any]:
+    """The newest artifact of each output type of the pipeline, from ML Metadata."""
+    from ml_metadata import metadata_store
+    from tfx import v1 as tfx
+
+    store = metadata_store.MetadataStore(
+        tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path)
+    )
+    latest = {}
+    for type_name in ("Model", "ModelEvaluation", "ModelBlessing", "PushedModel"):
+        artifacts = store.get_artifacts_by_type(type_name)
+        if artifacts:
+            latest[type_name] = max(artifacts, key=lambda a: (a.create_time_since_epoch, a.id))
+    return latest
+
+
+def run(args: argparse.Namespace) -> int:
+    from tfx import v1 as tfx
+
+    started = time.time()
+    tfx.orchestration.LocalDagRunner().run(build(args))
+    root = os.path.abspath(args.root)
+    outputs = latest_outputs(os.path.join(root, "metadata.sqlite"))
+    print(f"\nPipeline {PIPELINE_NAME} finished in {time.time() - started:.0f} s under {root}")
+    print(f"  model:      {outputs['Model'].uri}")
+    evaluation = outputs["ModelEvaluation"].uri
+    print(f"  evaluation: {evaluation}")
+    report = os.path.join(evaluation, "report.html")
+    if os.path.exists(report):
+        print(f"  report:     {report}")
+    blessing = outputs["ModelBlessing"]
+    blessed = blessing.custom_properties["blessed"].int_value == 1
+    print(f"  blessing:   {blessing.uri} ({'BLESSED' if blessed else 'NOT BLESSED'})")
+    pushed = outputs.get("PushedModel")
+    if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
+        destination = pushed.custom_properties["pushed_destination"].string_value
+        print(f"  pushed to:  {destination}")
+    else:
+        print("  pushed to:  nothing (the model was not blessed)")
+    with open(os.path.join(evaluation, "metrics.json")) as f:
+        overall = json.load(f)["slices"][0]
+    print(f"Headline metrics, overall slice ({overall['example_count']} examples):")
+    for head, keys in HEADLINE_METRICS.items():
+        values = ", ".join(f"{key} {overall['metrics'][f'{key}/{head}']:.4f}" for key in keys)
+        print(f"  {head:13s} {values}")
+    return 0
