@@ -1,0 +1,127 @@
+"""`HeadEvaluator`: the Beam head evaluator as a TFX component.
+
+Inputs: `examples` (the split(s) to evaluate), `model` (a SavedModel exported by the head
+trainer, which carries its head config and label keys) and an optional `baseline_model`
+(for example from TFX's latest-blessed-model resolver). Outputs: `evaluation`, a
+`ModelEvaluation` that `tfma.load_eval_result` reads (plus `metrics.json` and the HTML
+report), and `blessing`, a `ModelBlessing` with the `blessed` custom property that the Pusher
+and the latest-blessed-model resolver read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types import component_spec, standard_artifacts
+
+from components.evaluator import blessing, executor
+from components.evaluator.constants import (
+    BASELINE_MODEL_KEY,
+    BLESSING_KEY,
+    CONFIDENCE_INTERVALS_KEY,
+    EVALUATION_KEY,
+    EXAMPLE_SPLITS_KEY,
+    EXAMPLES_KEY,
+    MODEL_KEY,
+    REJECT_MALFORMED_KEY,
+    SLICES_KEY,
+    THRESHOLDS_KEY,
+)
+
+
+class HeadEvaluatorSpec(types.ComponentSpec):
+    """Inputs, outputs and parameters of `HeadEvaluator`; JSON strings for structured ones."""
+
+    PARAMETERS = {
+        SLICES_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        THRESHOLDS_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        EXAMPLE_SPLITS_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        REJECT_MALFORMED_KEY: component_spec.ExecutionParameter(type=int, optional=True),
+        CONFIDENCE_INTERVALS_KEY: component_spec.ExecutionParameter(type=int, optional=True),
+    }
+    INPUTS = {
+        EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
+        MODEL_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model),
+        BASELINE_MODEL_KEY: component_spec.ChannelParameter(
+            type=standard_artifacts.Model, optional=True
+        ),
+    }
+    OUTPUTS = {
+        EVALUATION_KEY: component_spec.ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        BLESSING_KEY: component_spec.ChannelParameter(type=standard_artifacts.ModelBlessing),
+    }
+
+
+class HeadEvaluator(base_beam_component.BaseBeamComponent):
+    """Computes every head metric over the full evaluation split(s) on Beam, and blesses.
+
+    Example:
+        ```
+        evaluator = HeadEvaluator(
+            examples=example_gen.outputs["examples"],
+            model=trainer.outputs["model"],
+            slices=[["trip_start_day"], ["payment_type", "trip_start_day"]],
+            thresholds=[{"metric": "auc/big_tipper", "lower_bound": 0.6}],
+        )
+        ```
+
+    Args:
+        examples: a channel of `Examples`.
+        model: a channel of `Model` written by the head trainer (`heads.export_saved_model`).
+        baseline_model: an optional channel of `Model` to compare with; change thresholds
+            need it.
+        slices: feature-name lists to slice by, besides the overall slice; a list of several
+            names is a cross.
+        thresholds: blessing conditions (see `components.evaluator.blessing`); without any,
+            every evaluated model is blessed.
+        example_splits: the splits to evaluate (default `["eval"]`).
+        reject_malformed: count malformed examples in `rejected` instead of failing.
+        confidence_intervals: number of Poisson bootstrap replicates (0: none).
+
+    Raises:
+        ValueError: if a threshold or slice is malformed, or `confidence_intervals` < 0.
+    """
+
+    SPEC_CLASS = HeadEvaluatorSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(
+        self,
+        examples: types.BaseChannel,
+        model: types.BaseChannel,
+        baseline_model: types.BaseChannel | None = None,
+        slices: Sequence[Sequence[str]] | None = None,
+        thresholds: Sequence[Mapping[str, Any]] | None = None,
+        example_splits: Sequence[str] | None = None,
+        reject_malformed: bool = False,
+        confidence_intervals: int = 0,
+    ):
+        blessing.parse_thresholds(list(thresholds or []))  # fail at definition, not at run
+        slices = [list(features) for features in (slices or [])]
+        for features in slices:
+            if not features or not all(isinstance(f, str) and f for f in features):
+                raise ValueError(
+                    f"Invalid `slices`: expected lists of feature names; received {features!r}."
+                )
+        if not isinstance(confidence_intervals, int) or confidence_intervals < 0:
+            raise ValueError(
+                "Invalid `confidence_intervals`: expected a number of bootstrap replicates "
+                f">= 0; received {confidence_intervals!r}."
+            )
+        spec = HeadEvaluatorSpec(
+            examples=examples,
+            model=model,
+            baseline_model=baseline_model,
+            slices=json.dumps(slices),
+            thresholds=json.dumps(list(thresholds or [])),
+            example_splits=json.dumps(list(example_splits or ["eval"])),
+            reject_malformed=int(reject_malformed),
+            confidence_intervals=confidence_intervals,
+            evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
+            blessing=types.Channel(type=standard_artifacts.ModelBlessing),
+        )
+        super().__init__(spec=spec)

@@ -1,0 +1,158 @@
+"""The `HeadEvaluator` executor: evaluates the model (and the baseline) on Beam, then blesses.
+
+The candidate's results go to the `evaluation` artifact's directory (TFMA files,
+`metrics.json`, `blessing.json` and the HTML report `report.html`); a baseline model, when
+given, is evaluated on the same data into its `baseline/` subdirectory. The `blessing`
+artifact gets the `blessed` custom property (1 or 0), a `BLESSED` or `NOT_BLESSED` file, the
+model ids that TFX's latest-blessed-model resolver reads, and `blessing.json` with the
+thresholds and every failed condition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from typing import Any
+
+import tensorflow as tf
+from tfx import types
+from tfx.components.evaluator import constants as tfx_evaluator_constants
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import artifact_utils
+from tfx.utils import io_utils, path_utils
+
+from components.evaluator import blessing, constants
+from components.evaluator.pipeline import evaluate
+from components.report.html import write_report
+
+_LOG = logging.getLogger(__name__)
+BLESSING_FILE = "blessing.json"
+BASELINE_DIR = "baseline"
+REPORT_FILE = "report.html"
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """Runs `components.evaluator.pipeline.evaluate` with the pipeline's Beam arguments."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        for key in (constants.EXAMPLES_KEY, constants.MODEL_KEY):
+            if not input_dict.get(key):
+                raise ValueError(
+                    f"Invalid inputs: expected an artifact for `{key}`; received none."
+                )
+        for key in (constants.EVALUATION_KEY, constants.BLESSING_KEY):
+            if not output_dict.get(key):
+                raise ValueError(f"Invalid outputs: expected an artifact for `{key}`.")
+
+        examples = _example_files(
+            input_dict[constants.EXAMPLES_KEY],
+            json.loads(exec_properties.get(constants.EXAMPLE_SPLITS_KEY) or '["eval"]'),
+        )
+        thresholds = blessing.parse_thresholds(exec_properties.get(constants.THRESHOLDS_KEY))
+        options = {
+            "slices": [
+                tuple(features)
+                for features in json.loads(exec_properties.get(constants.SLICES_KEY) or "[]")
+            ],
+            "reject_malformed": bool(exec_properties.get(constants.REJECT_MALFORMED_KEY)),
+            "confidence_intervals": bool(exec_properties.get(constants.CONFIDENCE_INTERVALS_KEY)),
+            "num_bootstrap_samples": exec_properties.get(constants.CONFIDENCE_INTERVALS_KEY)
+            or constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES,
+            "beam_pipeline_args": self._beam_pipeline_args or [],
+        }
+        evaluation_dir = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
+        model = artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY])
+        candidate = evaluate(
+            examples, evaluation_dir, model=path_utils.serving_model_path(model.uri), **options
+        )
+        baseline_model = None
+        baseline = None
+        if input_dict.get(constants.BASELINE_MODEL_KEY):
+            baseline_model = artifact_utils.get_single_instance(
+                input_dict[constants.BASELINE_MODEL_KEY]
+            )
+            baseline = evaluate(
+                examples,
+                os.path.join(evaluation_dir, BASELINE_DIR),
+                model=path_utils.serving_model_path(baseline_model.uri),
+                **options,
+            )
+
+        verdict = blessing.decide(
+            thresholds, metrics_by_slice(candidate), baseline and metrics_by_slice(baseline)
+        )
+        _LOG.info("Blessing: %s", verdict.to_dict())
+        self._write_blessing(
+            output_dict, evaluation_dir, model, baseline_model, thresholds, verdict
+        )
+        write_report(evaluation_dir, os.path.join(evaluation_dir, REPORT_FILE))
+
+    @staticmethod
+    def _write_blessing(
+        output_dict: dict[str, list[types.Artifact]],
+        evaluation_dir: str,
+        model: types.Artifact,
+        baseline_model: types.Artifact | None,
+        thresholds: list[blessing.MetricThreshold],
+        verdict: blessing.Verdict,
+    ) -> None:
+        artifact = artifact_utils.get_single_instance(output_dict[constants.BLESSING_KEY])
+        document = {
+            **verdict.to_dict(),
+            "thresholds": [dataclasses.asdict(threshold) for threshold in thresholds],
+        }
+        text = json.dumps(document, indent=2, sort_keys=True)
+        for folder in (evaluation_dir, artifact.uri):
+            io_utils.write_string_file(os.path.join(folder, BLESSING_FILE), text)
+        c = tfx_evaluator_constants
+        artifact.set_string_custom_property(c.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, model.uri)
+        artifact.set_int_custom_property(c.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, model.id)
+        if baseline_model is not None:
+            artifact.set_string_custom_property(
+                c.ARTIFACT_PROPERTY_BASELINE_MODEL_URI_KEY, baseline_model.uri
+            )
+            artifact.set_int_custom_property(
+                c.ARTIFACT_PROPERTY_BASELINE_MODEL_ID_KEY, baseline_model.id
+            )
+        marker = c.BLESSED_FILE_NAME if verdict.blessed else c.NOT_BLESSED_FILE_NAME
+        io_utils.write_string_file(os.path.join(artifact.uri, marker), "")
+        artifact.set_int_custom_property(
+            c.ARTIFACT_PROPERTY_BLESSED_KEY,
+            c.BLESSED_VALUE if verdict.blessed else c.NOT_BLESSED_VALUE,
+        )
+
+
+def metrics_by_slice(document: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """`metrics.json`'s slices as {canonical slice name: metrics}, for `blessing.decide`."""
+    return {
+        blessing.slice_name(entry["slice"]): {
+            **entry["metrics"],
+            "example_count": entry["example_count"],
+            "weighted_example_count": entry["weighted_example_count"],
+        }
+        for entry in document["slices"]
+    }
+
+
+def _example_files(artifacts: list[types.Artifact], splits: list[str]) -> list[str]:
+    """The file globs of `splits` in the Examples artifacts (each split must exist)."""
+    globs = []
+    for artifact in artifacts:
+        names = artifact_utils.decode_split_names(artifact.split_names)
+        for split in splits:
+            if split not in names:
+                raise ValueError(
+                    f"Invalid `example_splits`: split {split!r} not in the examples at "
+                    f"{artifact.uri}; it has {names}."
+                )
+            globs.append(os.path.join(artifact_utils.get_split_uri([artifact], split), "*"))
+    if not any(tf.io.gfile.glob(pattern) for pattern in globs):
+        raise ValueError(f"Invalid examples: no files match {globs}.")
+    return globs

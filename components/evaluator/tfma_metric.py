@@ -1,0 +1,250 @@
+"""`HeadMetrics`: a head's metrics inside stock TFMA (and so in TFX's own Evaluator).
+
+TFMA calls a metric's combiner once per example. The combiner here only buffers each
+example's label, weight and logits, and every `BUFFER_SIZE` examples turns the buffer into
+one batch that goes through the same label handling (`batches.PrepareHeadBatches`) and the
+same statistics (`heads.stats`) as the Beam head evaluator: one metric definition, two
+executors. The metric keys are the head's own (`auc/big_tipper`, ...), as `MetricKey` names.
+
+Use it through a `tfma.MetricConfig` (`head_metrics_spec` builds the whole `MetricsSpec`):
+
+    spec = head_metrics_spec(head, label_keys={"big_tipper": "big_tipper", ...})
+    eval_config = tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name="predict")], metrics_specs=[spec], ...)
+
+The model's `predict` signature (from `heads.export_saved_model`) supplies the logits: key
+`logits` for a single head, `<head>/logits` for a MultiHead. Labels and weights are read
+from the examples' features, so the model spec needs no label key. An int64 multi-label
+feature is read as lists of class ids unless `label_formats` says `multi_hot`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import tensorflow_model_analysis as tfma
+
+from components.evaluator.batches import PrepareHeadBatches
+from components.evaluator.example_inputs import ExampleBatch, RaggedColumn
+from components.evaluator.head_inputs import build_input_spec, single_heads, weight_key
+from heads.serialization import deserialize, serialize
+from heads.stats import stats_for_head
+
+BUFFER_SIZE = 4096
+METRIC_CLASS_NAME = "HeadMetrics"
+
+
+class HeadMetrics(tfma.metrics.Metric):
+    """Computes every metric of a head (see the module docstring).
+
+    Args:
+        head_config: the head's `heads.serialize` form, as JSON text or a dict.
+        label_keys: the label feature (head name to feature for a MultiHead).
+        label_formats: label format overrides by head name (`components.evaluator.head_inputs`).
+        name: unused except as TFMA's metric name.
+    """
+
+    def __init__(
+        self,
+        head_config: str | Mapping[str, Any] = "",
+        label_keys: str | Mapping[str, str] | None = None,
+        label_formats: Mapping[str, str] | None = None,
+        name: str = "head_metrics",
+    ):
+        if not isinstance(head_config, str):
+            head_config = json.dumps(head_config)
+        if not head_config or label_keys is None:
+            raise ValueError(
+                "Invalid HeadMetrics config: expected `head_config` (heads.serialize JSON) and "
+                f"`label_keys`; received head_config={head_config!r}, label_keys={label_keys!r}."
+            )
+        super().__init__(
+            _head_metric_computations,
+            head_config=head_config,
+            label_keys=label_keys,
+            label_formats=dict(label_formats or {}),
+            name=name,
+        )
+
+
+def head_metrics_spec(
+    head: Any,
+    label_keys: str | Mapping[str, str],
+    label_formats: Mapping[str, str] | None = None,
+) -> tfma.MetricsSpec:
+    """The `tfma.MetricsSpec` that computes `head`'s metrics with `HeadMetrics`."""
+    config = {
+        "head_config": serialize(head),
+        "label_keys": label_keys,
+        "label_formats": dict(label_formats or {}),
+    }
+    return tfma.MetricsSpec(
+        metrics=[
+            tfma.MetricConfig(
+                class_name=METRIC_CLASS_NAME, module=__name__, config=json.dumps(config)
+            )
+        ]
+    )
+
+
+def _head_metric_computations(
+    head_config: str,
+    label_keys: str | Mapping[str, str],
+    label_formats: Mapping[str, str],
+    name: str,
+    model_names: list[str] | None = None,
+) -> tfma.metrics.MetricComputations:
+    head = deserialize(json.loads(head_config))
+    heads = single_heads(head)
+    names = label_keys if isinstance(label_keys, Mapping) else {heads[0].name: label_keys}
+    features = sorted({*names.values(), *(k for k in map(weight_key, heads) if k)})
+    computations = []
+    for model_name in model_names or [""]:
+        keys = [
+            tfma.metrics.MetricKey(name=key, model_name=model_name)
+            for key in stats_for_head(head).metric_keys()
+        ]
+        computations.append(
+            tfma.metrics.MetricComputation(
+                keys=keys,
+                preprocessors=[tfma.metrics.FeaturePreprocessor(feature_keys=features)],
+                combiner=_HeadMetricsCombiner(
+                    head_config, label_keys, label_formats, model_name, keys
+                ),
+            )
+        )
+    return computations
+
+
+class _Accumulator:
+    """Statistics so far, plus the examples not yet added to them."""
+
+    __slots__ = ("stats", "features", "logits")
+
+    def __init__(self, stats: Any):
+        self.stats = stats
+        self.features: list[dict[str, np.ndarray]] = []
+        self.logits: list[dict[str | None, np.ndarray]] = []
+
+
+class _HeadMetricsCombiner(beam.CombineFn):
+    """Buffers TFMA's per-example inputs and adds them to `heads.stats` a batch at a time."""
+
+    def __init__(
+        self,
+        head_config: str,
+        label_keys: Any,
+        label_formats: Mapping[str, str],
+        model_name: str,
+        keys: list[tfma.metrics.MetricKey],
+    ):
+        self._head_config = json.loads(head_config)
+        self._label_keys = label_keys
+        self._label_formats = dict(label_formats)
+        self._model_name = model_name
+        self._keys = {key.name: key for key in keys}
+
+    def setup(self) -> None:
+        self._head = deserialize(self._head_config)
+        self._heads = single_heads(self._head)
+        self._stats = stats_for_head(self._head)
+
+    def create_accumulator(self) -> _Accumulator:
+        return _Accumulator(self._stats.create())
+
+    def add_input(self, accumulator: _Accumulator, element: Any) -> _Accumulator:
+        prediction = element.prediction
+        if isinstance(prediction, Mapping) and self._model_name in prediction:
+            prediction = prediction[self._model_name]
+        accumulator.logits.append(
+            {head.name: _head_logits(prediction, head) for head in self._heads}
+        )
+        accumulator.features.append(dict(element.features))
+        if len(accumulator.features) >= BUFFER_SIZE:
+            self._flush(accumulator)
+        return accumulator
+
+    def merge_accumulators(self, accumulators: Any) -> _Accumulator:
+        accumulators = iter(accumulators)
+        merged = next(accumulators)
+        self._flush(merged)
+        for accumulator in accumulators:
+            self._flush(accumulator)
+            merged.stats = self._stats.merge(merged.stats, accumulator.stats)
+        return merged
+
+    def extract_output(self, accumulator: _Accumulator) -> dict[Any, float]:
+        self._flush(accumulator)
+        values = self._stats.compute(accumulator.stats)
+        return {self._keys[key]: value for key, value in values.items() if key in self._keys}
+
+    def _flush(self, accumulator: _Accumulator) -> None:
+        """Adds the buffered examples to the statistics as one batch."""
+        if not accumulator.features:
+            return
+        features, logits = accumulator.features, accumulator.logits
+        accumulator.features, accumulator.logits = [], []
+        columns = {key: _ragged([f.get(key) for f in features]) for key in features[0]}
+        spec = build_input_spec(
+            self._head,
+            self._label_keys,
+            None,
+            (),
+            {key: _stored_type(column.values) for key, column in columns.items()},
+            label_formats=self._label_formats or None,
+        )
+        batch = ExampleBatch(
+            file="<tfma inputs>",
+            record_index=np.arange(len(features), dtype=np.int64),
+            serialized=None,
+            read=len(features),
+            columns=columns,
+            logits={
+                head.name: np.stack([row[head.name] for row in logits]) for head in self._heads
+            },
+        )
+        prepare = PrepareHeadBatches(spec, self._head_config, reject_malformed=False)
+        prepare.setup()
+        for output in prepare.process(batch):
+            if not isinstance(output, beam.pvalue.TaggedOutput):
+                accumulator.stats = self._stats.update(accumulator.stats, output.stats_batch)
+
+
+def _head_logits(prediction: Any, head: Any) -> np.ndarray:
+    """One example's logits for a head from the model's outputs.
+
+    A regression head without an inverse link exports its logits as `predictions` only.
+    """
+    if isinstance(prediction, Mapping):
+        prefix = "" if head.name is None else f"{head.name}/"
+        candidates = [f"{prefix}logits"]
+        if getattr(head, "inverse_link_fn", "absent") is None:
+            candidates.append(f"{prefix}predictions")
+        found = [key for key in candidates if key in prediction]
+        if not found:
+            raise ValueError(
+                f"Invalid model outputs: expected key {candidates[0]!r} (use the `predict` "
+                f"signature of heads.export_saved_model); received keys {sorted(prediction)}."
+            )
+        prediction = prediction[found[0]]
+    return np.asarray(prediction, dtype=np.float32).reshape(-1)
+
+
+def _ragged(values: list[Any]) -> RaggedColumn:
+    """Per-example value arrays (None when missing) as one ragged column."""
+    arrays = [np.asarray([] if v is None else v).reshape(-1) for v in values]
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    flat = np.concatenate(arrays) if len(arrays) else np.array([])
+    if flat.dtype.kind in "SUO":
+        flat = flat.astype(object)
+    return RaggedColumn(flat, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+
+def _stored_type(values: np.ndarray) -> str:
+    if values.dtype == object:
+        return "bytes"
+    return "int64" if values.dtype.kind in "iu" else "float"

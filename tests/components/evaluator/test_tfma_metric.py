@@ -1,0 +1,62 @@
+"""HeadMetrics: the heads' metrics computed by stock TFMA, equal to the Beam evaluator's."""
+
+import json
+
+import pytest
+import tensorflow_model_analysis as tfma
+
+import heads
+from components.evaluator import tfma_metric
+
+
+@pytest.mark.slow
+def test_stock_tfma_computes_the_same_metrics_as_the_evaluator(
+    taxi_examples, taxi_model, taxi_result, tmp_path
+):
+    head, label_keys = heads.load_head_config(taxi_model)
+    eval_config = tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name="predict")],
+        metrics_specs=[tfma_metric.head_metrics_spec(head, label_keys)],
+        slicing_specs=[tfma.SlicingSpec()],
+    )
+    result = tfma.run_model_analysis(
+        eval_shared_model=tfma.default_eval_shared_model(taxi_model, eval_config=eval_config),
+        eval_config=eval_config,
+        data_location=taxi_examples,
+        output_path=str(tmp_path),
+    )
+    from_tfma = {
+        key: value["doubleValue"]
+        for key, value in result.get_metrics_for_slice(slice_name=()).items()
+        if "doubleValue" in value
+    }
+    document, _ = taxi_result
+    expected = document["slices"][0]["metrics"]
+    assert set(expected) <= set(from_tfma)
+    for key, value in expected.items():
+        # TFMA batches inference differently, so logits may differ in the last float32 bit.
+        assert from_tfma[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+    assert from_tfma["example_count/big_tipper"] == document["slices"][0]["example_count"]
+
+
+def test_metrics_spec_names_the_metric_class_and_its_config():
+    head = heads.BinaryClassHead(name="b")
+    spec = tfma_metric.head_metrics_spec(head, "label")
+    (config,) = spec.metrics
+    assert (config.class_name, config.module) == ("HeadMetrics", tfma_metric.__name__)
+    assert json.loads(config.config)["head_config"] == heads.serialize(head)
+    metric = tfma_metric.HeadMetrics(**json.loads(config.config))
+    (computation,) = metric.computations(model_names=[""])
+    assert [key.name for key in computation.keys][:2] == ["average_loss/b", "accuracy/b"]
+
+
+def test_head_metrics_requires_its_config():
+    with pytest.raises(ValueError, match="head_config"):
+        tfma_metric.HeadMetrics()
+
+
+def test_logits_missing_from_the_model_outputs_are_named():
+    with pytest.raises(ValueError, match="'h/logits'"):
+        tfma_metric._head_logits({"h/probabilities": [0.5]}, heads.BinaryClassHead(name="h"))
+    regression = heads.RegressionHead(name="r")
+    assert tfma_metric._head_logits({"r/predictions": [[1.5]]}, regression).tolist() == [1.5]
