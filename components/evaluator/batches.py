@@ -1,0 +1,160 @@
+"""From parsed examples and logits to the batches the heads' statistics take.
+
+`PrepareHeadBatches` is a `beam.DoFn` that converts and checks, for the whole batch at once,
+every head's labels, example weights and logits (read from a logits feature, or computed by
+`InferLogits`), drops the examples that failed a check (or raises for the first one, see
+`RowChecks`), and emits a `PreparedBatch`: the statistics batch of the head (for a
+MultiHead, one per sub-head, keyed by head name) and the slice features of the remaining
+examples. Its tagged output `counts` carries the batch's `ExampleCounts`, so that examples
+read = evaluated + rejected.
+
+For a head with a custom `loss_fn` the per-example loss is the head's own
+(`head.unreduced_loss`, in TensorFlow on the batch); for a regression head with a custom
+`inverse_link_fn` the predictions are the model's (or the link applied to logits features).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+
+from components.evaluator import constants
+from components.evaluator.example_inputs import (
+    ExampleBatch,
+    RaggedColumn,
+    RowChecks,
+    ragged_take_rows,
+    take_rows,
+)
+from components.evaluator.head_inputs import HeadInput, InputSpec, single_heads
+from components.evaluator.labels import example_weights, feature_logits, head_labels
+from heads.logistic_regression_head import LogisticRegressionHead
+from heads.multi_head import MultiHead
+from heads.poisson_regression_head import PoissonRegressionHead
+from heads.regression_head import RegressionHead
+from heads.serialization import deserialize
+
+
+class ExampleCounts(NamedTuple):
+    """How many examples a batch (or the whole evaluation) read, evaluated and rejected."""
+
+    read: int
+    evaluated: int
+    rejected: Mapping[str, int]
+    """Rejected examples by reason (each example under its first reason)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedBatch:
+    """The evaluated examples of a batch.
+
+    Attributes:
+        file: the file the examples come from.
+        record_index: int64 `[R]`: their record numbers in `file`.
+        stats_batch: the head's `HeadStats.update` input for the `R` examples.
+        slice_columns: the slice features of the `R` examples.
+    """
+
+    file: str
+    record_index: np.ndarray
+    stats_batch: Any
+    slice_columns: Mapping[str, RaggedColumn]
+
+
+def has_custom_loss(head: Any) -> bool:
+    """Whether the statistics need the head's own per-example loss."""
+    fixed = (PoissonRegressionHead, LogisticRegressionHead)
+    return getattr(head, "loss_fn", None) is not None and not isinstance(head, fixed)
+
+
+def has_custom_link(head: Any) -> bool:
+    """Whether a regression head's predictions come from a custom `inverse_link_fn`."""
+    fixed = (PoissonRegressionHead, LogisticRegressionHead)
+    return (
+        isinstance(head, RegressionHead)
+        and not isinstance(head, fixed)
+        and head.inverse_link_fn is not None
+    )
+
+
+@beam.typehints.with_input_types(ExampleBatch)
+class PrepareHeadBatches(beam.DoFn):
+    """Turns parsed batches into `PreparedBatch`es plus `ExampleCounts` (tag `counts`).
+
+    Args:
+        spec: what every head reads.
+        head_config: the head's `heads.serialize` form (rebuilt once per worker).
+        reject_malformed: count malformed examples instead of raising.
+    """
+
+    def __init__(self, spec: InputSpec, head_config: Mapping[str, Any], reject_malformed: bool):
+        self._spec = spec
+        self._head_config = dict(head_config)
+        self._reject_malformed = reject_malformed
+        self._evaluated = beam.metrics.Metrics.counter(
+            constants.COUNTER_NAMESPACE, constants.EXAMPLES_EVALUATED_COUNTER
+        )
+        self._rejected = beam.metrics.Metrics.counter(
+            constants.COUNTER_NAMESPACE, constants.EXAMPLES_REJECTED_COUNTER
+        )
+
+    def setup(self) -> None:
+        head = deserialize(self._head_config)
+        self._multi = isinstance(head, MultiHead)
+        self._heads = {single.name: single for single in single_heads(head)}
+
+    def process(self, batch: ExampleBatch) -> Iterator[Any]:
+        checks = RowChecks(batch, self._reject_malformed)
+        arrays = {head.name: self._head_arrays(head, batch, checks) for head in self._spec.heads}
+        keep = np.flatnonzero(checks.valid)
+        if len(keep) < len(checks.valid):
+            arrays = take_rows(arrays, keep)
+        for head in self._spec.heads:
+            self._add_custom_values(self._heads[head.name], head, arrays[head.name])
+        stats_batch = arrays if self._multi else arrays[self._spec.heads[0].name]
+        slice_columns = {
+            key: batch.columns[key]
+            if len(keep) == len(checks.valid)
+            else ragged_take_rows(batch.columns[key], keep)
+            for key in self._spec.slice_keys
+        }
+        self._evaluated.inc(len(keep))
+        self._rejected.inc(sum(checks.rejected.values()))  # Earlier stages' rejections too.
+        if len(keep):
+            yield PreparedBatch(batch.file, batch.record_index[keep], stats_batch, slice_columns)
+        yield beam.pvalue.TaggedOutput(
+            constants.COUNTS_TAG, ExampleCounts(batch.read, len(keep), checks.rejected)
+        )
+
+    def _head_arrays(
+        self, head: HeadInput, batch: ExampleBatch, checks: RowChecks
+    ) -> dict[str, np.ndarray]:
+        arrays = {"labels": head_labels(head, batch.columns[head.label_key], checks)}
+        if head.logits_key is not None:
+            arrays["logits"] = feature_logits(head, batch.columns[head.logits_key], checks)
+        else:
+            arrays["logits"] = batch.logits[head.name]
+        if head.weight_key is not None:
+            arrays["weights"] = example_weights(head, batch.columns[head.weight_key], checks)
+        if head.name in batch.predictions:
+            arrays["predictions"] = batch.predictions[head.name]
+        return arrays
+
+    def _add_custom_values(self, head: Any, spec: HeadInput, arrays: dict) -> None:
+        if has_custom_link(head) and "predictions" not in arrays:
+            arrays["predictions"] = head.inverse_link_fn(tf.constant(arrays["logits"])).numpy()
+        if not has_custom_loss(head):
+            return
+        labels = arrays["labels"]
+        if spec.kind in ("binary", "multi_class"):
+            if spec.vocabulary is not None:
+                labels = np.array(spec.vocabulary, dtype=object)[labels.astype(np.int64)]
+            labels = labels[:, None]
+        features = {} if spec.weight_key is None else {spec.weight_key: arrays["weights"]}
+        loss, _ = head.unreduced_loss(tf.constant(labels), tf.constant(arrays["logits"]), features)
+        arrays["unreduced_loss"] = loss.numpy()

@@ -1,0 +1,234 @@
+"""`tfx-heads evaluate`: every head's metrics over TFRecords of tf.Examples, on Beam.
+
+    tfx-heads evaluate --examples 'data/eval-*.gz' --output eval_out \\
+        --model exported_model [--head-config head.json] [--label-key HEAD=KEY ...] \\
+        [--slice FEATURE[,FEATURE]] [--num-workers 2] [BEAM ARGUMENTS ...]
+    tfx-heads evaluate --examples 'scored-*.gz' --output eval_out --head-config head.json \\
+        --logits-feature HEAD=FEATURE ... --label-key HEAD=KEY ...
+
+Logits come from the SavedModel's `predict` signature (`--model`), or from float features
+that already hold them (`--logits-feature`, `HEAD=NAME` per head of a MultiHead). The head
+config is the JSON of `heads.serialize` (optional with a model exported by
+`heads.export_saved_model`, which stores it with the label keys). Arguments the command does
+not know are passed to Beam, e.g. `--runner=DataflowRunner --project P --region R
+--temp_location gs://...`. Results: TFMA's files (`tfma.load_eval_result(output)`) and
+`metrics.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+_PACKAGE_LOGGER = "components.evaluator"
+_WORKER_LOGGER = "apache_beam.runners.portability.local_job_service"
+
+
+def add_subcommand(subparsers: Any) -> None:
+    """Registers `evaluate` with the `tfx-heads` command line."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="compute every head's metrics over tf.Example TFRecords on Beam",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--examples", required=True, help="glob of TFRecord files of tf.Examples")
+    parser.add_argument("--output", required=True, help="output directory")
+    parser.add_argument("--head-config", help="JSON file of heads.serialize(head)")
+    logits = parser.add_mutually_exclusive_group(required=True)
+    logits.add_argument("--model", help="SavedModel directory (logits from its predict signature)")
+    logits.add_argument(
+        "--logits-feature",
+        action="append",
+        metavar="[HEAD=]NAME",
+        help="float feature holding the logits (HEAD=NAME per head of a MultiHead; repeat)",
+    )
+    parser.add_argument(
+        "--label-key",
+        action="append",
+        metavar="[HEAD=]KEY",
+        help="label feature (HEAD=KEY per head of a MultiHead; repeat); default: stored "
+        "with the model",
+    )
+    parser.add_argument(
+        "--slice",
+        action="append",
+        default=[],
+        metavar="FEATURE[,FEATURE]",
+        help="a slicing besides the overall slice; a comma makes a cross (repeat)",
+    )
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        help="DirectRunner worker processes (default: in-process)",
+    )
+    parser.add_argument("--batch-size", type=int, default=4096, help="examples per batch")
+    parser.add_argument(
+        "--reject-malformed",
+        action="store_true",
+        help="count malformed examples in metrics.json's `rejected` instead of failing",
+    )
+    parser.add_argument(
+        "--confidence-intervals",
+        action="store_true",
+        help="add Poisson bootstrap confidence intervals",
+    )
+    parser.add_argument("--num-bootstrap-samples", type=int, default=20)
+    parser.add_argument(
+        "--label-format",
+        action="append",
+        metavar="[HEAD=]FORMAT",
+        help="how labels are stored: value, class_ids, class_names or multi_hot (default: "
+        "inferred)",
+    )
+    parser.add_argument("--num-buckets", type=int, help="AUC histogram resolution")
+    parser.set_defaults(run=run)
+    _pass_unknown_arguments_to_beam(parser)
+
+
+def _pass_unknown_arguments_to_beam(parser: argparse.ArgumentParser) -> None:
+    """Makes the parser keep unknown arguments (Beam's) in `beam_args` instead of failing."""
+    parse_known_args = parser.parse_known_args
+
+    def parse_keeping_beam_args(args=None, namespace=None):
+        namespace, unknown = parse_known_args(args, namespace)
+        namespace.beam_args = list(getattr(namespace, "beam_args", None) or []) + unknown
+        return namespace, []
+
+    parser.parse_known_args = parse_keeping_beam_args
+
+
+def per_head_values(values: Sequence[str] | None, arg: str) -> str | dict[str, str] | None:
+    """`["NAME"]` -> `"NAME"`; `["h1=A", "h2=B"]` -> `{"h1": "A", "h2": "B"}`.
+
+    Raises:
+        ValueError: a mix of both forms, several plain values, or a head given twice.
+    """
+    if not values:
+        return None
+    pairs = [value.split("=", 1) for value in values]
+    if all(len(pair) == 1 for pair in pairs) and len(pairs) == 1:
+        return values[0]
+    if not all(len(pair) == 2 and pair[0] and pair[1] for pair in pairs):
+        raise ValueError(
+            f"Invalid `{arg}`: expected one NAME, or HEAD=NAME for each head; received "
+            f"{list(values)}."
+        )
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError(f"Invalid `{arg}`: expected each head once; received {list(values)}.")
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the evaluation; prints a summary (or the error) and returns the exit status."""
+    _configure_logging()
+    from components.evaluator import pipeline
+    from components.evaluator.example_inputs import MalformedExampleError
+
+    started = time.time()
+    try:
+        head = None
+        if args.head_config:
+            with open(args.head_config) as f:
+                head = json.load(f)
+        options: dict[str, Any] = {}
+        if args.num_buckets is not None:
+            options["num_buckets"] = args.num_buckets
+        document = pipeline.evaluate(
+            examples=args.examples,
+            output=args.output,
+            head=head,
+            model=args.model,
+            logits_features=per_head_values(args.logits_feature, "--logits-feature"),
+            label_keys=per_head_values(args.label_key, "--label-key"),
+            slices=args.slice,
+            batch_size=args.batch_size,
+            reject_malformed=args.reject_malformed,
+            confidence_intervals=args.confidence_intervals,
+            num_bootstrap_samples=args.num_bootstrap_samples,
+            label_formats=per_head_values(args.label_format, "--label-format"),
+            beam_pipeline_args=args.beam_args,
+            num_workers=args.num_workers,
+            **options,
+        )
+    except (MalformedExampleError, ValueError, TypeError, OSError, RuntimeError) as error:
+        print(f"tfx-heads evaluate: error: {_root_message(error)}", file=sys.stderr)
+        return 1
+    overall = document["slices"][0]
+    rejected = document["rejected"]
+    print(
+        f"Evaluated {overall['example_count']} examples (rejected {rejected['count']}"
+        f"{': ' + json.dumps(rejected['reasons']) if rejected['count'] else ''}) in "
+        f"{len(document['slices'])} slices in {time.time() - started:.0f} s."
+    )
+    print(f"Results: {args.output} (metrics.json; TFMA: tfma.load_eval_result)")
+    return 0
+
+
+def _root_message(error: BaseException) -> str:
+    """The message of the innermost error (Beam wraps errors raised in DoFns)."""
+    messages = [str(error)]
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__
+        messages.append(str(error))
+    for message in reversed(messages):
+        found = re.search(r"Invalid [^\n]*", message)
+        if found:
+            return found.group(0).split(" [while running")[0]
+    return messages[0].strip().splitlines()[-1] if messages[0].strip() else repr(error)
+
+
+class _WorkerProgress(logging.Filter):
+    """Keeps only this package's messages among the worker logs the DirectRunner relays
+    (multi-processing), and shows just their text."""
+
+    _MESSAGE = re.compile(r'message: "(.*?)"(?: instruction_id| log_location| thread|$)')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        text = record.getMessage()
+        if "components/evaluator/" not in text:
+            return False
+        found = self._MESSAGE.search(text)
+        record.msg, record.args = (found.group(1) if found else text), None
+        return True
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the current `sys.stderr` (which tests and notebooks replace)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        del value
+
+
+def _configure_logging() -> None:
+    """Progress (examples read) on stderr: this package's INFO messages, also from workers."""
+    package = logging.getLogger(_PACKAGE_LOGGER)
+    if any(getattr(h, "_tfx_heads_cli", False) for h in package.handlers):
+        return
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    handler._tfx_heads_cli = True  # type: ignore[attr-defined]
+    package.setLevel(logging.INFO)
+    package.addHandler(handler)
+    package.propagate = False
+    relayed = _StderrHandler()
+    relayed.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    relayed.addFilter(_WorkerProgress())
+    workers = logging.getLogger(_WORKER_LOGGER)
+    workers.setLevel(logging.INFO)
+    workers.addHandler(relayed)
+    workers.propagate = False

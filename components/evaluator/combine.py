@@ -1,0 +1,180 @@
+"""Beam `CombineFn`s: the heads' statistics per slice, and the example counts.
+
+`HeadStatsCombineFn` is a thin wrapper (STYLE item 3) around `SliceStats`, which holds the
+head's `HeadStats` (`heads.stats.stats_for_head`) and, with bootstrap, one more set of
+statistics per replicate:
+
+    create_accumulator  -> SliceStats.create   (HeadStats.create)
+    add_input           -> SliceStats.update   (HeadStats.update with one slice of a batch)
+    merge_accumulators  -> SliceStats.merge    (HeadStats.merge: elementwise sums)
+    extract_output      -> SliceStats.finalize (HeadStats.compute, plots, intervals)
+
+Merging is an elementwise sum, so the result does not depend on how the runner splits the
+data or orders the merges (up to float64 rounding, about 1e-15 relative).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+
+from components.evaluator import bootstrap, plots
+from components.evaluator.batches import ExampleCounts
+from components.evaluator.slicing import SliceBatch
+from heads.serialization import deserialize
+from heads.stats import stats_for_head
+from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
+
+
+class SliceResult(NamedTuple):
+    """The finalized results of one slice."""
+
+    metrics: dict[str, float]
+    """Metric key to value (`HeadStats.compute`)."""
+    intervals: dict[str, bootstrap.Interval] | None
+    """Metric key to its bootstrap interval, or None without bootstrap."""
+    plots: list[plots.HistogramPlot]
+    """ROC/PR and calibration data of each curve of the head."""
+
+
+class SliceStats:
+    """Statistics of one slice: the head's, plus one per bootstrap replicate.
+
+    Args:
+        head: the head (single or MultiHead).
+        num_buckets: AUC histogram resolution.
+        logit_range: AUC histogram range `[-logit_range, logit_range]`.
+        class_num_buckets: per-class histogram resolution (default `num_buckets`).
+        num_bootstrap_samples: replicates `K` (0 for no confidence intervals).
+        confidence: coverage of the intervals.
+        max_plot_points: most thresholds per plotted curve.
+    """
+
+    def __init__(
+        self,
+        head: Any,
+        num_buckets: int = DEFAULT_NUM_BUCKETS,
+        logit_range: float = DEFAULT_LOGIT_RANGE,
+        class_num_buckets: int | None = None,
+        num_bootstrap_samples: int = 0,
+        confidence: float = 0.95,
+        max_plot_points: int = 1000,
+    ) -> None:
+        self._head = head
+        self._stats = stats_for_head(head, num_buckets, logit_range, class_num_buckets)
+        self._logit_range = logit_range
+        self._replicates = num_bootstrap_samples
+        self._confidence = confidence
+        self._max_plot_points = max_plot_points
+
+    def create(self) -> dict[str, Any]:
+        """Empty accumulator: `{"stats": ..., "replicates": [...]}`."""
+        return {
+            "stats": self._stats.create(),
+            "replicates": [self._stats.create() for _ in range(self._replicates)],
+        }
+
+    def update(self, accumulator: dict[str, Any], item: SliceBatch) -> dict[str, Any]:
+        """Adds one slice of a batch (in place) and returns the accumulator."""
+        self._stats.update(accumulator["stats"], item.batch)
+        for replicate, counts in zip(accumulator["replicates"], _columns(item), strict=False):
+            self._stats.update(replicate, bootstrap.resample(item.batch, counts))
+        return accumulator
+
+    def merge(self, first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+        """The merged accumulator of two disjoint parts of the data (new arrays)."""
+        return {
+            "stats": self._stats.merge(first["stats"], second["stats"]),
+            "replicates": [
+                self._stats.merge(a, b)
+                for a, b in zip(first["replicates"], second["replicates"], strict=True)
+            ],
+        }
+
+    def finalize(self, accumulator: dict[str, Any]) -> SliceResult:
+        """Metrics, intervals and plot data of the accumulated data."""
+        metrics = self._stats.compute(accumulator["stats"])
+        intervals = None
+        if self._replicates:
+            replicates = [self._stats.compute(stats) for stats in accumulator["replicates"]]
+            intervals = bootstrap.intervals(metrics, replicates, self._confidence)
+        curves = plots.head_plots(
+            self._head, accumulator["stats"], self._logit_range, self._max_plot_points
+        )
+        return SliceResult(metrics, intervals, curves)
+
+
+def _columns(item: SliceBatch) -> Iterable[Any]:
+    weights = item.replicate_weights
+    return () if weights is None else weights.T
+
+
+@beam.typehints.with_input_types(SliceBatch)
+@beam.typehints.with_output_types(SliceResult)
+class HeadStatsCombineFn(beam.CombineFn):
+    """Combines `SliceBatch`es of one slice into its `SliceResult`.
+
+    Args:
+        head_config: the head's `heads.serialize` form (the head is rebuilt per worker).
+        options: keyword arguments of `SliceStats` besides the head.
+    """
+
+    def __init__(self, head_config: Mapping[str, Any], **options: Any) -> None:
+        self._head_config = dict(head_config)
+        self._options = options
+
+    def setup(self) -> None:
+        _ = self._stats  # Also built on first use, where a runner skips setup.
+
+    @functools.cached_property
+    def _stats(self) -> SliceStats:
+        return SliceStats(deserialize(self._head_config), **self._options)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_stats", None)
+        return state
+
+    def create_accumulator(self) -> dict[str, Any]:
+        return self._stats.create()
+
+    def add_input(self, accumulator: dict[str, Any], element: SliceBatch) -> dict[str, Any]:
+        return self._stats.update(accumulator, element)
+
+    def merge_accumulators(self, accumulators: Iterable[dict[str, Any]]) -> dict[str, Any]:
+        return functools.reduce(self._stats.merge, accumulators)
+
+    def compact(self, accumulator: dict[str, Any]) -> dict[str, Any]:
+        return accumulator
+
+    def extract_output(self, accumulator: dict[str, Any]) -> SliceResult:
+        return self._stats.finalize(accumulator)
+
+
+@beam.typehints.with_input_types(ExampleCounts)
+@beam.typehints.with_output_types(ExampleCounts)
+class ExampleCountsCombineFn(beam.CombineFn):
+    """Sums `ExampleCounts` (read, evaluated, and rejected by reason)."""
+
+    def create_accumulator(self) -> ExampleCounts:
+        return ExampleCounts(0, 0, {})
+
+    def add_input(self, accumulator: ExampleCounts, element: ExampleCounts) -> ExampleCounts:
+        return self.merge_accumulators([accumulator, element])
+
+    def merge_accumulators(self, accumulators: Iterable[ExampleCounts]) -> ExampleCounts:
+        read, evaluated, rejected = 0, 0, {}
+        for counts in accumulators:
+            read += counts.read
+            evaluated += counts.evaluated
+            for reason, count in counts.rejected.items():
+                rejected[reason] = rejected.get(reason, 0) + count
+        return ExampleCounts(read, evaluated, rejected)
+
+    def extract_output(self, accumulator: ExampleCounts) -> ExampleCounts:
+        return ExampleCounts(
+            accumulator.read, accumulator.evaluated, dict(sorted(accumulator.rejected.items()))
+        )

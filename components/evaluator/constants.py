@@ -1,0 +1,85 @@
+"""Names shared by the evaluator's modules: Beam stage labels, the TFX component's keys,
+counters, output files and the reasons an example can be rejected for.
+
+Stage labels are stable so that a Beam UI (Dataflow's job graph) and a TFX executor can
+refer to them, and so that an updated pipeline keeps its stage names.
+"""
+
+from __future__ import annotations
+
+# Beam stage labels, in pipeline order.
+MATCH_FILES_STAGE = "MatchExamples"
+DISTRIBUTE_FILES_STAGE = "DistributeFiles"
+READ_STAGE = "ReadExamples"
+PARSE_STAGE = "ParseExamples"
+INFER_STAGE = "InferLogits"
+PREPARE_STAGE = "PrepareHeadBatches"
+SLICE_STAGE = "SliceBatches"
+COMBINE_STAGE = "CombineStatsPerSlice"
+COUNT_STAGE = "CombineExampleCounts"
+WRITE_METRICS_JSON_STAGE = "WriteMetricsJson"
+WRITE_RESULTS_STAGE = "WriteResults"
+
+# Keys of the HeadEvaluator TFX component (`component.py`, `executor.py`): its inputs,
+# outputs and execution parameters, named as TFX's own components name theirs.
+EXAMPLES_KEY = "examples"
+MODEL_KEY = "model"
+BASELINE_MODEL_KEY = "baseline_model"
+EVALUATION_KEY = "evaluation"
+BLESSING_KEY = "blessing"
+EXAMPLE_SPLITS_KEY = "example_splits"
+SLICES_KEY = "slices"
+THRESHOLDS_KEY = "thresholds"
+REJECT_MALFORMED_KEY = "reject_malformed"
+CONFIDENCE_INTERVALS_KEY = "confidence_intervals"
+
+# Beam metrics counters (namespace, names).
+COUNTER_NAMESPACE = "tfx_heads.evaluator"
+EXAMPLES_READ_COUNTER = "examples_read"
+EXAMPLES_EVALUATED_COUNTER = "examples_evaluated"
+EXAMPLES_REJECTED_COUNTER = "examples_rejected"
+
+# Output files, relative to the output directory.
+METRICS_JSON_FILE = "metrics.json"
+
+# Tagged output of the batch preparation stage carrying example counts.
+COUNTS_TAG = "counts"
+
+# Defaults.
+DEFAULT_BATCH_SIZE = 4096
+DEFAULT_NUM_BOOTSTRAP_SAMPLES = 20
+DEFAULT_CONFIDENCE_LEVEL = 0.95
+MAX_PLOT_POINTS = 1000
+PROGRESS_INTERVAL_SECONDS = 10.0
+
+# Reasons an example is rejected (the keys of `rejected.reasons` in metrics.json). A
+# reason about one head's label or logits is suffixed with `/<head name>` when the head
+# has a name, like metric keys.
+UNPARSEABLE = "unparseable"
+"""The example is not a tf.Example, or a feature has another type than the rest of the
+data (for example a float label where the others are int64)."""
+MODEL_ERROR = "model_error"
+"""The model's `predict` signature failed on the example (for example a missing input)."""
+MISSING_LABEL = "missing_label"
+LABEL_SHAPE = "label_shape"
+"""The label has another number of values than the head expects."""
+LABEL_OUT_OF_RANGE = "label_out_of_range"
+UNKNOWN_LABEL = "unknown_label"
+"""A string label that is not in the head's `label_vocabulary`."""
+MISSING_WEIGHT = "missing_weight"
+WEIGHT_SHAPE = "weight_shape"
+MISSING_LOGITS = "missing_logits"
+LOGITS_WIDTH = "logits_width"
+"""A logits feature with another number of values than the head's `logits_dimension`."""
+
+# The TFX component's inputs, outputs and execution parameters (component.py, executor.py).
+EXAMPLES_KEY = "examples"
+MODEL_KEY = "model"
+BASELINE_MODEL_KEY = "baseline_model"
+EVALUATION_KEY = "evaluation"
+BLESSING_KEY = "blessing"
+SLICES_KEY = "slices"
+THRESHOLDS_KEY = "thresholds"
+EXAMPLE_SPLITS_KEY = "example_splits"
+REJECT_MALFORMED_KEY = "reject_malformed"
+CONFIDENCE_INTERVALS_KEY = "confidence_intervals"

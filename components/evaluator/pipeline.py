@@ -1,0 +1,388 @@
+"""The evaluator's Beam pipeline and its library entry point, `evaluate`.
+
+Stage graph (labels from `constants`):
+
+    MatchExamples (the files) -> DistributeFiles (Reshuffle)
+      -> ReadExamples (tf.data, batches of `batch_size` records per file)
+      -> ParseExamples (labels, weights, logits and slice features, whole batch)
+      -> InferLogits (the SavedModel's `predict` signature; skipped with logits features)
+      -> PrepareHeadBatches (labels and weights converted and checked; -> counts)
+      -> SliceBatches ((slice key, rows of the batch) for the overall slice and each slicing)
+      -> CombineStatsPerSlice (CombinePerKey of the heads' statistics; finalize)
+      -> WriteResults (TFMA files with TFMA's writers; metrics.json)
+    counts -> CombineExampleCounts -> (metrics.json's `rejected`)
+
+Every stage after reading works on whole batches; the combine is lifted by Beam (each worker
+adds its batches into one accumulator per slice before the shuffle), so accumulators, not
+examples, cross workers. `EvaluateHeads` is the PTransform (a TFX executor can apply it to
+its own pipeline); `evaluate` resolves the inputs, builds and runs a pipeline from Beam
+arguments and returns the `metrics.json` document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import apache_beam as beam
+import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from components.evaluator import constants
+from components.evaluator.batches import PrepareHeadBatches, has_custom_link
+from components.evaluator.bootstrap import PoissonCounts
+from components.evaluator.combine import ExampleCountsCombineFn, HeadStatsCombineFn, SliceStats
+from components.evaluator.example_inputs import (
+    ParseExamples,
+    feature_types,
+    looks_multi_hot,
+    sample_examples,
+)
+from components.evaluator.head_inputs import (
+    InputSpec,
+    build_input_spec,
+    per_head,
+    single_heads,
+    weight_key,
+)
+from components.evaluator.inference import DEFAULT_CHUNK_SIZE, InferLogits
+from components.evaluator.reading import ReadExamples
+from components.evaluator.slicing import SliceBatches, SliceSpec, slice_specs
+from components.evaluator.writers import WriteResults, eval_config
+from heads.export import load_head_config
+from heads.serialization import deserialize, serialize
+from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
+
+_LOG = logging.getLogger(__name__)
+
+DEFAULT_LOCAL_RUNNER = "FnApiRunner"
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """Everything an evaluation needs, resolved (see `evaluate` for the meanings).
+
+    Attributes:
+        files: the TFRecord files to read.
+        data_location: the examples' glob(s), as given (for display).
+        output: the output directory.
+        head_config: the head's `heads.serialize` form.
+        input_spec: what every head reads from an example.
+        slices: the slicings, overall first.
+        model: the SavedModel directory, or None with logits features.
+    """
+
+    files: tuple[str, ...]
+    data_location: str
+    output: str
+    head_config: Mapping[str, Any]
+    input_spec: InputSpec
+    slices: tuple[SliceSpec, ...]
+    model: str | None = None
+    batch_size: int = constants.DEFAULT_BATCH_SIZE
+    compression: str = "auto"
+    reject_malformed: bool = False
+    num_bootstrap_samples: int = 0
+    confidence_level: float = constants.DEFAULT_CONFIDENCE_LEVEL
+    bootstrap_seed: int = 0
+    num_buckets: int = DEFAULT_NUM_BUCKETS
+    class_num_buckets: int | None = None
+    logit_range: float = DEFAULT_LOGIT_RANGE
+    inference_chunk_size: int = DEFAULT_CHUNK_SIZE
+
+
+class EvaluateHeads(beam.PTransform):
+    """Reads, evaluates and writes; applied to a pipeline (`PBegin`)."""
+
+    def __init__(self, config: EvaluationConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, root: beam.pvalue.PBegin) -> beam.PCollection:
+        config = self._config
+        head = deserialize(config.head_config)
+        spec = config.input_spec
+        batches = (
+            root
+            | constants.MATCH_FILES_STAGE >> beam.Create(config.files)
+            | constants.DISTRIBUTE_FILES_STAGE >> beam.Reshuffle()
+            | constants.READ_STAGE
+            >> beam.ParDo(ReadExamples(config.batch_size, config.compression))
+            | constants.PARSE_STAGE
+            >> beam.ParDo(ParseExamples(spec.feature_spec(), config.reject_malformed))
+        )
+        if config.model is not None:
+            link_heads = [h.name for h in single_heads(head) if has_custom_link(h)]
+            batches = batches | constants.INFER_STAGE >> beam.ParDo(
+                InferLogits(
+                    config.model,
+                    spec.heads,
+                    link_heads,
+                    config.reject_malformed,
+                    config.inference_chunk_size,
+                )
+            )
+        prepared = batches | constants.PREPARE_STAGE >> beam.ParDo(
+            PrepareHeadBatches(spec, config.head_config, config.reject_malformed)
+        ).with_outputs(constants.COUNTS_TAG, main="batches")
+        poisson = (
+            PoissonCounts(config.num_bootstrap_samples, config.bootstrap_seed)
+            if config.num_bootstrap_samples
+            else None
+        )
+        options = dict(
+            num_buckets=config.num_buckets,
+            logit_range=config.logit_range,
+            class_num_buckets=config.class_num_buckets,
+            num_bootstrap_samples=config.num_bootstrap_samples,
+            confidence=config.confidence_level,
+            max_plot_points=constants.MAX_PLOT_POINTS,
+        )
+        results = (
+            prepared.batches
+            | constants.SLICE_STAGE >> beam.ParDo(SliceBatches(config.slices, poisson))
+            | constants.COMBINE_STAGE
+            >> beam.CombinePerKey(HeadStatsCombineFn(config.head_config, **options))
+        )
+        counts = prepared[constants.COUNTS_TAG] | constants.COUNT_STAGE >> beam.CombineGlobally(
+            ExampleCountsCombineFn()
+        )
+        slice_stats = SliceStats(head, **options)
+        return results | constants.WRITE_RESULTS_STAGE >> WriteResults(
+            output=config.output,
+            head=head,
+            specs=config.slices,
+            config=eval_config(
+                config.slices,
+                {h.name or "": h.label_key for h in spec.heads}
+                if len(spec.heads) > 1
+                else spec.heads[0].label_key,
+                confidence_intervals=bool(config.num_bootstrap_samples),
+            ),
+            counts=counts,
+            empty=slice_stats.finalize(slice_stats.create()),
+            data_location=config.data_location,
+            model_location=config.model or "<logits features>",
+        )
+
+
+def match_files(examples: str | Sequence[str]) -> tuple[str, ...]:
+    """The files matching one glob or several (sorted, without duplicates).
+
+    Raises:
+        ValueError: if nothing matches.
+    """
+    patterns = [examples] if isinstance(examples, str) else list(examples)
+    files = sorted({path for pattern in patterns for path in tf.io.gfile.glob(pattern)})
+    if not files:
+        raise ValueError(
+            f"Invalid `examples`: expected a glob matching TFRecord files; received "
+            f"{examples!r}, which matches no file."
+        )
+    return tuple(files)
+
+
+def resolve_head(
+    head: Any, model: str | None, label_keys: Any
+) -> tuple[dict[str, Any], str | Mapping[str, str]]:
+    """The head's serialized form and label keys, from the arguments or the SavedModel.
+
+    Args:
+        head: a head, its `heads.serialize` JSON (or the `{"head": ..., "label_keys": ...}`
+            document `export_saved_model` stores), or None to read it from `model`.
+        model: the SavedModel directory, or None.
+        label_keys: the label keys, or None to use the stored ones.
+    """
+    stored_keys = None
+    if head is None:
+        if model is None:
+            raise ValueError(
+                "Invalid `head`: expected a head or its heads.serialize JSON (required without "
+                "a model); received None."
+            )
+        head, stored_keys = load_head_config(model)
+    elif isinstance(head, Mapping) and "head" in head and "class_name" not in head:
+        head, stored_keys = head["head"], head.get("label_keys")
+    config = dict(head) if isinstance(head, Mapping) else serialize(head)
+    deserialize(config)  # Validates it.
+    keys = label_keys if label_keys is not None else stored_keys
+    if keys is None:
+        raise ValueError(
+            "Invalid `label_keys`: expected the label feature (HEAD=KEY per head of a "
+            "MultiHead); received None, and the model stores none."
+        )
+    return config, keys
+
+
+def build_config(
+    examples: str | Sequence[str],
+    output: str,
+    head: Any = None,
+    model: str | None = None,
+    logits_features: str | Mapping[str, str] | None = None,
+    label_keys: str | Mapping[str, str] | None = None,
+    slices: Sequence[str | Sequence[str]] = (),
+    label_formats: str | Mapping[str, str] | None = None,
+    num_bootstrap_samples: int = 0,
+    **options: Any,
+) -> EvaluationConfig:
+    """Resolves `evaluate`'s arguments into an `EvaluationConfig` (reads a few records)."""
+    if (model is None) == (logits_features is None):
+        raise ValueError(
+            "Invalid arguments: expected exactly one of `model` (a SavedModel directory) and "
+            f"`logits_features`; received model={model!r}, logits_features={logits_features!r}."
+        )
+    files = match_files(examples)
+    head_config, label_keys = resolve_head(head, model, label_keys)
+    head_object = deserialize(head_config)
+    heads = single_heads(head_object)
+    specs = slice_specs(slices)
+    labels = per_head(label_keys, heads, "label_keys", required=True)
+    logits = per_head(logits_features, heads, "logits_features", required=False)
+    keys = {*labels.values(), *logits.values(), *(weight_key(h) for h in heads)}
+    keys.update(feature for spec in specs for feature in spec.features)
+    keys.discard(None)
+    sample = sample_examples(files, options.get("compression", "auto"))
+    types = feature_types(sample, sorted(keys))
+    multi_hot = [
+        labels[single.name]
+        for single in heads
+        if getattr(single, "n_classes", None)
+        and looks_multi_hot(sample, labels[single.name], single.n_classes)
+    ]
+    spec = build_input_spec(
+        head_object,
+        label_keys,
+        logits_features,
+        sorted({feature for s in specs for feature in s.features}),
+        types,
+        multi_hot_keys=multi_hot,
+        label_formats=label_formats,
+    )
+    return EvaluationConfig(
+        files=files,
+        data_location=examples if isinstance(examples, str) else ",".join(examples),
+        output=output,
+        head_config=head_config,
+        input_spec=spec,
+        slices=specs,
+        model=model,
+        num_bootstrap_samples=num_bootstrap_samples,
+        **options,
+    )
+
+
+def pipeline_options(
+    beam_pipeline_args: Sequence[str] = (), num_workers: int | None = None
+) -> PipelineOptions:
+    """Beam options from arguments.
+
+    Without `--runner` the pipeline runs on Beam's `FnApiRunner`, the engine the
+    DirectRunner uses for batch pipelines (Beam 2.74's DirectRunner first tries to download
+    and start the Prism runner, which needs network access). `num_workers` runs it on that
+    many processes (`--direct_running_mode=multi_processing --direct_num_workers=N`).
+    """
+    args = list(beam_pipeline_args)
+    if not any(arg == "--runner" or arg.startswith("--runner=") for arg in args):
+        args.append(f"--runner={DEFAULT_LOCAL_RUNNER}")
+    runner = PipelineOptions(args).view_as(StandardOptions).runner
+    if num_workers is not None and runner not in StandardOptions.LOCAL_RUNNERS:
+        raise ValueError(
+            f"Invalid `num_workers`: expected it only with a local runner (the DirectRunner's "
+            f"processes); received {num_workers!r} with --runner={runner}. Size a remote "
+            "runner with its own options (for Dataflow, --num_workers/--max_num_workers)."
+        )
+    if num_workers is not None:
+        if not isinstance(num_workers, int) or num_workers < 1:
+            raise ValueError(
+                f"Invalid `num_workers`: expected an int >= 1; received {num_workers!r}."
+            )
+        args += [
+            "--direct_running_mode=multi_processing",
+            f"--direct_num_workers={num_workers}",
+        ]
+    return PipelineOptions(args)
+
+
+def evaluate(
+    examples: str | Sequence[str],
+    output: str,
+    head: Any = None,
+    model: str | None = None,
+    logits_features: str | Mapping[str, str] | None = None,
+    label_keys: str | Mapping[str, str] | None = None,
+    slices: Sequence[str | Sequence[str]] = (),
+    *,
+    batch_size: int = constants.DEFAULT_BATCH_SIZE,
+    reject_malformed: bool = False,
+    confidence_intervals: bool = False,
+    num_bootstrap_samples: int = constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES,
+    confidence_level: float = constants.DEFAULT_CONFIDENCE_LEVEL,
+    bootstrap_seed: int = 0,
+    num_buckets: int = DEFAULT_NUM_BUCKETS,
+    class_num_buckets: int | None = None,
+    label_formats: str | Mapping[str, str] | None = None,
+    compression: str = "auto",
+    inference_chunk_size: int = DEFAULT_CHUNK_SIZE,
+    beam_pipeline_args: Sequence[str] = (),
+    num_workers: int | None = None,
+) -> dict[str, Any]:
+    """Evaluates every head's metrics over TFRecords of `tf.Example`s, per slice.
+
+    Args:
+        examples: glob (or globs) of TFRecord files of serialized `tf.Example`s.
+        output: directory for TFMA's files and `metrics.json` (see `writers`).
+        head: the head, or its `heads.serialize` JSON; None reads it from `model`.
+        model: a SavedModel written by `heads.export_saved_model`: logits come from its
+            `predict` signature. Exclusive with `logits_features`.
+        logits_features: the float feature holding each example's logits (for a MultiHead,
+            head name to feature).
+        label_keys: the label feature (head name to feature for a MultiHead); None uses
+            the label keys stored with the model.
+        slices: slicings besides the overall slice: feature names, or crosses as
+            `"a,b"` / `("a", "b")`.
+        batch_size: examples per batch.
+        reject_malformed: count malformed examples in `rejected` instead of failing.
+        confidence_intervals: add Poisson bootstrap intervals (see `bootstrap`).
+        num_bootstrap_samples: bootstrap replicates.
+        confidence_level: coverage of the intervals.
+        bootstrap_seed: seed of the replicates.
+        num_buckets: AUC histogram resolution (see `heads.stats`).
+        class_num_buckets: per-class histogram resolution (default `num_buckets`).
+        label_formats: label format overrides (see `head_inputs.LabelFormat`).
+        compression: `"auto"`, `"gzip"`, `"zlib"` or `"none"`.
+        inference_chunk_size: examples per call of the model's signature (every call has
+            this shape, so logits do not depend on the batch size; see `inference`).
+        beam_pipeline_args: Beam pipeline arguments (`--runner=...`, ...).
+        num_workers: DirectRunner worker processes (None: in-process).
+
+    Returns:
+        The `metrics.json` document.
+    """
+    config = build_config(
+        examples,
+        output,
+        head,
+        model,
+        logits_features,
+        label_keys,
+        slices,
+        label_formats,
+        num_bootstrap_samples=num_bootstrap_samples if confidence_intervals else 0,
+        batch_size=batch_size,
+        compression=compression,
+        reject_malformed=reject_malformed,
+        confidence_level=confidence_level,
+        bootstrap_seed=bootstrap_seed,
+        num_buckets=num_buckets,
+        class_num_buckets=class_num_buckets,
+        inference_chunk_size=inference_chunk_size,
+    )
+    _LOG.info("Evaluating %d files of %s into %s.", len(config.files), examples, output)
+    with beam.Pipeline(options=pipeline_options(beam_pipeline_args, num_workers)) as pipeline:
+        _ = pipeline | "EvaluateHeads" >> EvaluateHeads(config)
+    with tf.io.gfile.GFile(f"{output.rstrip('/')}/{constants.METRICS_JSON_FILE}") as f:
+        return json.load(f)

@@ -1,0 +1,203 @@
+"""Slices: the overall slice, single features and feature crosses, grouped per batch.
+
+A `SliceSpec` names the features of a slice (none for the overall slice; two or more for a
+cross). A slice key is TFMA's: a tuple of `(feature, value)` pairs in ascending feature
+order, `()` for the overall slice; values are `str` (bytes features, decoded as UTF-8), `int`
+or `float`. As in TFMA, an example whose feature holds several values belongs to one slice
+per value (per combination of values for a cross), and an example without the feature
+belongs to none of its slices.
+
+`slice_rows` groups a batch's rows by slice key with whole-array operations: each feature's
+values are coded with `np.unique(..., return_inverse=True)`, a cross joins the codes of its
+features row by row (`np.repeat` arithmetic), duplicate (row, slice) pairs are removed, and
+one stable sort groups the rows of each slice.
+
+Four rows holding `a`; `b, a`; `b`; nothing:
+
+>>> column = RaggedColumn(np.array([b"a", b"b", b"a", b"b"]), np.array([0, 1, 3, 4, 4]))
+>>> [(key, rows.tolist()) for key, rows in slice_rows(SliceSpec(("f",)), {"f": column}, 4)]
+[((('f', 'a'),), [0, 1]), ((('f', 'b'),), [1, 2])]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+import numpy as np
+
+from components.evaluator.example_inputs import RaggedColumn, take_rows
+
+SliceValue = str | int | float
+SliceKey = tuple[tuple[str, SliceValue], ...]
+OVERALL: SliceKey = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class SliceSpec:
+    """The features of one slicing: `()` for the overall slice.
+
+    >>> SliceSpec.parse("trip_start_hour, company").features
+    ('company', 'trip_start_hour')
+    """
+
+    features: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        features = tuple(self.features)
+        if any(not isinstance(f, str) or not f for f in features) or len(set(features)) != len(
+            features
+        ):
+            raise ValueError(
+                "Invalid slice: expected distinct non-empty feature names; received "
+                f"{list(features)!r}."
+            )
+        object.__setattr__(self, "features", tuple(sorted(features)))
+
+    @classmethod
+    def parse(cls, text: str) -> SliceSpec:
+        """A spec from `"FEATURE[,FEATURE...]"` (a cross when several features)."""
+        features = tuple(part.strip() for part in text.split(","))
+        if not text.strip() or not all(features):
+            raise ValueError(
+                f"Invalid `slice`: expected FEATURE or FEATURE,FEATURE,... ; received {text!r}."
+            )
+        return cls(features)
+
+
+def slice_specs(slices: Sequence[str | Sequence[str] | SliceSpec]) -> tuple[SliceSpec, ...]:
+    """The overall slice followed by the given slicings, without duplicates, in order."""
+    specs = [SliceSpec()]
+    for item in slices:
+        if isinstance(item, SliceSpec):
+            spec = item
+        elif isinstance(item, str):
+            spec = SliceSpec.parse(item)
+        else:
+            spec = SliceSpec(tuple(item))
+        if spec not in specs:
+            specs.append(spec)
+    return tuple(specs)
+
+
+def slice_rows(
+    spec: SliceSpec, columns: Mapping[str, RaggedColumn], size: int
+) -> list[tuple[SliceKey, np.ndarray | None]]:
+    """Groups the rows of a batch by the slice keys of one spec.
+
+    Args:
+        spec: the slicing.
+        columns: the parsed slice features, `size` rows each.
+        size: number of rows `B`.
+
+    Returns:
+        `(slice key, rows)` pairs: rows is an int64 array of row numbers (ascending), or None
+        for every row (the overall slice). Keys are sorted by their codes (value order).
+    """
+    if not spec.features:
+        return [(OVERALL, None)] if size else []
+    rows = np.arange(size, dtype=np.int64)
+    codes = np.zeros(size, np.int64)
+    uniques: list[np.ndarray] = []
+    for feature in spec.features:
+        column = columns[feature]
+        feature_codes, feature_uniques = _codes(column.values)
+        rows, codes = _join(rows, codes, len(feature_uniques), column, feature_codes)
+        uniques.append(feature_uniques)
+    pair = np.unique(codes * size + rows)  # Sorted by slice code, then row; no duplicates.
+    codes, rows = np.divmod(pair, size)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    stops = np.r_[starts[1:], len(codes)]
+    result = []
+    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+        key = _decode(spec.features, codes[start], uniques)
+        result.append((key, rows[start:stop]))
+    return result
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes of values (int64 `[V]`) and the distinct values in ascending order."""
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1), uniques
+
+
+def _join(
+    rows: np.ndarray,
+    codes: np.ndarray,
+    num_codes: int,
+    column: RaggedColumn,
+    feature_codes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Crosses `(row, code)` pairs (sorted by row) with a feature's values of each row.
+
+    Returns:
+        The pairs `(row, code * num_codes + feature code)` for every combination, sorted by
+        row.
+    """
+    lengths = column.lengths
+    repeats = lengths[rows]
+    left = np.repeat(np.arange(len(rows)), repeats)
+    group_starts = np.repeat(np.cumsum(repeats) - repeats, repeats)
+    offsets = np.arange(len(left), dtype=np.int64) - group_starts
+    right = column.row_splits[:-1][rows[left]] + offsets
+    return rows[left], codes[left] * num_codes + feature_codes[right]
+
+
+def _decode(features: Sequence[str], code: int, uniques: Sequence[np.ndarray]) -> SliceKey:
+    values = []
+    for feature_uniques in reversed(uniques):
+        code, position = divmod(int(code), len(feature_uniques))
+        values.append(_python_value(feature_uniques[position]))
+    return tuple(zip(features, reversed(values), strict=True))
+
+
+def _python_value(value: Any) -> SliceValue:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    return float(value)
+
+
+class SliceBatch(NamedTuple):
+    """The rows of one batch that belong to one slice, as the statistics take them."""
+
+    batch: Any
+    """The head's statistics batch (`HeadStats.update` input), restricted to the rows."""
+    replicate_weights: np.ndarray | None
+    """float64 `[R, K]` Poisson bootstrap weights of the rows, or None without bootstrap."""
+
+
+@beam.typehints.with_output_types(tuple[tuple, SliceBatch])
+class SliceBatches(beam.DoFn):
+    """Emits `(slice key, SliceBatch)` for every slice of every spec present in a batch.
+
+    Args:
+        specs: the slicings (the first is usually the overall slice).
+        replicate_weights: a callable `(file, record_index) -> [R, K]` Poisson weights, or
+            None without bootstrap.
+    """
+
+    def __init__(self, specs: Sequence[SliceSpec], replicate_weights: Any = None) -> None:
+        self._specs = tuple(specs)
+        self._replicate_weights = replicate_weights
+
+    def process(self, prepared: Any) -> Iterator[tuple[SliceKey, SliceBatch]]:
+        size = len(prepared.record_index)
+        weights = None
+        if self._replicate_weights is not None:
+            weights = self._replicate_weights(prepared.file, prepared.record_index)
+        for spec in self._specs:
+            for key, rows in slice_rows(spec, prepared.slice_columns, size):
+                if rows is None:
+                    yield key, SliceBatch(prepared.stats_batch, weights)
+                else:
+                    yield (
+                        key,
+                        SliceBatch(
+                            take_rows(prepared.stats_batch, rows),
+                            None if weights is None else weights[rows],
+                        ),
+                    )

@@ -1,0 +1,329 @@
+"""Writing the results: TFMA's files (with TFMA's public writers) and `metrics.json`.
+
+TFMA output, readable by `tfma.load_eval_result(output)` and `tfma.view.*`:
+
+- `eval_config.json` (`tfma.writers.EvalConfigWriter`): an `EvalConfig` with one slicing
+  spec per slicing (overall first), the model spec (signature `predict`, label keys) and,
+  with bootstrap, `compute_confidence_intervals`;
+- `metrics-*` (`tfma.writers.MetricsPlotsAndValidationsWriter`): every metric of each
+  slice under `tfma.metrics.MetricKey(name=<the head's own metric key>)`. The head's keys
+  already name the head and the class (`auc/class2/trip_tags`), so no `output_name` or
+  `sub_key` is used and `load_eval_result(...).get_metrics_for_slice(slice)` returns exactly
+  the keys of `metrics.json`. With bootstrap each value is a `BoundedValue` (Poisson
+  bootstrap, see `bootstrap`), stored by TFMA as the value plus its confidence interval;
+- `plots-*` (same writer): per curve a `ConfusionMatrixAtThresholds` (ROC and PR curves)
+  and `CalibrationHistogramBuckets` (see `plots`), under
+  `PlotKey(output_name=<sub-head name of a MultiHead, else ''>, sub_key=SubKey(class_id=c)
+  for a per-class curve)`, as TFMA's own plots are keyed;
+- `validations.tfrecord`: one `ValidationResult(validation_ok=True)`, in the file layout of
+  TFMA's writer (blessing thresholds are decided elsewhere). TFMA's writer is not used for it:
+  without thresholds in the `EvalConfig` it writes `validation_ok=False`.
+
+`metrics.json`, written once from the combined results:
+
+    {"slices": [{"slice": {}, "example_count": N, "weighted_example_count": W,
+                 "metrics": {"<key>": value, ...}}, ...],
+     "rejected": {"count": R, "reasons": {"<reason>": count, ...}}}
+
+The overall slice comes first, then the slicings in the order given, each sorted by value.
+`example_count` and `weighted_example_count` are the head's (a MultiHead's example count and
+its first head's weighted count); with bootstrap each slice also has
+`"confidence_intervals": {"<key>": {"lower": l, "upper": u, "standard_error": s}}`.
+NaN values are written as `NaN` (Python's `json` reads them back).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+import tensorflow_model_analysis as tfma
+from apache_beam.io.filesystems import FileSystems
+from tensorflow_model_analysis.proto import metrics_for_slice_pb2
+
+from components.evaluator import constants
+from components.evaluator.batches import ExampleCounts
+from components.evaluator.combine import SliceResult
+from components.evaluator.plots import HistogramPlot
+from components.evaluator.slicing import SliceKey, SliceSpec
+from heads.multi_head import MultiHead
+from heads.stats.metric_keys import MetricKeys, suffixed
+
+
+def eval_config(
+    specs: Sequence[SliceSpec],
+    label_keys: str | Mapping[str, str],
+    confidence_intervals: bool,
+) -> tfma.EvalConfig:
+    """The `EvalConfig` describing an evaluation (slicings, labels, intervals)."""
+    model_spec = tfma.ModelSpec(signature_name="predict")
+    if isinstance(label_keys, str):
+        model_spec.label_key = label_keys
+    else:
+        model_spec.label_keys.update({str(k): v for k, v in label_keys.items()})
+    options = tfma.Options()
+    options.compute_confidence_intervals.value = confidence_intervals
+    if confidence_intervals:
+        options.confidence_intervals.method = tfma.ConfidenceIntervalOptions.POISSON_BOOTSTRAP
+    return tfma.EvalConfig(
+        model_specs=[model_spec],
+        slicing_specs=[tfma.SlicingSpec(feature_keys=list(spec.features)) for spec in specs],
+        options=options,
+    )
+
+
+def count_keys(head: Any) -> tuple[str, str]:
+    """The metric keys of a head's example count and weighted example count."""
+    if isinstance(head, MultiHead):
+        first = head.heads[0].name
+        return (
+            suffixed(MetricKeys.EXAMPLE_COUNT, head.name),
+            suffixed(MetricKeys.WEIGHTED_EXAMPLE_COUNT, first),
+        )
+    return (
+        suffixed(MetricKeys.EXAMPLE_COUNT, head.name),
+        suffixed(MetricKeys.WEIGHTED_EXAMPLE_COUNT, head.name),
+    )
+
+
+def tfma_metrics(item: tuple[SliceKey, SliceResult]) -> tuple[SliceKey, dict[Any, Any]]:
+    """`(slice key, {MetricKey(name=key): value or BoundedValue})` for TFMA's writer."""
+    slice_key, result = item
+    values: dict[Any, Any] = {}
+    for key, value in result.metrics.items():
+        metric_key = tfma.metrics.MetricKey(name=key)
+        if result.intervals is None:
+            values[metric_key] = value
+            continue
+        interval = result.intervals[key]
+        bounded = metrics_for_slice_pb2.BoundedValue(
+            methodology=metrics_for_slice_pb2.BoundedValue.POISSON_BOOTSTRAP
+        )
+        bounded.value.value = value
+        bounded.lower_bound.value = interval.lower
+        bounded.upper_bound.value = interval.upper
+        values[metric_key] = bounded
+    return slice_key, values
+
+
+def tfma_plots(item: tuple[SliceKey, SliceResult]) -> tuple[SliceKey, dict[Any, Any]]:
+    """`(slice key, {PlotKey: plot proto})` for TFMA's writer."""
+    slice_key, result = item
+    values: dict[Any, Any] = {}
+    for plot in result.plots:
+        sub_key = None if plot.class_id is None else tfma.metrics.SubKey(class_id=plot.class_id)
+        for name, proto in (
+            (tfma.metrics.confusion_matrix_plot.CONFUSION_MATRIX_PLOT_NAME, _confusion(plot)),
+            (tfma.metrics.calibration_plot.CALIBRATION_PLOT_NAME, _calibration(plot)),
+        ):
+            key = tfma.metrics.PlotKey(name=name, output_name=plot.output_name, sub_key=sub_key)
+            values[key] = proto
+    return slice_key, values
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray, empty: float) -> np.ndarray:
+    out = np.full(np.shape(numerator), empty, np.float64)
+    return np.divide(numerator, denominator, out=out, where=denominator > 0)
+
+
+def _confusion(plot: HistogramPlot) -> metrics_for_slice_pb2.ConfusionMatrixAtThresholds:
+    """TFMA's conventions: precision 1 and recall 0 where undefined."""
+    tp, fp = plot.true_positives, plot.false_positives
+    tn, fn = plot.true_negatives, plot.false_negatives
+    precision = _ratio(tp, tp + fp, 1.0)
+    recall = _ratio(tp, tp + fn, 0.0)
+    columns = {
+        "threshold": plot.thresholds,
+        "true_positives": tp,
+        "false_positives": fp,
+        "true_negatives": tn,
+        "false_negatives": fn,
+        "precision": precision,
+        "recall": recall,
+        "false_positive_rate": _ratio(fp, fp + tn, 0.0),
+        "false_omission_rate": _ratio(fn, fn + tn, 0.0),
+        "f1": _ratio(2 * precision * recall, precision + recall, 0.0),
+        "accuracy": _ratio(tp + tn, tp + tn + fp + fn, 0.0),
+    }
+    proto = metrics_for_slice_pb2.ConfusionMatrixAtThresholds()
+    rows = np.column_stack(list(columns.values())).tolist()
+    for row in rows:
+        proto.matrices.add(**dict(zip(columns, row, strict=True)))
+    return proto
+
+
+def _calibration(plot: HistogramPlot) -> metrics_for_slice_pb2.CalibrationHistogramBuckets:
+    proto = metrics_for_slice_pb2.CalibrationHistogramBuckets()
+    rows = zip(
+        plot.bucket_bounds[:-1].tolist(),
+        plot.bucket_bounds[1:].tolist(),
+        plot.bucket_weights.tolist(),
+        plot.bucket_labels.tolist(),
+        plot.bucket_predictions.tolist(),
+        strict=True,
+    )
+    for lower, upper, weight, label, prediction in rows:
+        bucket = proto.buckets.add(lower_threshold_inclusive=lower, upper_threshold_exclusive=upper)
+        bucket.num_weighted_examples.value = weight
+        bucket.total_weighted_label.value = label
+        bucket.total_weighted_refined_prediction.value = prediction
+    return proto
+
+
+def metrics_json(
+    results: Iterable[tuple[SliceKey, SliceResult]],
+    counts: ExampleCounts,
+    specs: Sequence[SliceSpec],
+    count_key: str,
+    weighted_key: str,
+) -> dict[str, Any]:
+    """The `metrics.json` document (see the module docstring).
+
+    Args:
+        results: `(slice key, SliceResult)` of every slice.
+        counts: the evaluation's example counts.
+        specs: the slicings, overall first (they order the slices).
+        count_key: the metric key of the example count (`count_keys`).
+        weighted_key: the metric key of the weighted example count.
+    """
+    order = {spec.features: position for position, spec in enumerate(specs)}
+
+    def sort_key(item: tuple[SliceKey, SliceResult]) -> tuple:
+        features = tuple(feature for feature, _ in item[0])
+        return order.get(features, len(order)), features, tuple(value for _, value in item[0])
+
+    slices = []
+    for slice_key, result in sorted(results, key=sort_key):
+        entry: dict[str, Any] = {
+            "slice": dict(slice_key),
+            "example_count": int(result.metrics.get(count_key, 0)),
+            "weighted_example_count": float(result.metrics.get(weighted_key, 0.0)),
+            "metrics": dict(result.metrics),
+        }
+        if result.intervals is not None:
+            entry["confidence_intervals"] = {
+                key: {
+                    "lower": interval.lower,
+                    "upper": interval.upper,
+                    "standard_error": interval.standard_error,
+                }
+                for key, interval in result.intervals.items()
+            }
+        slices.append(entry)
+    return {
+        "slices": slices,
+        "rejected": {"count": sum(counts.rejected.values()), "reasons": dict(counts.rejected)},
+    }
+
+
+def with_overall(
+    results: Sequence[tuple[SliceKey, SliceResult]], empty: SliceResult
+) -> list[tuple[SliceKey, SliceResult]]:
+    """The results, with `empty` as the overall slice when no example was evaluated."""
+    if any(slice_key == () for slice_key, _ in results):
+        return list(results)
+    return [((), empty), *results]
+
+
+def write_json(document: Mapping[str, Any], path: str) -> None:
+    """Writes a JSON document through Beam's file systems (local, gs://, ...)."""
+    with FileSystems.create(path) as f:
+        f.write(json.dumps(document, indent=2).encode())
+
+
+class WriteResults(beam.PTransform):
+    """Writes the per-slice results: TFMA's files and `metrics.json`.
+
+    Args:
+        output: the output directory.
+        head: the head (for the count keys of `metrics.json`).
+        specs: the slicings, overall first.
+        config: the `EvalConfig` to write.
+        counts: a singleton PCollection of the evaluation's `ExampleCounts`.
+        empty: the overall slice's result without examples (written when every example
+            was rejected, so the overall slice always exists).
+        data_location: the examples' glob (shown by TFMA).
+        model_location: the SavedModel, or a description of the logits features.
+    """
+
+    def __init__(
+        self,
+        output: str,
+        head: Any,
+        specs: Sequence[SliceSpec],
+        config: tfma.EvalConfig,
+        counts: beam.PCollection,
+        empty: SliceResult,
+        data_location: str,
+        model_location: str,
+    ) -> None:
+        super().__init__()
+        self._output = output
+        self._count_keys = count_keys(head)
+        self._empty = empty
+        self._specs = tuple(specs)
+        self._config = config
+        self._counts = counts
+        self._data_location = data_location
+        self._model_location = model_location
+
+    def expand(self, results: beam.PCollection) -> beam.PCollection:
+        output = self._output
+        collected = results | "CollectSlices" >> beam.combiners.ToList()
+        results = collected | "AddOverallSlice" >> beam.FlatMap(with_overall, empty=self._empty)
+        evaluation = {
+            tfma.constants.METRICS_KEY: results | "ToTfmaMetrics" >> beam.Map(tfma_metrics),
+            tfma.constants.PLOTS_KEY: results | "ToTfmaPlots" >> beam.Map(tfma_plots),
+        }
+        paths = {key: os.path.join(output, key) for key in evaluation}
+        _ = evaluation | "WriteMetricsAndPlots" >> (
+            tfma.writers.MetricsPlotsAndValidationsWriter(
+                output_paths=paths, eval_config=self._config
+            ).ptransform
+        )
+        _ = evaluation | "WriteEvalConfig" >> (
+            tfma.writers.EvalConfigWriter(
+                output,
+                eval_config=self._config,
+                data_location=self._data_location,
+                data_file_format="tfrecords",
+                model_locations={"": self._model_location},
+            ).ptransform
+        )
+        return collected | constants.WRITE_METRICS_JSON_STAGE >> beam.Map(
+            _write_metrics_json_and_validation,
+            counts=beam.pvalue.AsSingleton(self._counts),
+            empty=self._empty,
+            specs=self._specs,
+            count_keys=self._count_keys,
+            output=output,
+        )
+
+
+def write_validation_result(output: str) -> str:
+    """Writes `ValidationResult(validation_ok=True)` as TFMA's writer lays it out (one
+    uncompressed TFRecord, `validations.tfrecord`), for `tfma.load_validation_result`."""
+    path = os.path.join(output, f"{tfma.constants.VALIDATIONS_KEY}.tfrecord")
+    with tf.io.TFRecordWriter(path) as writer:
+        writer.write(tfma.ValidationResult(validation_ok=True).SerializeToString())
+    return path
+
+
+def _write_metrics_json_and_validation(
+    results: Sequence[tuple[SliceKey, SliceResult]],
+    counts: ExampleCounts,
+    empty: SliceResult,
+    specs: Sequence[SliceSpec],
+    count_keys: tuple[str, str],
+    output: str,
+) -> str:
+    document = metrics_json(with_overall(results, empty), counts, specs, *count_keys)
+    path = os.path.join(output, constants.METRICS_JSON_FILE)
+    write_json(document, path)
+    write_validation_result(output)
+    return path

@@ -1,0 +1,142 @@
+"""`tfx-heads evaluate` in both logits modes, its errors, and Beam argument pass-through."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import heads
+from components.evaluator import cli
+from pipeline import cli as main_cli
+
+
+def _load(output):
+    with open(os.path.join(output, "metrics.json")) as f:
+        return json.load(f)
+
+
+def _assert_identical(first, second):
+    """Identical results (to 1e-12) on every slice of `second`, which `first` must have."""
+    assert first["rejected"] == second["rejected"]
+    slices = {json.dumps(s["slice"], sort_keys=True): s for s in first["slices"]}
+    assert first["slices"][0] == slices["{}"] and second["slices"][0]["slice"] == {}
+    for b in second["slices"]:
+        a = slices[json.dumps(b["slice"], sort_keys=True)]
+        assert a["example_count"] == b["example_count"]
+        assert set(a["metrics"]) == set(b["metrics"])
+        for key, value in a["metrics"].items():
+            np.testing.assert_allclose(
+                b["metrics"][key], value, rtol=1e-12, atol=1e-12, err_msg=key
+            )
+
+
+@pytest.mark.slow
+def test_model_mode_matches_the_library_at_another_batch_size(
+    taxi_examples, taxi_model, taxi_result, tmp_path, capsys
+):
+    """The library run used batches of 512; the command uses its default (4096)."""
+    output = str(tmp_path / "out")
+    status = main_cli.main(
+        [
+            "evaluate",
+            "--examples", taxi_examples,
+            "--output", output,
+            "--model", taxi_model,
+            "--slice", "trip_start_day",
+        ]
+    )  # fmt: skip
+    assert status == 0
+    assert "Evaluated 3000 examples (rejected 0)" in capsys.readouterr().out
+    _assert_identical(taxi_result[0], _load(output))
+
+
+@pytest.mark.slow
+def test_logits_feature_mode_with_head_config(synthetic, synthetic_result, tmp_path):
+    config = tmp_path / "head.json"
+    config.write_text(json.dumps(heads.serialize(synthetic.head)))
+    output = str(tmp_path / "out")
+    argv = ["evaluate", "--examples", synthetic.glob, "--output", output]
+    argv += ["--head-config", str(config), "--batch-size", "300"]
+    for name, key in synthetic.logits_features.items():
+        argv += ["--logits-feature", f"{name}={key}"]
+    for name, key in synthetic.label_keys.items():
+        argv += ["--label-key", f"{name}={key}"]
+    argv += ["--slice", "group"]
+    assert main_cli.main(argv) == 0
+    document = _load(output)
+    assert [s["slice"] for s in document["slices"]] == [
+        {},
+        {"group": "g0"},
+        {"group": "g1"},
+        {"group": "g2"},
+    ]
+    _assert_identical(synthetic_result[0], document)
+
+
+def test_malformed_example_is_a_clear_error(tmp_path, helpers, capsys):
+    path = helpers.write_examples(
+        tmp_path / "data.tfrecord.gz", [{"y": 1, "logit": [0.2]}, {"y": 3, "logit": [0.1]}]
+    )
+    config = tmp_path / "head.json"
+    config.write_text(json.dumps(heads.serialize(heads.BinaryClassHead())))
+    argv = ["evaluate", "--examples", path, "--output", str(tmp_path / "out")]
+    argv += ["--head-config", str(config), "--logits-feature", "logit", "--label-key", "y"]
+    assert main_cli.main(argv) == 1
+    error = capsys.readouterr().err
+    assert f"record 1 of {path}; label_out_of_range)" in error
+    assert "expected labels in [0, 1] in label feature 'y' of the head; received 3." in error
+
+
+def test_beam_arguments_pass_through():
+    args = main_cli.build_parser().parse_args(
+        [
+            "evaluate",
+            "--examples", "gs://bucket/eval-*",
+            "--output", "gs://bucket/out",
+            "--model", "gs://bucket/model",
+            "--runner=DataflowRunner",
+            "--project", "my-project",
+            "--region=us-central1",
+            "--temp_location", "gs://bucket/tmp",
+            "--slice", "a,b",
+            "--num-workers", "2",
+        ]
+    )  # fmt: skip
+    assert args.beam_args == [
+        "--runner=DataflowRunner",
+        "--project",
+        "my-project",
+        "--region=us-central1",
+        "--temp_location",
+        "gs://bucket/tmp",
+    ]
+    assert args.slice == ["a,b"] and args.num_workers == 2 and args.run is cli.run
+
+
+def test_model_and_logits_features_are_exclusive(capsys):
+    with pytest.raises(SystemExit):
+        main_cli.build_parser().parse_args(
+            [
+                "evaluate",
+                "--examples",
+                "x",
+                "--output",
+                "o",
+                "--model",
+                "m",
+                "--logits-feature",
+                "l",
+            ]
+        )
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_per_head_values():
+    assert cli.per_head_values(None, "--label-key") is None
+    assert cli.per_head_values(["y"], "--label-key") == "y"
+    assert cli.per_head_values(["a=y1", "b=y2"], "--label-key") == {"a": "y1", "b": "y2"}
+    with pytest.raises(ValueError, match="Invalid `--label-key`: expected one NAME"):
+        cli.per_head_values(["y", "b=y2"], "--label-key")
+    with pytest.raises(ValueError, match="expected each head once"):
+        cli.per_head_values(["a=1", "a=2"], "--label-key")

@@ -1,0 +1,78 @@
+"""The CombineFns: merge order and splitting do not change results; counts add up."""
+
+import pickle
+
+import numpy as np
+
+import heads
+from components.evaluator.batches import ExampleCounts
+from components.evaluator.bootstrap import poisson_counts
+from components.evaluator.combine import ExampleCountsCombineFn, HeadStatsCombineFn, SliceStats
+from components.evaluator.slicing import SliceBatch
+
+
+def _head():
+    return heads.MultiHead(
+        [
+            heads.BinaryClassHead(thresholds=(0.5,), name="b"),
+            heads.RegressionHead(name="r"),
+        ]
+    )
+
+
+def _batch(rng, size):
+    return {
+        "b": {"logits": rng.normal(size=(size, 1)), "labels": rng.integers(0, 2, size)},
+        "r": {"logits": rng.normal(size=(size, 1)), "labels": rng.normal(size=(size, 1))},
+    }
+
+
+def test_merging_in_any_order_gives_the_same_results():
+    rng = np.random.default_rng(0)
+    batches = [_batch(rng, size) for size in (50, 1, 300, 77)]
+    record = np.arange(428)
+    weights = np.split(poisson_counts("f", record, 4, seed=0), np.cumsum([50, 1, 300])[:])
+    slice_stats = SliceStats(_head(), num_buckets=1024, num_bootstrap_samples=4)
+    items = [SliceBatch(b, w) for b, w in zip(batches, weights, strict=True)]
+    whole = slice_stats.create()
+    for item in items:
+        slice_stats.update(whole, item)
+    for order in ([3, 1, 0, 2], [2, 0, 3, 1]):
+        parts = []
+        for index in order:
+            accumulator = slice_stats.create()
+            parts.append(slice_stats.update(accumulator, items[index]))
+        merged = slice_stats.merge(
+            slice_stats.merge(parts[0], parts[1]), slice_stats.merge(parts[2], parts[3])
+        )
+        first, second = slice_stats.finalize(whole), slice_stats.finalize(merged)
+        for key, value in first.metrics.items():
+            np.testing.assert_allclose(second.metrics[key], value, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(
+                second.intervals[key].standard_error, first.intervals[key].standard_error,
+                rtol=1e-9, atol=1e-12,
+            )  # fmt: skip
+
+
+def test_combine_fn_pickles_without_its_state_and_wraps_slice_stats():
+    combine = HeadStatsCombineFn(heads.serialize(_head()), num_buckets=512)
+    combine.setup()
+    clone = pickle.loads(pickle.dumps(combine))
+    assert "_stats" not in clone.__dict__
+    rng = np.random.default_rng(1)
+    accumulators = []
+    for size in (10, 20):
+        accumulators.append(
+            clone.add_input(clone.create_accumulator(), SliceBatch(_batch(rng, size), None))
+        )
+    result = clone.extract_output(clone.merge_accumulators(accumulators))
+    assert result.metrics["example_count/b_r"] == 30 and result.intervals is None
+    assert [plot.output_name for plot in result.plots] == ["b"]
+
+
+def test_example_counts_add_up():
+    combine = ExampleCountsCombineFn()
+    total = combine.create_accumulator()
+    for counts in (ExampleCounts(5, 4, {"x": 1}), ExampleCounts(3, 1, {"y": 1, "x": 1})):
+        total = combine.add_input(total, counts)
+    assert combine.extract_output(total) == ExampleCounts(8, 5, {"x": 2, "y": 1})

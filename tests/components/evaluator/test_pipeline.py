@@ -1,0 +1,561 @@
+"""Full evaluations against independent references: scikit-learn for AUC and average
+precision, exact NumPy for threshold metrics, means, losses and counts."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+import heads
+from components.evaluator import pipeline
+
+# ---------------------------------------------------------------------------- references
+
+
+def _sigmoid64(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
+
+
+def _sigmoid32(x):
+    x = np.asarray(x, np.float32)
+    with np.errstate(over="ignore"):
+        return np.float32(1) / (np.float32(1) + np.exp(-x))
+
+
+def _bce(y, x):
+    x = np.asarray(x, np.float64)
+    return np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+
+
+def _mean(values, weights):
+    return float(np.sum(weights * values) / np.sum(weights))
+
+
+def keras_pr_auc(y, score, w):
+    """Keras' interpolated PR AUC with one threshold per distinct score."""
+    order = np.argsort(-score, kind="stable")
+    s, y, w = score[order], y[order], w[order]
+    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]
+    tp = np.r_[0.0, np.cumsum(y * w)[last]]
+    fp = np.r_[0.0, np.cumsum((1 - y) * w)[last]]
+    p = tp + fp
+    dtp, dp = np.diff(tp), np.diff(p)
+    slope = np.divide(dtp, dp, out=np.zeros_like(dtp), where=dp > 0)
+    intercept = tp[:-1] - slope * p[:-1]
+    ratio = np.where((p[:-1] > 0) & (p[1:] > 0), p[1:] / np.where(p[:-1] > 0, p[:-1], 1), 1.0)
+    return float(np.sum(slope * (dtp + intercept * np.log(ratio))) / tp[-1])
+
+
+def _curve(prefix, y, logits, w, suffix):
+    """auc, auc_precision_recall and average_precision keys (score ranked by logit)."""
+    return {
+        f"auc{prefix}{suffix}": roc_auc_score(y, logits, sample_weight=w),
+        f"auc_precision_recall{prefix}{suffix}": keras_pr_auc(y, logits, w),
+        f"average_precision{prefix}{suffix}": average_precision_score(y, logits, sample_weight=w),
+    }
+
+
+def _at_thresholds(y, p32, w, thresholds, suffix):
+    result = {}
+    for t in thresholds:
+        pred = p32 > np.float32(t)
+        tp = np.sum(w * (pred & (y == 1)))
+        result[f"accuracy/positive_threshold_{t:g}{suffix}"] = np.sum(w * (pred == (y == 1))) / (
+            np.sum(w) * (y.size // len(w))
+        )
+        result[f"precision/positive_threshold_{t:g}{suffix}"] = tp / np.sum(w * pred)
+        result[f"recall/positive_threshold_{t:g}{suffix}"] = tp / np.sum(w * (y == 1))
+    return result
+
+
+def binary_reference(y, logits, w, thresholds, name=None):
+    """Every key of a BinaryClassHead (plus the loss key of a MultiHead)."""
+    s = f"/{name}" if name else ""
+    logits = logits.reshape(-1)
+    pred = logits > 0
+    label_mean = _mean(y, w)
+    result = {
+        f"average_loss{s}": _mean(_bce(y, logits), w),
+        f"accuracy{s}": _mean(pred == y, w),
+        f"precision{s}": np.sum(w * (pred & (y == 1))) / np.sum(w * pred),
+        f"recall{s}": np.sum(w * (pred & (y == 1))) / np.sum(w * y),
+        f"prediction/mean{s}": _mean(_sigmoid64(logits), w),
+        f"label/mean{s}": label_mean,
+        f"accuracy_baseline{s}": max(label_mean, 1 - label_mean),
+        f"example_count{s}": len(y),
+        f"weighted_example_count{s}": np.sum(w),
+        **_curve("", y, logits, w, s),
+        **_at_thresholds(y, _sigmoid32(logits), w, thresholds, s),
+    }
+    if name:  # The MultiHead's loss/<head>.
+        result[f"loss{s}"] = np.sum(w * _bce(y, logits)) / len(y)
+    return result
+
+
+def multiclass_reference(y, logits, w, name):
+    s = f"/{name}"
+    x = logits.astype(np.float64)
+    logsumexp = np.log(np.exp(x - x.max(1, keepdims=True)).sum(1)) + x.max(1)
+    loss = logsumexp - x[np.arange(len(y)), y]
+    return {
+        f"average_loss{s}": _mean(loss, w),
+        f"accuracy{s}": _mean(np.argmax(x, 1) == y, w),
+        f"example_count{s}": len(y),
+        f"weighted_example_count{s}": np.sum(w),
+        f"loss{s}": np.sum(w * loss) / len(y),
+    }
+
+
+def multilabel_reference(y, logits, w, thresholds, classes, names, name):
+    s = f"/{name}"
+    n_classes = y.shape[1]
+    loss = _bce(y, logits).mean(1)
+    cell_w = np.repeat(w, n_classes)
+    result = {
+        f"average_loss{s}": _mean(loss, w),
+        f"example_count{s}": len(y),
+        f"weighted_example_count{s}": np.sum(w),
+        f"loss{s}": np.sum(w * loss) / len(y),
+        **_curve("", y.reshape(-1), logits.reshape(-1), cell_w, s),
+        **_at_thresholds(y.reshape(-1), _sigmoid32(logits).reshape(-1), cell_w, thresholds, s),
+    }
+    for c in classes:
+        label = names[c]
+        result[f"probability_mean/{label}{s}"] = _mean(_sigmoid64(logits[:, c]), w)
+        result.update(_curve(f"/{label}", y[:, c], logits[:, c], w, s))
+    return result
+
+
+def regression_reference(y, logits, w, name):
+    s = f"/{name}"
+    d = y.shape[1]
+    err = (y.astype(np.float64) - logits) ** 2
+    return {
+        f"average_loss{s}": np.sum(w[:, None] * err) / (np.sum(w) * d),
+        f"prediction/mean{s}": np.sum(w[:, None] * logits) / (np.sum(w) * d),
+        f"label/mean{s}": np.sum(w[:, None] * y) / (np.sum(w) * d),
+        f"example_count{s}": len(y),
+        f"weighted_example_count{s}": np.sum(w),
+        f"loss{s}": np.sum(w[:, None] * err) / (len(y) * d),
+    }
+
+
+def synthetic_reference(a, rows):
+    """Every metric key of the synthetic MultiHead on the given rows."""
+    ones = np.ones(int(rows.sum()), np.float64)
+    w = a["w"][rows].astype(np.float64)
+    result = {"example_count/bin_cls_tags_hot_ids_reg": int(rows.sum())}
+    result.update(
+        binary_reference(a["y_bin"][rows], a["logit_bin"][rows], w, (0.3, 0.5, 0.7), "bin")
+    )
+    result.update(multiclass_reference(a["y_cls"][rows], a["logit_cls"][rows], ones, "cls"))
+    result.update(
+        multilabel_reference(
+            a["y_tags"][rows], a["logit_tags"][rows], ones, (0.5,), (0, 2), "xyz", "tags"
+        )
+    )
+    result.update(
+        multilabel_reference(
+            a["y_hot"][rows],
+            a["logit_hot"][rows],
+            w,
+            (0.4,),
+            (0, 1, 2),
+            ["class0", "class1", "class2"],
+            "hot",
+        )  # fmt: skip
+    )
+    result.update(
+        multilabel_reference(a["y_ids"][rows], a["logit_ids"][rows], ones, (), (), (), "ids")
+    )
+    result.update(regression_reference(a["y_reg"][rows], a["logit_reg"][rows], w, "reg"))
+    return result
+
+
+def assert_matches_reference(metrics, reference, curve_tolerance=1e-6):
+    """Every reported metric equals its reference; AUC-like values lie within their
+    reported error bound (and `curve_tolerance`) of the exact value."""
+    bounds = {key: value for key, value in metrics.items() if "/error_bound" in key}
+    assert all(value >= 0 for value in bounds.values())
+    missing = sorted(set(metrics) - set(reference) - set(bounds))
+    assert not missing, f"metrics without a reference: {missing}"
+    for key, expected in reference.items():
+        value = metrics[key]
+        parts = key.split("/")
+        if parts[0] in ("auc", "auc_precision_recall", "average_precision"):
+            unnamed = f"{key}/error_bound"
+            named = "/".join([*parts[:-1], "error_bound", parts[-1]])
+            bound = metrics[unnamed] if unnamed in metrics else metrics[named]
+            assert abs(value - expected) <= bound + 1e-12, (key, value, expected, bound)
+            assert abs(value - expected) <= curve_tolerance, (key, value, expected)
+        elif parts[0] in ("average_loss", "loss", "prediction", "probability_mean"):
+            # Computed from float32 logits in float32, like the heads (about 1e-7 relative).
+            np.testing.assert_allclose(value, expected, rtol=2e-6, err_msg=key)
+        else:
+            np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-12, err_msg=key)
+
+
+def overall_plot(result, output_name, sub_key=""):
+    """The overall slice's plot data of one head (and class) in a loaded EvalResult."""
+    for slice_key, plots in result.plots:
+        if slice_key == ():
+            return plots[output_name][sub_key]
+    raise AssertionError("no overall plots")
+
+
+# ---------------------------------------------------------------------------------- tests
+
+
+@pytest.mark.slow
+def test_synthetic_multi_head_matches_references_overall(synthetic, synthetic_result):
+    document, _ = synthetic_result
+    overall = document["slices"][0]
+    assert overall["slice"] == {}
+    size = len(synthetic.arrays["y_bin"])
+    assert overall["example_count"] == size
+    assert overall["weighted_example_count"] == pytest.approx(synthetic.arrays["w"].sum())
+    assert document["rejected"] == {"count": 0, "reasons": {}}
+    reference = synthetic_reference(synthetic.arrays, np.ones(size, bool))
+    assert_matches_reference(overall["metrics"], reference)
+
+
+@pytest.mark.slow
+def test_slices_crosses_and_multi_valued_features(synthetic, synthetic_result):
+    document, _ = synthetic_result
+    a = synthetic.arrays
+    multi = a["multi"]
+    expected_rows = {(): np.ones(len(a["y_bin"]), bool)}
+    for g in ("g0", "g1", "g2"):
+        expected_rows[(("group", g),)] = a["group"] == g
+        for b in range(4):
+            expected_rows[(("bucket", b),)] = a["bucket"] == b
+            expected_rows[(("bucket", b), ("group", g))] = (a["group"] == g) & (a["bucket"] == b)
+    for m in ("m1", "m2"):
+        expected_rows[(("multi", m),)] = np.array([m in values for values in multi])
+    found = [tuple(sorted(entry["slice"].items())) for entry in document["slices"]]
+    assert found[0] == ()
+    assert sorted(found, key=str) == sorted(expected_rows, key=str)
+    # Overall, then the slicings in the order given, each by value.
+    assert [len(k) for k in found] == sorted(len(k) for k in found)
+    assert found[1:4] == [(("group", "g0"),), (("group", "g1"),), (("group", "g2"),)]
+    for entry in document["slices"]:
+        rows = expected_rows[tuple(sorted(entry["slice"].items()))]
+        assert entry["example_count"] == rows.sum()
+        reference = synthetic_reference(a, rows)
+        assert_matches_reference(entry["metrics"], reference)
+
+
+@pytest.mark.slow
+def test_tfma_reads_every_metric_per_slice(synthetic_result):
+    import tensorflow_model_analysis as tfma
+
+    document, output = synthetic_result
+    result = tfma.load_eval_result(output)
+    assert len(result.slicing_metrics) == len(document["slices"])
+    for entry in document["slices"]:
+        slice_key = tuple(sorted(entry["slice"].items()))
+        loaded = result.get_metrics_for_slice(slice_key)
+        assert set(loaded) == set(entry["metrics"])
+        for key, value in entry["metrics"].items():
+            assert loaded[key]["doubleValue"] == pytest.approx(value, rel=1e-15, nan_ok=True)
+    assert [s.feature_keys for s in result.config.slicing_specs] == [
+        [],
+        ["group"],
+        ["bucket"],
+        ["multi"],
+        ["bucket", "group"],
+    ]
+    plots = overall_plot(result, "bin")
+    matrices = plots["confusionMatrixAtThresholds"]["matrices"]
+    assert 2 <= len(matrices) <= 1002
+    thresholds = [m.get("threshold", 0.0) for m in matrices]
+    assert thresholds == sorted(thresholds)
+    assert "buckets" in plots["calibrationHistogramBuckets"]
+    per_class = overall_plot(result, "tags", "classId:2")
+    assert per_class["confusionMatrixAtThresholds"]["matrices"]
+    tfma.view.render_slicing_metrics(result)
+    tfma.view.render_slicing_metrics(result, slicing_column="group")
+    validation = tfma.load_validation_result(output)
+    assert validation.validation_ok
+
+
+@pytest.mark.slow
+def test_plots_are_exact_confusion_counts(synthetic, synthetic_result):
+    import tensorflow_model_analysis as tfma
+
+    _, output = synthetic_result
+    a = synthetic.arrays
+    result = tfma.load_eval_result(output)
+    matrices = overall_plot(result, "bin")["confusionMatrixAtThresholds"]
+    w, y, logits = a["w"].astype(np.float64), a["y_bin"], a["logit_bin"].astype(np.float64)
+    for matrix in matrices["matrices"][1:-1:50]:
+        threshold = matrix["threshold"]
+        # Predicted positive: logits in buckets at or above the threshold's edge.
+        edge = np.log(threshold / (1 - threshold))
+        predicted = logits >= edge - 1e-5
+        tp = np.sum(w * (predicted & (y == 1)))
+        assert matrix.get("truePositives", 0.0) == pytest.approx(tp, abs=3.0 + 1e-9)
+
+
+def test_malformed_examples_fail_with_file_and_record(tmp_path, helpers):
+    good = {"y": 1, "logit": [0.5]}
+    path = helpers.write_examples(tmp_path / "bad.tfrecord.gz", [good, good, {"logit": [0.1]}])
+    with pytest.raises(Exception) as raised:
+        pipeline.evaluate(
+            str(tmp_path / "*.gz"),
+            str(tmp_path / "out"),
+            head=heads.BinaryClassHead(),
+            logits_features="logit",
+            label_keys="y",
+        )
+    message = str(raised.value)
+    assert f"record 2 of {path}; missing_label)" in message
+    assert "expected 1 value in label feature 'y' of the head; received no value" in message
+
+
+def _malformed_rows():
+    good = {"y_b": 1, "logit_b": [0.5], "y_c": "p", "logit_c": [1.0, 0.0, 0.0], "y_m": [0, 2]}
+    good_m = {**good, "logit_m": [0.1, -0.2, 0.3]}
+    rows = [dict(good_m, y_b=i % 2, logit_b=[float(i) / 10]) for i in range(20)]
+    rows[1].pop("y_b")  # missing label
+    rows[3]["logit_b"] = [0.1, 0.2]  # logits width
+    rows[5]["y_c"] = "zzz"  # unknown vocabulary string
+    rows[7]["y_m"] = [0, 5]  # class id out of range
+    rows[9]["y_b"] = 0.5  # a float among int64 labels: unparseable
+    rows[11].pop("y_b")  # missing label and unknown string: counted once, first reason
+    rows[11]["y_c"] = "zzz"
+    rows[13]["logit_m"] = [0.1]  # logits width of the multi-label head
+    return rows
+
+
+def _malformed_head():
+    return heads.MultiHead(
+        [
+            heads.BinaryClassHead(name="b"),
+            heads.MultiClassHead(n_classes=3, label_vocabulary=["p", "q", "r"], name="c"),
+            heads.MultiLabelHead(n_classes=3, name="m"),
+        ]
+    )
+
+
+@pytest.mark.slow
+def test_malformed_examples_are_counted_with_reasons(tmp_path, helpers):
+    rows = _malformed_rows()
+    helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows[:10])
+    helpers.write_examples(tmp_path / "part-1.tfrecord.gz", rows[10:])
+    document = pipeline.evaluate(
+        str(tmp_path / "part-*"),
+        str(tmp_path / "out"),
+        head=_malformed_head(),
+        logits_features={"b": "logit_b", "c": "logit_c", "m": "logit_m"},
+        label_keys={"b": "y_b", "c": "y_c", "m": "y_m"},
+        reject_malformed=True,
+        batch_size=4,
+    )
+    assert document["rejected"] == {
+        "count": 7,
+        "reasons": {
+            "label_out_of_range/m": 1,
+            "logits_width/b": 1,
+            "logits_width/m": 1,
+            "missing_label/b": 2,
+            "unknown_label/c": 1,
+            "unparseable": 1,
+        },
+    }
+    good = np.array([i not in (1, 3, 5, 7, 9, 11, 13) for i in range(20)])
+    overall = document["slices"][0]
+    assert overall["example_count"] == good.sum() == 13
+    y = np.array([i % 2 for i in range(20)])[good]
+    logits = np.array([i / 10 for i in range(20)], np.float32)[good]
+    reference = binary_reference(y, logits, np.ones(len(y)), (), "b")
+    for key in ("accuracy/b", "label/mean/b", "auc/b", "weighted_example_count/b"):
+        assert overall["metrics"][key] == pytest.approx(reference[key], abs=1e-6)
+
+
+def test_every_example_rejected_still_writes_the_overall_slice(tmp_path, helpers):
+    helpers.write_examples(tmp_path / "part-0.tfrecord.gz", [{"logit": [0.5]}] * 3)
+    document = pipeline.evaluate(
+        str(tmp_path / "part-*"),
+        str(tmp_path / "out"),
+        head=heads.BinaryClassHead(),
+        logits_features="logit",
+        label_keys="y",
+        reject_malformed=True,
+    )
+    assert document["rejected"] == {"count": 3, "reasons": {"missing_label": 3}}
+    assert document["slices"][0]["slice"] == {} and document["slices"][0]["example_count"] == 0
+
+
+@pytest.mark.slow
+def test_single_head_keys_and_confidence_intervals(tmp_path, helpers):
+    import tensorflow_model_analysis as tfma
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 1500)
+    logits = rng.normal(y - 0.5, 1.0).astype(np.float32)
+    rows = [
+        {"label": ["neg", "pos"][y[i]], "logit": [float(logits[i])], "day": int(i % 3)}
+        for i in range(len(y))
+    ]
+    helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows)
+    output = str(tmp_path / "out")
+    document = pipeline.evaluate(
+        str(tmp_path / "part-*"),
+        output,
+        head=heads.BinaryClassHead(label_vocabulary=["neg", "pos"]),
+        logits_features="logit",
+        label_keys="label",
+        slices=["day"],
+        confidence_intervals=True,
+        num_bootstrap_samples=8,
+    )
+    overall = document["slices"][0]
+    reference = binary_reference(y, logits, np.ones(len(y)), ())
+    # Continuous scores: AUCs within their error bounds (checked), not to 1e-6 at this size.
+    assert_matches_reference(overall["metrics"], reference, curve_tolerance=1e-3)
+    intervals = overall["confidence_intervals"]
+    assert set(intervals) == set(overall["metrics"])
+    for key in ("auc", "accuracy", "label/mean"):
+        value = overall["metrics"][key]
+        assert intervals[key]["lower"] < value < intervals[key]["upper"]
+    # The bootstrap standard error of a mean is close to the analytic one.
+    analytic = np.sqrt(y.mean() * (1 - y.mean()) / len(y))
+    assert 0.4 * analytic < intervals["label/mean"]["standard_error"] < 2.5 * analytic
+    loaded = tfma.load_eval_result(output).get_metrics_for_slice((("day", 1),))
+    assert loaded["auc"]["boundedValue"]["lowerBound"] == pytest.approx(
+        document["slices"][2]["confidence_intervals"]["auc"]["lower"]
+    )
+    assert tfma.load_eval_result(output).config.options.compute_confidence_intervals.value
+
+
+def _taxi_reference(taxi_trips, taxi_model, taxi_examples):
+    """Logits from the SavedModel's signature on the files' examples, labels from the trips."""
+    from pipeline.taxi import sample
+
+    files = sorted(tf.io.gfile.glob(taxi_examples))
+    serialized = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(10**6)
+    outputs = tf.saved_model.load(taxi_model).signatures["predict"](examples=next(iter(serialized)))
+    order = np.r_[np.arange(0, len(taxi_trips), 2), np.arange(1, len(taxi_trips), 2)]
+    trips = taxi_trips.iloc[order]
+    ones = np.ones(len(trips))
+    reference = {"example_count/big_tipper_payment_type_trip_seconds_trip_tags": len(trips)}
+    reference.update(
+        binary_reference(
+            trips["big_tipper"].to_numpy(),
+            outputs["big_tipper/logits"].numpy(),
+            ones,
+            (0.3, 0.5, 0.7),
+            "big_tipper",
+        )  # fmt: skip
+    )
+    payment = np.array([sample.PAYMENT_TYPES.index(p) for p in trips["payment_type"]])
+    reference.update(
+        multiclass_reference(payment, outputs["payment_type/logits"].numpy(), ones, "payment_type")
+    )
+    reference.update(
+        regression_reference(
+            trips[["log_trip_seconds"]].to_numpy(),
+            outputs["trip_seconds/predictions"].numpy().astype(np.float64),
+            ones,
+            "trip_seconds",
+        )
+    )
+    reference.update(
+        multilabel_reference(
+            sample.multi_hot(trips["trip_tags"]),
+            outputs["trip_tags/logits"].numpy(),
+            ones,
+            (0.5,),
+            (0, 1, 2, 3),
+            sample.TRIP_TAGS,
+            "trip_tags",
+        )  # fmt: skip
+    )
+    return reference
+
+
+@pytest.mark.slow
+def test_taxi_multi_head_from_the_saved_model(taxi_trips, taxi_model, taxi_examples, taxi_result):
+    document, output = taxi_result
+    overall = document["slices"][0]
+    assert overall["example_count"] == len(taxi_trips)
+    reference = _taxi_reference(taxi_trips, taxi_model, taxi_examples)
+    # A barely trained model's scores crowd a few histogram buckets: AUCs are checked against
+    # their error bounds only (the synthetic test checks them to 1e-6).
+    assert_matches_reference(overall["metrics"], reference, curve_tolerance=1.0)
+    with open(os.path.join(output, "metrics.json")) as f:
+        assert json.load(f) == json.loads(json.dumps(document))
+
+
+def assert_identical(first, second):
+    assert first["rejected"] == second["rejected"]
+    assert [s["slice"] for s in first["slices"]] == [s["slice"] for s in second["slices"]]
+    for a, b in zip(first["slices"], second["slices"], strict=True):
+        assert a["example_count"] == b["example_count"]
+        assert set(a["metrics"]) == set(b["metrics"])
+        for key, value in a["metrics"].items():
+            np.testing.assert_allclose(
+                b["metrics"][key], value, rtol=1e-12, atol=1e-12, err_msg=key
+            )
+
+
+@pytest.mark.slow
+def test_two_workers_give_identical_results(taxi_examples, taxi_model, taxi_result, tmp_path):
+    """In-process with batches of 512 against 2 worker processes with batches of 1000 (the
+    CLI test compares a third batch size)."""
+    document, output = taxi_result
+    import tensorflow_model_analysis as tfma
+
+    slicing = tfma.load_eval_result(output).config.slicing_specs
+    slices = [",".join(spec.feature_keys) for spec in slicing if spec.feature_keys]
+    two_workers = pipeline.evaluate(
+        taxi_examples,
+        str(tmp_path / "out"),
+        model=taxi_model,
+        slices=slices,
+        batch_size=1000,
+        num_workers=2,
+    )
+    assert len(document["slices"]) == 8  # Overall and 7 days.
+    assert_identical(document, two_workers)
+
+
+def test_evaluate_checks_its_arguments(tmp_path):
+    with pytest.raises(ValueError, match="exactly one of `model`"):
+        pipeline.evaluate("x", str(tmp_path), head=heads.BinaryClassHead(), label_keys="y")
+    with pytest.raises(ValueError, match="matches no file"):
+        pipeline.evaluate(
+            str(tmp_path / "none-*"),
+            str(tmp_path),
+            head=heads.BinaryClassHead(),
+            logits_features="l",
+            label_keys="y",
+        )
+
+
+def test_head_config_forms(taxi_model):
+    head = heads.BinaryClassHead(name="b")
+    stored = {"head": heads.serialize(head), "label_keys": "y"}
+    assert pipeline.resolve_head(stored, None, None) == (heads.serialize(head), "y")
+    assert pipeline.resolve_head(heads.serialize(head), None, "z")[1] == "z"
+    config, keys = pipeline.resolve_head(None, taxi_model, None)
+    assert config["class_name"] == "MultiHead" and keys["trip_tags"] == "trip_tags"
+    with pytest.raises(ValueError, match="Invalid `label_keys`"):
+        pipeline.resolve_head(head, None, None)
+
+
+def test_pipeline_options():
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    options = pipeline.pipeline_options([], num_workers=2)
+    assert options.view_as(StandardOptions).runner == "FnApiRunner"
+    assert options.view_as(DirectOptions).direct_num_workers == 2
+    assert options.view_as(DirectOptions).direct_running_mode == "multi_processing"
+    dataflow = pipeline.pipeline_options(["--runner=DataflowRunner", "--project=p"])
+    assert dataflow.view_as(StandardOptions).runner == "DataflowRunner"
+    with pytest.raises(ValueError, match="Invalid `num_workers`"):
+        pipeline.pipeline_options(["--runner=DataflowRunner"], num_workers=2)

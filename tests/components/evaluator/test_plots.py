@@ -1,0 +1,53 @@
+"""Plot data from label-split logit histograms: exact counts at the kept thresholds."""
+
+import numpy as np
+
+import heads
+from components.evaluator import plots
+from heads.stats import stats_for_head
+from heads.stats.histogram import logit_histogram
+
+
+def test_counts_at_kept_thresholds_are_exact():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=5000)
+    labels = (rng.random(5000) < 0.3).astype(float)
+    weights = rng.random(5000) + 0.5
+    histogram = logit_histogram(logits, labels, weights, num_buckets=4096, logit_range=8.0)
+    plot = plots.histogram_plot(histogram, 8.0, max_points=100)
+    assert len(plot.thresholds) <= 102 and np.all(np.diff(plot.thresholds) > 0)
+    edges = np.linspace(-8, 8, 4097)
+    bucket = np.clip(np.floor((logits + 8) / 16 * 4096), 0, 4095)
+    for k in range(0, len(plot.thresholds), 7):
+        index = np.searchsorted(edges, np.log(plot.thresholds[k] / (1 - plot.thresholds[k])) - 1e-9)
+        predicted = bucket >= index
+        np.testing.assert_allclose(plot.true_positives[k], np.sum(weights * predicted * labels))
+        np.testing.assert_allclose(plot.false_negatives[k], np.sum(weights * ~predicted * labels))
+        total = plot.true_positives[k] + plot.false_positives[k] + plot.true_negatives[k]
+        np.testing.assert_allclose(total + plot.false_negatives[k], weights.sum())
+    np.testing.assert_allclose(plot.bucket_weights.sum(), weights.sum())
+    np.testing.assert_allclose(plot.bucket_labels.sum(), np.sum(weights * labels))
+    probabilities = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(
+        plot.bucket_predictions.sum(), np.sum(weights * probabilities), rtol=1e-3
+    )
+    assert plot.bucket_bounds[0] == -np.inf and plot.bucket_bounds[-1] == np.inf
+
+
+def test_head_plots_cover_pooled_and_per_class_curves():
+    head = heads.MultiHead(
+        [
+            heads.MultiLabelHead(3, classes_for_class_based_metrics=[0, 2], name="m"),
+            heads.RegressionHead(name="r"),
+            heads.BinaryClassHead(name="b"),
+        ]
+    )
+    stats_obj = stats_for_head(head, num_buckets=256)
+    stats = stats_obj.create()
+    found = plots.head_plots(head, stats, 16.0, 50)
+    assert [(p.output_name, p.class_id) for p in found] == [
+        ("m", None),
+        ("m", 0),
+        ("m", 2),
+        ("b", None),
+    ]

@@ -1,0 +1,94 @@
+"""metrics.json's layout, and the conversion of results to TFMA's metric and plot values."""
+
+import numpy as np
+import tensorflow_model_analysis as tfma
+
+import heads
+from components.evaluator.batches import ExampleCounts
+from components.evaluator.bootstrap import Interval
+from components.evaluator.combine import SliceResult
+from components.evaluator.plots import histogram_plot
+from components.evaluator.slicing import slice_specs
+from components.evaluator.writers import (
+    count_keys,
+    eval_config,
+    metrics_json,
+    tfma_metrics,
+    tfma_plots,
+    with_overall,
+)
+
+
+def _result(count, intervals=None, plots=()):
+    return SliceResult(
+        {"example_count": count, "weighted_example_count": 2.0 * count, "auc": 0.5},
+        intervals,
+        list(plots),
+    )
+
+
+def test_metrics_json_layout_and_order():
+    specs = slice_specs(["g", "a,g"])
+    results = [
+        ((("a", 2), ("g", "x")), _result(1)),
+        ((("g", "y"),), _result(2)),
+        ((), _result(9)),
+        ((("g", "x"),), _result(3)),
+    ]
+    document = metrics_json(
+        results, ExampleCounts(12, 9, {"r": 3}), specs, *count_keys(heads.BinaryClassHead())
+    )
+    assert [s["slice"] for s in document["slices"]] == [
+        {},
+        {"g": "x"},
+        {"g": "y"},
+        {"a": 2, "g": "x"},
+    ]
+    assert document["slices"][0] == {
+        "slice": {},
+        "example_count": 9,
+        "weighted_example_count": 18.0,
+        "metrics": {"example_count": 9, "weighted_example_count": 18.0, "auc": 0.5},
+    }
+    assert document["rejected"] == {"count": 3, "reasons": {"r": 3}}
+    empty = _result(0)
+    assert with_overall(results[:1], empty)[0] == ((), empty)
+    multi = heads.MultiHead([heads.RegressionHead(name="a"), heads.RegressionHead(name="b")])
+    assert count_keys(multi) == ("example_count/a_b", "weighted_example_count/a")
+
+
+def test_tfma_values_keys_intervals_and_plots():
+    interval = Interval(0.5, 0.51, 0.01, 9, 0.47, 0.53)
+    key, values = tfma_metrics(
+        (
+            (("g", "x"),),
+            _result(
+                3, {"auc": interval, "example_count": interval, "weighted_example_count": interval}
+            ),
+        )
+    )
+    assert key == (("g", "x"),)
+    bounded = values[tfma.metrics.MetricKey(name="auc")]
+    assert (bounded.value.value, bounded.lower_bound.value, bounded.upper_bound.value) == (
+        0.5,
+        0.47,
+        0.53,
+    )
+    histogram = np.array([[3.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 2.0]])
+    plot = histogram_plot(histogram, 2.0, 10, output_name="h", class_id=1)
+    _, plots = tfma_plots(((), _result(1, plots=[plot])))
+    sub_key = tfma.metrics.SubKey(class_id=1)
+    matrices = plots[
+        tfma.metrics.PlotKey(name="confusion_matrix_plot", output_name="h", sub_key=sub_key)
+    ]
+    first, last = matrices.matrices[0], matrices.matrices[-1]
+    assert (first.true_positives, first.false_positives, first.precision) == (4.0, 4.0, 0.5)
+    assert (last.true_positives, last.false_negatives, last.precision) == (0.0, 4.0, 1.0)
+    calibration = plots[
+        tfma.metrics.PlotKey(name="calibration_plot", output_name="h", sub_key=sub_key)
+    ]
+    assert sum(b.num_weighted_examples.value for b in calibration.buckets) == 8.0
+    config = eval_config(slice_specs(["g"]), {"a": "y1", "b": "y2"}, confidence_intervals=True)
+    assert config.model_specs[0].label_keys == {"a": "y1", "b": "y2"}
+    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["g"]]
+    assert config.options.compute_confidence_intervals.value
