@@ -2,6 +2,7 @@
 
 All metadata lives in pyproject.toml; setuptools reads it from there.
 """
+
 import setuptools
 
 setuptools.setup()
