@@ -15,7 +15,9 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["Head"]
+from heads import _losses
+
+__all__ = ["Head", "SingleHead"]
 
 
 class Head(abc.ABC):
@@ -171,3 +173,53 @@ class Head(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__name__} name={self.name!r}>"
+
+
+class SingleHead(Head):
+    """A head over one label (every head but `MultiHead`): the loss plumbing they share.
+
+    A subclass implements `_loss_parts`, its per-example loss after label processing;
+    weighting, reduction and the regularization term are done here, once for every head.
+    """
+
+    @abc.abstractmethod
+    def _loss_parts(
+        self, labels: Any, logits: Any, features: Mapping[str, Any] | None
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Returns `(logits, processed labels, unweighted loss, weights)`, all checked.
+
+        The unweighted loss is float32 `[D..., k]` (k = 1, or `label_dimension` for the
+        regression heads); the weights broadcast to it.
+        """
+
+    def unreduced_loss(
+        self, labels: Any, logits: Any, features: Mapping[str, Any] | None = None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Returns the unweighted per-example loss and the example weights.
+
+        Args:
+            labels: labels in any form the head accepts (see the head's class docstring).
+            logits: float `[D..., logits_dimension]`.
+            features: dict holding the weight feature, if any.
+
+        Returns:
+            `(loss, weights)`: float32 loss `[D..., k]` (k = 1, or `label_dimension` for the
+            regression heads) and weights `[D..., 1]` (or `[D..., k]` per-output regression
+            weights).
+        """
+        return self._loss_parts(labels, logits, features)[2:]
+
+    def loss(
+        self,
+        labels: Any,
+        logits: Any,
+        features: Mapping[str, Any] | None = None,
+        mode: Any = None,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> tf.Tensor:
+        del mode  # Unused.
+        _, _, unweighted_loss, weights = self._loss_parts(labels, logits, features)
+        training_loss = _losses.compute_weighted_loss(
+            unweighted_loss, weights, self._loss_reduction
+        )
+        return _losses.add_regularization(training_loss, regularization_losses)

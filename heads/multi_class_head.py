@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from heads import _classes, _config, _losses, _metrics, _validation, _weights
-from heads.base_head import Head
+from heads.base_head import SingleHead
 from heads.keys import MetricKeys, PredictionKeys
 
 _VALID_PREDICTION_KEYS = (
@@ -23,7 +23,7 @@ _VALID_PREDICTION_KEYS = (
 )
 
 
-class MultiClassHead(Head):
+class MultiClassHead(SingleHead):
     """Head for multi-class classification: exactly one of `n_classes > 2` classes.
 
     Loss: sparse softmax cross-entropy `logsumexp(logits) - logits[label]` per example,
@@ -169,36 +169,6 @@ class MultiClassHead(Head):
             )
         weights = _weights.get_weights_and_check_match_logits(features, self._weight_column, logits)
         return logits, label_ids, unweighted_loss, weights
-
-    def unreduced_loss(
-        self, labels: Any, logits: Any, features: Mapping[str, Any] | None = None
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Returns the unweighted loss and the example weights.
-
-        Args:
-            labels: dense class ids (or vocabulary strings) `[D..., 1]` or `[D...]`.
-            logits: float `[D..., n_classes]`.
-            features: dict holding the weight feature, if any.
-
-        Returns:
-            `(loss, weights)`: float32 `[D..., 1]` each.
-        """
-        return self._loss_parts(labels, logits, features)[2:]
-
-    def loss(
-        self,
-        labels: Any,
-        logits: Any,
-        features: Mapping[str, Any] | None = None,
-        mode: Any = None,
-        regularization_losses: Sequence[Any] | None = None,
-    ) -> tf.Tensor:
-        del mode  # Unused.
-        _, _, unweighted_loss, weights = self._loss_parts(labels, logits, features)
-        training_loss = _losses.compute_weighted_loss(
-            unweighted_loss, weights, self._loss_reduction
-        )
-        return _losses.add_regularization(training_loss, regularization_losses)
 
     def predictions(self, logits: Any, keys: Sequence[str] | None = None) -> dict:
         keys = _validation.select_prediction_keys(keys, _VALID_PREDICTION_KEYS)

@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from heads import _classes, _config, _losses, _metrics, _validation, _weights
-from heads.base_head import Head
+from heads.base_head import SingleHead
 from heads.keys import MetricKeys, PredictionKeys
 
 _VALID_PREDICTION_KEYS = (
@@ -20,7 +20,7 @@ _VALID_PREDICTION_KEYS = (
 )
 
 
-class MultiLabelHead(Head):
+class MultiLabelHead(SingleHead):
     """Head for multi-label classification.
 
     Loss: sigmoid cross-entropy per (example, class) cell, averaged over the classes:
@@ -230,36 +230,6 @@ class MultiLabelHead(Head):
             unweighted_loss = tf.reduce_mean(cells, axis=-1, keepdims=True)
         weights = _weights.get_weights_and_check_match_logits(features, self._weight_column, logits)
         return logits, labels, unweighted_loss, weights
-
-    def unreduced_loss(
-        self, labels: Any, logits: Any, features: Mapping[str, Any] | None = None
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Returns the unweighted loss and the example weights.
-
-        Args:
-            labels: multi-hot `[D..., n_classes]` or a `SparseTensor` (see class doc).
-            logits: float `[D..., n_classes]`.
-            features: dict holding the weight feature, if any.
-
-        Returns:
-            `(loss, weights)`: float32 `[D..., 1]` each.
-        """
-        return self._loss_parts(labels, logits, features)[2:]
-
-    def loss(
-        self,
-        labels: Any,
-        logits: Any,
-        features: Mapping[str, Any] | None = None,
-        mode: Any = None,
-        regularization_losses: Sequence[Any] | None = None,
-    ) -> tf.Tensor:
-        del mode  # Unused.
-        _, _, unweighted_loss, weights = self._loss_parts(labels, logits, features)
-        training_loss = _losses.compute_weighted_loss(
-            unweighted_loss, weights, self._loss_reduction
-        )
-        return _losses.add_regularization(training_loss, regularization_losses)
 
     def predictions(self, logits: Any, keys: Sequence[str] | None = None) -> dict:
         keys = _validation.select_prediction_keys(keys, _VALID_PREDICTION_KEYS)

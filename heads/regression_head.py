@@ -9,11 +9,11 @@ import keras
 import tensorflow as tf
 
 from heads import _config, _losses, _metrics, _validation, _weights
-from heads.base_head import Head
+from heads.base_head import SingleHead
 from heads.keys import MetricKeys, PredictionKeys
 
 
-class RegressionHead(Head):
+class RegressionHead(SingleHead):
     """Head for regression of `label_dimension` real values per example.
 
     Loss: squared error `(label - logit)^2` per element, `[D0, ..., DN, label_dimension]`
@@ -147,37 +147,6 @@ class RegressionHead(Head):
             features, self._weight_column, logits, allow_per_logit_weights=True
         )
         return logits, labels, unweighted_loss, weights
-
-    def unreduced_loss(
-        self, labels: Any, logits: Any, features: Mapping[str, Any] | None = None
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Returns the unweighted loss and the example weights.
-
-        Args:
-            labels: numeric `[D..., label_dimension]` (or `[D...]` for dimension 1).
-            logits: float `[D..., label_dimension]`.
-            features: dict holding the weight feature, if any.
-
-        Returns:
-            `(loss, weights)`: float32 loss `[D..., label_dimension]` and weights
-            `[D..., 1]` or `[D..., label_dimension]`.
-        """
-        return self._loss_parts(labels, logits, features)[2:]
-
-    def loss(
-        self,
-        labels: Any,
-        logits: Any,
-        features: Mapping[str, Any] | None = None,
-        mode: Any = None,
-        regularization_losses: Sequence[Any] | None = None,
-    ) -> tf.Tensor:
-        del mode  # Unused.
-        _, _, unweighted_loss, weights = self._loss_parts(labels, logits, features)
-        training_loss = _losses.compute_weighted_loss(
-            unweighted_loss, weights, self._loss_reduction
-        )
-        return _losses.add_regularization(training_loss, regularization_losses)
 
     def predictions(self, logits: Any) -> dict[str, tf.Tensor]:
         """Returns `{"predictions": ...}` (plus `"logits"` with an inverse link).
