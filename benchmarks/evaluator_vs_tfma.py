@@ -78,29 +78,6 @@ def build_data(workdir: str, examples: int, files: int, tfma_examples: int) -> t
     return os.path.join(data_dir, "part-*"), os.path.join(subset_dir, "part-*")
 
 
-def features_and_labels(trips) -> tuple[dict, dict]:
-    """Feature arrays (`[N, 1]`) and per-head label arrays of a trips frame, for `fit`."""
-    from pipeline.taxi import sample
-
-    features = {
-        name: trips[name].to_numpy().astype(np.float32).reshape(-1, 1)
-        for name in sample.NUMERIC_FEATURES
-    }
-    features.update(
-        {
-            name: trips[name].to_numpy().astype(str).reshape(-1, 1)
-            for name in sample.CATEGORICAL_FEATURES
-        }
-    )
-    labels = {
-        "big_tipper": trips["big_tipper"].to_numpy().reshape(-1, 1),
-        "payment_type": trips["payment_type"].to_numpy().astype(str).reshape(-1, 1),
-        "trip_seconds": trips["log_trip_seconds"].to_numpy().reshape(-1, 1),
-        "trip_tags": sample.multi_hot(trips["trip_tags"]),
-    }
-    return features, labels
-
-
 def build_model(workdir: str) -> str:
     """Trains the taxi MultiHead for one epoch and exports it; returns the SavedModel."""
     import keras
@@ -112,22 +89,16 @@ def build_model(workdir: str) -> str:
 
     keras.utils.set_random_seed(0)
     trips = sample.load_trips().iloc[:TRIPS_TO_TRAIN]
-    features, labels = features_and_labels(trips)
+    features, labels = sample.features_and_labels(trips)
     logits_model, head = taxi_model.build_model()
     model = heads.HeadModel(logits_model, head)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     dataset = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(20000, seed=0)
     model.fit(dataset.batch(256), epochs=1, verbose=0)
-    integer = getattr(sample, "INTEGER_FEATURES", ())
-    spec = {
-        name: tf.io.FixedLenFeature([1], tf.int64 if name in integer else tf.float32)
-        for name in sample.NUMERIC_FEATURES
-    }
-    spec.update(
-        {name: tf.io.FixedLenFeature([1], tf.string) for name in sample.CATEGORICAL_FEATURES}
-    )
     export_dir = os.path.join(workdir, "model")
-    return heads.export_saved_model(model, export_dir, spec, label_keys=sample.LABEL_KEYS)
+    return heads.export_saved_model(
+        model, export_dir, sample.feature_spec(), label_keys=sample.LABEL_KEYS
+    )
 
 
 def count_records(pattern: str) -> int:

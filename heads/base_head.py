@@ -15,7 +15,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from heads import _losses
+from heads import _losses, _metrics
 
 __all__ = ["Head", "SingleHead"]
 
@@ -180,7 +180,25 @@ class SingleHead(Head):
 
     A subclass implements `_loss_parts`, its per-example loss after label processing;
     weighting, reduction and the regularization term are done here, once for every head.
+    It stores its constructor values as `_name`, `_loss_reduction` and `_weight_column`.
     """
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @property
+    def loss_reduction(self) -> str:
+        return self._loss_reduction
+
+    @property
+    def weight_column(self) -> str | Any | None:
+        """The weight feature name or numeric column, as given."""
+        return self._weight_column
+
+    def _key(self, key: str) -> str:
+        """`key` suffixed with `/<name>` when the head has a name."""
+        return _metrics.summary_key(key, self._name)
 
     @abc.abstractmethod
     def _loss_parts(

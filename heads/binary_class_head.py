@@ -109,21 +109,8 @@ class BinaryClassHead(SingleHead):
         self._threshold_keys = _metrics.threshold_keys(thresholds, name)
 
     @property
-    def name(self) -> str | None:
-        return self._name
-
-    @property
     def logits_dimension(self) -> int:
         return 1
-
-    @property
-    def loss_reduction(self) -> str:
-        return self._loss_reduction
-
-    @property
-    def weight_column(self) -> str | Any | None:
-        """The weight feature name or numeric column, as given."""
-        return self._weight_column
 
     @property
     def thresholds(self) -> tuple[float, ...]:
@@ -144,9 +131,6 @@ class BinaryClassHead(SingleHead):
     def loss_fn(self) -> Callable | None:
         """The custom loss function, or None for sigmoid cross-entropy."""
         return self._loss_fn
-
-    def _key(self, key: str) -> str:
-        return _metrics.summary_key(key, self._name)
 
     def _processed_labels(self, logits: tf.Tensor, labels: Any) -> tf.Tensor:
         """Checks labels, maps vocabulary strings to ids; float32 `[D..., 1]` in [0, 1]."""

@@ -104,26 +104,13 @@ class MultiClassHead(SingleHead):
         self._name = name
 
     @property
-    def name(self) -> str | None:
-        return self._name
-
-    @property
     def logits_dimension(self) -> int:
         return self._n_classes
-
-    @property
-    def loss_reduction(self) -> str:
-        return self._loss_reduction
 
     @property
     def n_classes(self) -> int:
         """The number of classes."""
         return self._n_classes
-
-    @property
-    def weight_column(self) -> str | Any | None:
-        """The weight feature name or numeric column, as given."""
-        return self._weight_column
 
     @property
     def label_vocabulary(self) -> tuple[str, ...] | None:
@@ -134,9 +121,6 @@ class MultiClassHead(SingleHead):
     def loss_fn(self) -> Callable | None:
         """The custom loss function, or None for softmax cross-entropy."""
         return self._loss_fn
-
-    def _key(self, key: str) -> str:
-        return _metrics.summary_key(key, self._name)
 
     def _processed_labels(self, logits: tf.Tensor, labels: Any) -> tf.Tensor:
         """Checks labels and maps vocabulary strings to ids: integer `[D..., 1]`."""

@@ -148,26 +148,13 @@ class MultiLabelHead(SingleHead):
             )
 
     @property
-    def name(self) -> str | None:
-        return self._name
-
-    @property
     def logits_dimension(self) -> int:
         return self._n_classes
-
-    @property
-    def loss_reduction(self) -> str:
-        return self._loss_reduction
 
     @property
     def n_classes(self) -> int:
         """The number of classes."""
         return self._n_classes
-
-    @property
-    def weight_column(self) -> str | Any | None:
-        """The weight feature name or numeric column, as given."""
-        return self._weight_column
 
     @property
     def thresholds(self) -> tuple[float, ...]:
@@ -188,9 +175,6 @@ class MultiLabelHead(SingleHead):
     def loss_fn(self) -> Callable | None:
         """The custom loss function, or None for sigmoid cross-entropy."""
         return self._loss_fn
-
-    def _key(self, key: str) -> str:
-        return _metrics.summary_key(key, self._name)
 
     def _processed_labels(self, logits: tf.Tensor, labels: Any) -> tf.Tensor:
         """Returns multi-hot labels `[D..., n_classes]` (int64 from sparse input)."""

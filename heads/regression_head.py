@@ -87,26 +87,13 @@ class RegressionHead(SingleHead):
         self._name = name
 
     @property
-    def name(self) -> str | None:
-        return self._name
-
-    @property
     def logits_dimension(self) -> int:
         return self._logits_dimension
-
-    @property
-    def loss_reduction(self) -> str:
-        return self._loss_reduction
 
     @property
     def label_dimension(self) -> int:
         """The number of regression values per example."""
         return self._logits_dimension
-
-    @property
-    def weight_column(self) -> str | Any | None:
-        """The weight feature name or numeric column, as given."""
-        return self._weight_column
 
     @property
     def loss_fn(self) -> Callable | None:
@@ -117,9 +104,6 @@ class RegressionHead(SingleHead):
     def inverse_link_fn(self) -> Callable | None:
         """The function from logits to predictions, or None for the identity."""
         return self._inverse_link_fn
-
-    def _key(self, key: str) -> str:
-        return _metrics.summary_key(key, self._name)
 
     def _processed_labels(self, logits: tf.Tensor, labels: Any) -> tf.Tensor:
         """Checks labels against logits; float32 `[D..., label_dimension]`."""

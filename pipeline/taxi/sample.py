@@ -122,6 +122,41 @@ def multi_hot(tag_lists, vocabulary=TRIP_TAGS) -> np.ndarray:
     return out
 
 
+def features_and_labels(trips: pd.DataFrame) -> tuple[dict, dict]:
+    """In-memory features and labels of `trips` for `heads.HeadModel.fit` (no TFX).
+
+    Returns:
+        `(features, labels)`: every input feature as `[N, 1]` (float32, or str for the
+        categorical ones), and per head name its labels: `[N, 1]`, or int64 `[N, 4]`
+        multi-hot for `trip_tags`.
+    """
+    features = {
+        name: trips[name].to_numpy().astype(np.float32).reshape(-1, 1) for name in NUMERIC_FEATURES
+    }
+    features.update(
+        {name: trips[name].to_numpy().astype(str).reshape(-1, 1) for name in CATEGORICAL_FEATURES}
+    )
+    labels = {
+        "big_tipper": trips["big_tipper"].to_numpy().reshape(-1, 1),
+        "payment_type": trips["payment_type"].to_numpy().astype(str).reshape(-1, 1),
+        "trip_seconds": trips["log_trip_seconds"].to_numpy().reshape(-1, 1),
+        "trip_tags": multi_hot(trips["trip_tags"]),
+    }
+    return features, labels
+
+
+def feature_spec() -> dict:
+    """The `tf.io.parse_example` spec of the model's input features in the sample's examples."""
+    import tensorflow as tf
+
+    spec = {
+        name: tf.io.FixedLenFeature([1], tf.int64 if name in INTEGER_FEATURES else tf.float32)
+        for name in NUMERIC_FEATURES
+    }
+    spec.update({name: tf.io.FixedLenFeature([1], tf.string) for name in CATEGORICAL_FEATURES})
+    return spec
+
+
 def to_tf_examples(trips: pd.DataFrame) -> list[bytes]:
     """Serialized `tf.Example`s of `trips`: its input features and its labels.
 

@@ -38,29 +38,6 @@ def write_examples(path: str, rows: Sequence[Mapping[str, Any]], gzip: bool = Tr
     return str(path)
 
 
-def taxi_features_and_labels(trips) -> tuple[dict, dict]:
-    """Feature arrays (`[N, 1]`) and per-head label arrays of a trips frame, for `fit`."""
-    from pipeline.taxi import sample
-
-    features = {
-        name: trips[name].to_numpy().astype(np.float32).reshape(-1, 1)
-        for name in sample.NUMERIC_FEATURES
-    }
-    features.update(
-        {
-            name: trips[name].to_numpy().astype(str).reshape(-1, 1)
-            for name in sample.CATEGORICAL_FEATURES
-        }
-    )
-    labels = {
-        "big_tipper": trips["big_tipper"].to_numpy().reshape(-1, 1),
-        "payment_type": trips["payment_type"].to_numpy().astype(str).reshape(-1, 1),
-        "trip_seconds": trips["log_trip_seconds"].to_numpy().reshape(-1, 1),
-        "trip_tags": sample.multi_hot(trips["trip_tags"]),
-    }
-    return features, labels
-
-
 @pytest.fixture(scope="session")
 def helpers():
     """The module's helpers, for test modules (which cannot import conftest)."""
@@ -97,27 +74,16 @@ def taxi_model(tmp_path_factory, taxi_trips):
     from pipeline.taxi import sample
 
     keras.utils.set_random_seed(0)
-    features, labels = taxi_features_and_labels(taxi_trips)
+    features, labels = sample.features_and_labels(taxi_trips)
     logits_model, head = taxi_model_lib.build_model()
     model = heads.HeadModel(logits_model, head)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     dataset = tf.data.Dataset.from_tensor_slices((features, labels)).batch(256).take(8)
     model.fit(dataset, epochs=1, verbose=0)
-    feature_spec = {
-        name: tf.io.FixedLenFeature([1], tf.int64 if name in _integer_features() else tf.float32)
-        for name in sample.NUMERIC_FEATURES
-    }
-    feature_spec.update(
-        {name: tf.io.FixedLenFeature([1], tf.string) for name in sample.CATEGORICAL_FEATURES}
-    )
     export_dir = str(tmp_path_factory.mktemp("taxi_model") / "model")
-    return heads.export_saved_model(model, export_dir, feature_spec, label_keys=sample.LABEL_KEYS)
-
-
-def _integer_features() -> tuple[str, ...]:
-    from pipeline.taxi import sample
-
-    return tuple(getattr(sample, "INTEGER_FEATURES", ()))
+    return heads.export_saved_model(
+        model, export_dir, sample.feature_spec(), label_keys=sample.LABEL_KEYS
+    )
 
 
 SYNTHETIC_SIZE = 2000
