@@ -88,6 +88,11 @@ def add_subcommand(subparsers: Any) -> None:
         "inferred)",
     )
     parser.add_argument("--num-buckets", type=int, help="AUC histogram resolution")
+    parser.add_argument(
+        "--class-num-buckets",
+        type=int,
+        help="per-class histogram resolution (default: the finest within 16 MiB per head)",
+    )
     parser.set_defaults(run=run)
     _pass_unknown_arguments_to_beam(parser)
 
@@ -141,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         options: dict[str, Any] = {}
         if args.num_buckets is not None:
             options["num_buckets"] = args.num_buckets
+        if args.class_num_buckets is not None:
+            options["class_num_buckets"] = args.class_num_buckets
         document = pipeline.evaluate(
             examples=args.examples,
             output=args.output,

@@ -47,10 +47,13 @@ class SliceStats:
         head: the head (single or MultiHead).
         num_buckets: AUC histogram resolution.
         logit_range: AUC histogram range `[-logit_range, logit_range]`.
-        class_num_buckets: per-class histogram resolution (default `num_buckets`).
+        class_num_buckets: per-class histogram resolution (default: see
+            `heads.stats.factory`).
         num_bootstrap_samples: replicates `K` (0 for no confidence intervals).
         confidence: coverage of the intervals.
         max_plot_points: most thresholds per plotted curve.
+        max_class_curves: most per-class curves plotted per head that selects no classes
+            (its largest classes).
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class SliceStats:
         num_bootstrap_samples: int = 0,
         confidence: float = 0.95,
         max_plot_points: int = 1000,
+        max_class_curves: int = 10,
     ) -> None:
         self._head = head
         self._stats = stats_for_head(head, num_buckets, logit_range, class_num_buckets)
@@ -69,6 +73,7 @@ class SliceStats:
         self._replicates = num_bootstrap_samples
         self._confidence = confidence
         self._max_plot_points = max_plot_points
+        self._max_class_curves = max_class_curves
 
     def create(self) -> dict[str, Any]:
         """Empty accumulator: `{"stats": ..., "replicates": [...]}`."""
@@ -102,7 +107,12 @@ class SliceStats:
             replicates = [self._stats.compute(stats) for stats in accumulator["replicates"]]
             intervals = bootstrap.intervals(metrics, replicates, self._confidence)
         curves = plots.head_plots(
-            self._head, accumulator["stats"], self._logit_range, self._max_plot_points
+            self._head,
+            self._stats,
+            accumulator["stats"],
+            self._logit_range,
+            self._max_plot_points,
+            self._max_class_curves,
         )
         return SliceResult(metrics, intervals, curves)
 

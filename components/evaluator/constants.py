@@ -50,6 +50,8 @@ DEFAULT_BATCH_SIZE = 4096
 DEFAULT_NUM_BOOTSTRAP_SAMPLES = 20
 DEFAULT_CONFIDENCE_LEVEL = 0.95
 MAX_PLOT_POINTS = 1000
+MAX_CLASS_CURVES = 10
+"""Per-class curves plotted for a head that selects no classes: its largest classes."""
 PROGRESS_INTERVAL_SECONDS = 10.0
 
 # Reasons an example is rejected (the keys of `rejected.reasons` in metrics.json). A
@@ -71,15 +73,3 @@ WEIGHT_SHAPE = "weight_shape"
 MISSING_LOGITS = "missing_logits"
 LOGITS_WIDTH = "logits_width"
 """A logits feature with another number of values than the head's `logits_dimension`."""
-
-# The TFX component's inputs, outputs and execution parameters (component.py, executor.py).
-EXAMPLES_KEY = "examples"
-MODEL_KEY = "model"
-BASELINE_MODEL_KEY = "baseline_model"
-EVALUATION_KEY = "evaluation"
-BLESSING_KEY = "blessing"
-SLICES_KEY = "slices"
-THRESHOLDS_KEY = "thresholds"
-EXAMPLE_SPLITS_KEY = "example_splits"
-REJECT_MALFORMED_KEY = "reject_malformed"
-CONFIDENCE_INTERVALS_KEY = "confidence_intervals"

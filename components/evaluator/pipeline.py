@@ -140,6 +140,7 @@ class EvaluateHeads(beam.PTransform):
             num_bootstrap_samples=config.num_bootstrap_samples,
             confidence=config.confidence_level,
             max_plot_points=constants.MAX_PLOT_POINTS,
+            max_class_curves=constants.MAX_CLASS_CURVES,
         )
         results = (
             prepared.batches
@@ -351,7 +352,8 @@ def evaluate(
         confidence_level: coverage of the intervals.
         bootstrap_seed: seed of the replicates.
         num_buckets: AUC histogram resolution (see `heads.stats`).
-        class_num_buckets: per-class histogram resolution (default `num_buckets`).
+        class_num_buckets: per-class histogram resolution (default: the finest that keeps
+            a head's per-class histograms within 16 MiB, see `heads.stats.factory`).
         label_formats: label format overrides (see `head_inputs.LabelFormat`).
         compression: `"auto"`, `"gzip"`, `"zlib"` or `"none"`.
         inference_chunk_size: examples per call of the model's signature (every call has

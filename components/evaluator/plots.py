@@ -16,20 +16,21 @@ logits).
 >>> plot.true_positives.tolist(), plot.false_positives.tolist()
 ([4.0, 4.0, 3.0, 0.0], [3.0, 1.0, 0.0, 0.0])
 
-`head_plots` walks a head's statistics: the binary head's histogram, the multi-label head's
-pooled histogram and its per-class histograms, and the one-vs-rest histograms a multi-class
-head keeps for selected classes.
+`head_plots` plots a head's curves (`HeadStats.curve_histograms`): the binary head's, the
+multi-label head's pooled one, and one-vs-rest curves of the classes the head selects for
+class-based metrics, else of its largest classes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from components.evaluator.head_inputs import head_kind, single_heads
+from components.evaluator.head_inputs import single_heads
 from heads.multi_head import MultiHead
+from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.histogram import bucket_edges
 from heads.stats.losses import sigmoid
 
@@ -106,46 +107,57 @@ def histogram_plot(
     )
 
 
-def head_plots(head: Any, stats: Any, logit_range: float, max_points: int) -> list[HistogramPlot]:
-    """Plot data of every histogram in a head's statistics.
+def head_plots(
+    head: Any,
+    stats_obj: HeadStats,
+    stats: Stats,
+    logit_range: float,
+    max_points: int,
+    max_classes: int,
+) -> list[HistogramPlot]:
+    """Plot data of a head's curves: every binary and pooled multi-label curve, and per-class
+    curves for the classes the head selects for class-based metrics, else for its
+    `max_classes` largest classes (by positive weight in these stats; ties to the lower id).
 
     Args:
         head: the head (a single head or a MultiHead) the statistics belong to.
-        stats: its statistics (`HeadStats.create/update/merge` output).
+        stats_obj: its `HeadStats` (`heads.stats.stats_for_head(head)`).
+        stats: the statistics to plot.
         logit_range: the histograms' `L`.
         max_points: see `histogram_plot`.
+        max_classes: most per-class curves per head when it selects no classes.
 
     Returns:
-        One `HistogramPlot` per curve: binary heads and pooled multi-label scores without a
-        class id, per-class scores with one.
+        One `HistogramPlot` per curve, in `stats_obj.curve_histograms` order.
     """
     multi = isinstance(head, MultiHead)
-    plots = []
-    for single in single_heads(head):
-        head_stats = stats[single.name] if multi else stats
-        output_name = single.name if multi else ""
-        plots.extend(_single_head_plots(single, head_stats, output_name, logit_range, max_points))
-    return plots
+    selected = {
+        single.name if multi else "": tuple(
+            getattr(single, "classes_for_class_based_metrics", None) or ()
+        )
+        for single in single_heads(head)
+    }
+    curves = stats_obj.curve_histograms(stats)
+    plotted = _plotted_classes(curves, selected, max_classes)
+    return [
+        histogram_plot(curve.histogram, logit_range, max_points, curve.output_name, curve.class_id)
+        for curve in curves
+        if curve.class_id is None or curve.class_id in plotted[curve.output_name]
+    ]
 
 
-def _single_head_plots(
-    head: Any, stats: Any, output_name: str, logit_range: float, max_points: int
-) -> list[HistogramPlot]:
-    kind = head_kind(head)
-    if kind == "regression":
-        return []
-    class_histograms = stats.get("class_histograms")
-    classes: Sequence[int] = getattr(head, "classes_for_class_based_metrics", ())
-    pooled = stats.get("histogram")
-    if pooled is None and kind == "multi_label" and class_histograms is not None:
-        if tuple(classes) == tuple(range(head.n_classes)):
-            pooled = class_histograms.sum(axis=0)
-    plots = []
-    if pooled is not None:
-        plots.append(histogram_plot(pooled, logit_range, max_points, output_name))
-    if class_histograms is not None and len(class_histograms):
-        ids = list(classes) if len(classes) == len(class_histograms) else None
-        for position, histogram in enumerate(class_histograms):
-            class_id = ids[position] if ids else position
-            plots.append(histogram_plot(histogram, logit_range, max_points, output_name, class_id))
-    return plots
+def _plotted_classes(
+    curves: Sequence[CurveHistogram],
+    selected: Mapping[str, Sequence[int]],
+    max_classes: int,
+) -> dict[str, set[int]]:
+    """The class ids to plot per head: the selected ones, else the largest ones."""
+    plotted: dict[str, set[int]] = {}
+    for output_name, classes in selected.items():
+        if classes:
+            plotted[output_name] = set(classes)
+            continue
+        per_class = [c for c in curves if c.output_name == output_name and c.class_id is not None]
+        largest = sorted(per_class, key=lambda c: (-float(c.histogram[1].sum()), c.class_id))
+        plotted[output_name] = {c.class_id for c in largest[:max_classes]}
+    return plotted

@@ -58,15 +58,10 @@ def curves_section(
     if metrics.kind == "regression":
         return ""
     if not curves:
-        why = (
-            " (plots-* holds no curve for this multi-class head; the confusion matrix at "
-            "thresholds needs per-class scores)"
-            if metrics.kind == "multi_class"
-            else ""
-        )
         return (
             f'<h3>Curves</h3><p class="note" data-missing="curves">ROC, precision-recall, '
-            f"calibration and confusion matrices: {NOT_COMPUTED}{why}.</p>"
+            f"calibration and confusion matrices: {NOT_COMPUTED} (plots-* holds no curve for "
+            "this head).</p>"
         )
     pooled = [c for c in curves if c.class_id is None]
     per_class = sorted((c for c in curves if c.class_id is not None), key=lambda c: -c.positives)[

@@ -28,20 +28,31 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
 from heads.stats.inputs import invalid, validate_name
 from heads.stats.metric_keys import MetricKeys, suffixed
 
-__all__ = ["HeadStats", "Stats", "merge_stats", "merge_stats_into"]
+__all__ = ["CurveHistogram", "HeadStats", "Stats", "merge_stats", "merge_stats_into"]
 
 _CHUNK_CELLS = 2**16
 """Cells (examples x logits) added per chunk: keeps every temporary array in cache."""
 
 Stats = dict[str, Union[np.ndarray, "Stats"]]
 """Sufficient statistics: arrays (or nested stats for a MultiHead) by name."""
+
+
+class CurveHistogram(NamedTuple):
+    """The label-split logit histogram behind one ROC/PR curve (see `heads.stats.histogram`)."""
+
+    output_name: str
+    """The sub-head's name within a MultiHead, else ''."""
+    class_id: int | None
+    """The class of a one-vs-rest curve, else None (a binary or pooled multi-label curve)."""
+    histogram: np.ndarray
+    """float64 `[2, N]`: negative and positive weight per logit bucket."""
 
 
 def _check_layout(first: Stats, second: Stats) -> None:
@@ -177,6 +188,11 @@ class HeadStats(abc.ABC):
     def merge_into(self, target: Stats, source: Stats) -> Stats:
         """Adds `source` into `target` in place and returns `target` (see `merge`)."""
         return merge_stats_into(target, source)
+
+    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
+        """The histogram of every ROC/PR curve in `stats` (none for regression heads), for
+        plots: pooled curves first, then one per class in class-id order."""
+        return []
 
     def metric_keys(self) -> tuple[str, ...]:
         """The keys `compute` returns, in order (computed on empty stats, so it costs one

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.curve import CurveMetrics, _binary_curve_compute, _binary_curve_update
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
@@ -194,6 +194,9 @@ class BinaryStats(HeadStats):
         _binary_curve_update(
             stats["histogram"], logits, labels, weights, self._num_buckets, self._logit_range
         )
+
+    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
+        return [CurveHistogram("", None, stats["histogram"])]
 
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, label_sum, prediction_sum, loss_sum = (float(v) for v in stats["moments"])

@@ -5,6 +5,12 @@ of the estimator heads picks the statistics class, and these attributes configur
 `name`, `thresholds`, `n_classes`, `label_vocabulary`, `classes_for_class_based_metrics`,
 `label_dimension`, `compute_full_loss` (Poisson, default True) and `heads` (MultiHead).
 
+Per-class statistics: a multi-label head's `classes_for_class_based_metrics` get them, as
+in `head.metrics()`; when it selects none, and for every multi-class head (which has no
+such argument), every class gets one-vs-rest statistics, at the resolution that keeps them
+within 16 MiB per accumulator (`default_class_num_buckets`). Their keys (`auc/class<c>`,
+`probability_mean/class<c>`, ...) are then added keys, like `average_precision`.
+
 >>> import types
 >>> class BinaryClassHead(types.SimpleNamespace):
 ...     pass
@@ -60,7 +66,7 @@ def stats_for_head(
         num_buckets: AUC histogram resolution.
         logit_range: AUC histogram range `[-logit_range, logit_range]`.
         class_num_buckets: per-class histogram resolution (MultiLabel/MultiClass per-class
-            keys); default `num_buckets`.
+            keys); default `default_class_num_buckets(number of classes, num_buckets)`.
 
     Returns:
         `BinaryStats`, `MulticlassStats`, `MultilabelStats`, `RegressionStats` or
@@ -73,11 +79,14 @@ def stats_for_head(
     curve = {"num_buckets": num_buckets, "logit_range": logit_range}
     if head_type == "BinaryClassHead":
         return BinaryStats(thresholds=head.thresholds, name=head.name, **curve)
+    if head_type in ("MultiClassHead", "MultiLabelHead"):
+        every_class = tuple(range(head.n_classes))
     if head_type == "MultiClassHead":
         return MulticlassStats(
             n_classes=head.n_classes,
             label_vocabulary=head.label_vocabulary,
             name=head.name,
+            classes_for_class_based_metrics=every_class,
             class_num_buckets=class_num_buckets,
             **curve,
         )
@@ -85,7 +94,7 @@ def stats_for_head(
         return MultilabelStats(
             n_classes=head.n_classes,
             thresholds=head.thresholds,
-            classes_for_class_based_metrics=head.classes_for_class_based_metrics,
+            classes_for_class_based_metrics=head.classes_for_class_based_metrics or every_class,
             label_vocabulary=head.label_vocabulary,
             name=head.name,
             class_num_buckets=class_num_buckets,

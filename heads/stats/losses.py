@@ -155,7 +155,8 @@ def multiclass_softmax(
     The log-odds of class `c` is computed without cancellation from the row maximum `m`,
     `E_j = exp(x_j - m)` and `S = sum of E_j over the non-argmax classes`: for the argmax
     class it is `-log(S)`, for the others `x_c - m - log1p(S - E_c)` (the argmax term
-    contributes the exact 1).
+    contributes the exact 1). Every cell is computed as a non-argmax one, then the argmax
+    cells (one per row) are overwritten, which costs far less than a full-matrix select.
 
     Args:
         logits: float `[M, n]`.
@@ -169,19 +170,38 @@ def multiclass_softmax(
     rows = np.arange(x.shape[0])
     class_ids = np.argmax(x, axis=1)
     top = x[rows, class_ids]
+    every_class = np.array_equal(classes, np.arange(x.shape[1]))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        exp_shifted = np.exp(x - top[:, None])
+        shifted = x - top[:, None]
+        exp_shifted = np.exp(shifted)
         exp_shifted[rows, class_ids] = 0.0
         others = exp_shifted.sum(axis=1)
         logsumexp = top + np.log1p(others)
         loss = None if labels is None else logsumexp - x[rows, labels]
-        selected = exp_shifted[:, classes]
-        is_top = class_ids[:, None] == classes[None, :]
-        log_rest = np.where(
-            is_top,
-            np.log(others)[:, None],
-            np.log1p(np.maximum(others[:, None] - selected, 0.0)),
-        )
-        log_odds = x[:, classes] - top[:, None] - log_rest
-        probabilities = np.where(is_top, 1.0, selected) / (1.0 + others)[:, None]
+        if not every_class:
+            shifted, exp_shifted = shifted[:, classes], exp_shifted[:, classes]
+        rest = np.subtract(others[:, None], exp_shifted)
+        np.maximum(rest, 0.0, out=rest)
+        log_odds = np.subtract(shifted, _log1p(rest), out=shifted)
+        probabilities = np.divide(exp_shifted, (1.0 + others)[:, None], out=exp_shifted)
+        if every_class:
+            top_rows, top_columns = rows, class_ids
+        else:
+            top_rows, top_columns = np.nonzero(class_ids[:, None] == classes[None, :])
+        top_others = others[top_rows]
+        log_odds[top_rows, top_columns] = -np.log(top_others)
+        probabilities[top_rows, top_columns] = 1.0 / (1.0 + top_others)
     return MulticlassSoftmax(loss, class_ids, probabilities, log_odds)
+
+
+def _log1p(values: np.ndarray) -> np.ndarray:
+    """`log(1 + v)` for `v >= 0` in place: `log(u) + (v - (u - 1)) / u` with `u = 1 + v` (the
+    second term is the exact rounding error of `1 + v`), since NumPy's float64 `log1p` has
+    no vectorised kernel (about 14 ns a value against 9 for `log`)."""
+    u = values + 1.0
+    correction = np.subtract(u, 1.0)
+    np.subtract(values, correction, out=correction)
+    correction /= u
+    np.log(u, out=values)
+    values += correction
+    return values

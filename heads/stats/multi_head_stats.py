@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.inputs import invalid
 from heads.stats.metric_keys import MetricKeys, suffixed
 
@@ -92,6 +92,14 @@ class MultiHeadStats(HeadStats):
 
     def _add_rows(self, stats: Stats, rows: Mapping[str, np.ndarray | None]) -> None:
         raise NotImplementedError("MultiHeadStats.update adds each sub-head's rows.")
+
+    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
+        """Every sub-head's curve histograms, named by the sub-head."""
+        return [
+            curve._replace(output_name=head.name)
+            for head in self._heads
+            for curve in head.curve_histograms(stats[head.name])
+        ]
 
     def compute(self, stats: Stats) -> dict[str, float]:
         metrics: dict[str, float] = {}

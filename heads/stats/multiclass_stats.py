@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.curve import _binary_curve_compute
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
@@ -41,7 +41,7 @@ from heads.stats.inputs import (
 from heads.stats.losses import multiclass_softmax
 from heads.stats.metric_keys import MetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
-from heads.stats.multilabel_stats import per_class_entries
+from heads.stats.multilabel_stats import default_class_num_buckets, per_class_entries
 
 __all__ = ["MulticlassStats"]
 
@@ -68,17 +68,18 @@ class MulticlassStats(HeadStats):
     one-vs-rest score of class `c` is its softmax probability, histogrammed through its
     log-odds `logit_c - logsumexp(other logits)` (computed in float64 without cancellation).
 
-    Memory per accumulator: `16 * class_num_buckets` bytes per selected class.
+    Memory per accumulator: `16 * class_num_buckets` bytes per selected class, within 16 MiB
+    for all of them at the default resolution (see `default_class_num_buckets`).
 
     Args:
         n_classes: number of classes (>= 3 for the head; 2 is accepted here).
         label_vocabulary: `n_classes` class names for per-class keys, or None.
         name: head name suffixing every key, or None.
         classes_for_class_based_metrics: class ids with one-vs-rest keys.
-        num_buckets: resolution of the per-class histograms (also the default of
-            `class_num_buckets`).
+        num_buckets: the finest per-class histogram resolution (see `class_num_buckets`).
         logit_range: histogram range `[-logit_range, logit_range]` (clamped outside).
-        class_num_buckets: resolution of the per-class histograms; default `num_buckets`.
+        class_num_buckets: resolution of the per-class histograms; default
+            `default_class_num_buckets(len(classes_for_class_based_metrics), num_buckets)`.
     """
 
     def __init__(
@@ -99,11 +100,22 @@ class MulticlassStats(HeadStats):
             num_buckets, logit_range
         )
         self._class_num_buckets = (
-            self._num_buckets
+            default_class_num_buckets(len(self._classes), self._num_buckets)
             if class_num_buckets is None
             else validate_num_buckets(class_num_buckets, "class_num_buckets")
         )
         self._class_index = np.asarray(self._classes, dtype=np.intp)
+
+    @property
+    def classes(self) -> tuple[int, ...]:
+        """The class ids with one-vs-rest statistics, in key order."""
+        return self._classes
+
+    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
+        return [
+            CurveHistogram("", class_id, histogram)
+            for class_id, histogram in zip(self._classes, stats["class_histograms"], strict=True)
+        ]
 
     def create(self) -> Stats:
         """Empty stats: example count, `[weight, loss, correct]` sums, per-class

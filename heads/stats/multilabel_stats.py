@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.binary_stats import curve_entries, threshold_entries
 from heads.stats.curve import _binary_curve_compute
 from heads.stats.histogram import (
@@ -52,10 +52,39 @@ from heads.stats.threshold_counts import (
     threshold_predicates,
 )
 
-__all__ = ["MultilabelStats", "per_class_entries"]
+__all__ = [
+    "CLASS_HISTOGRAMS_BYTES",
+    "MultilabelStats",
+    "default_class_num_buckets",
+    "per_class_entries",
+]
 
 _BATCH_KEYS = ("logits", "labels")
 _OPTIONAL_BATCH_KEYS = ("weights", "unreduced_loss")
+
+
+CLASS_HISTOGRAMS_BYTES = 2**24
+"""Memory the per-class histograms of one accumulator stay within by default (16 MiB)."""
+MIN_CLASS_NUM_BUCKETS = 2**8
+"""The default per-class resolution never goes below this (10,000 classes take 40 MiB)."""
+
+
+def default_class_num_buckets(n_curves: int, num_buckets: int) -> int:
+    """Per-class histogram resolution for `n_curves` per-class curves.
+
+    The largest power of two up to `num_buckets` that keeps `n_curves` histograms within
+    `CLASS_HISTOGRAMS_BYTES`, but at least `MIN_CLASS_NUM_BUCKETS` (or `num_buckets` when
+    that is smaller): 16 classes keep the full 2**16, 1,000 classes get 2**10 (16 MB in
+    all). Coarser histograms only widen the reported `/error_bound` of the per-class
+    curves; the accumulator's size never depends on the number of examples.
+
+    >>> default_class_num_buckets(3, 2**16), default_class_num_buckets(1000, 2**16)
+    (65536, 1024)
+    """
+    if n_curves == 0:
+        return num_buckets
+    fits = max(1, CLASS_HISTOGRAMS_BYTES // (16 * n_curves))
+    return min(num_buckets, max(1 << (fits.bit_length() - 1), MIN_CLASS_NUM_BUCKETS))
 
 
 def per_class_entries(
@@ -107,14 +136,15 @@ class MultilabelStats(HeadStats):
     label vocabulary the class is named by its string), plus their average precision and
     error bounds.
 
-    Memory per accumulator: `16 * class_num_buckets` bytes per selected class (1 MiB at
-    2**16; 1,000 classes take 1 GiB) plus `16 * num_buckets` for the pooled histogram,
-    which is not stored when every class is selected at the pooled resolution (it is then
-    the sum of the class histograms). A batch costs O(batch x classes), never
-    O(histogram size): all per-class histograms are updated with one `np.add.at`. Measured
-    on one core (benchmarks/metrics_core.py): about 20 ns per (example, class) cell for the
-    pooled metrics; per-class histograms add a scatter over the whole accumulator, which
-    is memory-latency bound (about 20-40 ns per cell at 1 GiB without huge pages); a
+    Memory per accumulator: `16 * class_num_buckets` bytes per selected class, within 16 MiB
+    for all of them at the default resolution (`default_class_num_buckets`: 2**16 up to 16
+    classes, 2**10 for 1,000), plus `16 * num_buckets` for the pooled histogram, which is
+    not stored when every class is selected at the pooled resolution (it is then the sum
+    of the class histograms). A batch costs O(batch x classes), never O(histogram size):
+    all per-class histograms are updated with one `np.add.at`. Measured on one core
+    (benchmarks/metrics_core.py): about 20 ns per (example, class) cell for the pooled
+    metrics; per-class histograms add a scatter over the accumulator, which is
+    memory-latency bound when it is large (about 20-40 ns per cell at 1 GiB); a
     per-batch `bincount` of the histogram's size would cost about 1.6 ms per example
     instead. `compute` finalizes 1,000 classes at 2**16 buckets in about a second.
 
@@ -126,7 +156,8 @@ class MultilabelStats(HeadStats):
         name: head name suffixing every key, or None.
         num_buckets: resolution of the pooled AUC histogram.
         logit_range: histogram range `[-logit_range, logit_range]` (clamped outside).
-        class_num_buckets: resolution of the per-class histograms; default `num_buckets`.
+        class_num_buckets: resolution of the per-class histograms; default
+            `default_class_num_buckets(len(classes_for_class_based_metrics), num_buckets)`.
     """
 
     def __init__(
@@ -149,7 +180,7 @@ class MultilabelStats(HeadStats):
             num_buckets, logit_range
         )
         self._class_num_buckets = (
-            self._num_buckets
+            default_class_num_buckets(len(self._classes), self._num_buckets)
             if class_num_buckets is None
             else validate_num_buckets(class_num_buckets, "class_num_buckets")
         )
@@ -158,6 +189,11 @@ class MultilabelStats(HeadStats):
         self._pooled_from_classes = (
             self._all_classes and self._class_num_buckets == self._num_buckets
         )
+
+    @property
+    def classes(self) -> tuple[int, ...]:
+        """The class ids with per-class statistics, in key order."""
+        return self._classes
 
     def create(self) -> Stats:
         """Empty stats: example count, `[weight, loss]` sums, pooled confusion counts, the
@@ -237,15 +273,21 @@ class MultilabelStats(HeadStats):
         else:
             stats["class_probability_sums"] += weights @ probabilities.astype(np.float64)
 
+    def _pooled_histogram(self, stats: Stats) -> np.ndarray:
+        if self._pooled_from_classes:
+            return stats["class_histograms"].sum(axis=0)
+        return stats["histogram"]
+
+    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
+        curves = [CurveHistogram("", None, self._pooled_histogram(stats))]
+        for class_id, histogram in zip(self._classes, stats["class_histograms"], strict=True):
+            curves.append(CurveHistogram("", class_id, histogram))
+        return curves
+
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, loss_sum = (float(value) for value in stats["moments"])
-        histogram = (
-            stats["class_histograms"].sum(axis=0)
-            if self._pooled_from_classes
-            else stats["histogram"]
-        )
         key = self._key
-        own, added = curve_entries(key, _binary_curve_compute(histogram))
+        own, added = curve_entries(key, _binary_curve_compute(self._pooled_histogram(stats)))
         metrics = {key(MetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)), **own}
         confusion = _threshold_counts_compute(stats["confusion_counts"])
         metrics.update(threshold_entries(key, self._thresholds, confusion))

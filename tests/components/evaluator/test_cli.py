@@ -140,3 +140,25 @@ def test_per_head_values():
         cli.per_head_values(["y", "b=y2"], "--label-key")
     with pytest.raises(ValueError, match="expected each head once"):
         cli.per_head_values(["a=1", "a=2"], "--label-key")
+
+
+def test_class_num_buckets_sets_the_per_class_resolution(synthetic, synthetic_result, tmp_path):
+    config = tmp_path / "head.json"
+    config.write_text(json.dumps(heads.serialize(synthetic.head)))
+    output = str(tmp_path / "out")
+    argv = ["evaluate", "--examples", synthetic.glob, "--output", output]
+    argv += ["--head-config", str(config), "--class-num-buckets", "16"]
+    for name, key in synthetic.logits_features.items():
+        argv += ["--logits-feature", f"{name}={key}"]
+    for name, key in synthetic.label_keys.items():
+        argv += ["--label-key", f"{name}={key}"]
+    assert main_cli.main(argv) == 0
+    coarse = _load(output)["slices"][0]["metrics"]
+    fine = synthetic_result[0]["slices"][0]["metrics"]
+    # 16 buckets of 2 logits each tie many scores: per-class bounds widen, the rest is equal.
+    for key in ("auc/a/error_bound/cls", "auc/x/error_bound/tags"):
+        assert coarse[key] > 10 * fine[key] + 1e-3, key
+        value = key.replace("/error_bound", "")
+        assert abs(coarse[value] - fine[value]) <= coarse[key] + fine[key]
+    for key in ("auc/bin", "auc/tags", "accuracy/cls", "average_loss/reg"):
+        assert coarse[key] == fine[key], key

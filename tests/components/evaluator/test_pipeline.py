@@ -50,12 +50,23 @@ def keras_pr_auc(y, score, w):
 
 
 def _curve(prefix, y, logits, w, suffix):
-    """auc, auc_precision_recall and average_precision keys (score ranked by logit)."""
+    """auc, auc_precision_recall and average_precision keys (score ranked by logit).
+
+    Without positives every value is 0, without negatives the ROC AUC is 0 and the others
+    1: Keras' divide-no-NaN values, which scikit-learn leaves undefined."""
+    keys = [f"{metric}{prefix}{suffix}" for metric in _CURVE_METRICS]
+    if not np.any(y):
+        return dict.fromkeys(keys, 0.0)
+    if np.all(y):
+        return dict(zip(keys, (0.0, 1.0, 1.0), strict=True))
     return {
         f"auc{prefix}{suffix}": roc_auc_score(y, logits, sample_weight=w),
         f"auc_precision_recall{prefix}{suffix}": keras_pr_auc(y, logits, w),
         f"average_precision{prefix}{suffix}": average_precision_score(y, logits, sample_weight=w),
     }
+
+
+_CURVE_METRICS = ("auc", "auc_precision_recall", "average_precision")
 
 
 def _at_thresholds(y, p32, w, thresholds, suffix):
@@ -95,18 +106,25 @@ def binary_reference(y, logits, w, thresholds, name=None):
     return result
 
 
-def multiclass_reference(y, logits, w, name):
+def multiclass_reference(y, logits, w, names, name):
+    """Every key of a MultiClassHead, plus the one-vs-rest keys of every class (ranked by
+    the softmax probability, which scikit-learn gets directly)."""
     s = f"/{name}"
     x = logits.astype(np.float64)
     logsumexp = np.log(np.exp(x - x.max(1, keepdims=True)).sum(1)) + x.max(1)
     loss = logsumexp - x[np.arange(len(y)), y]
-    return {
+    probabilities = np.exp(x - logsumexp[:, None])
+    result = {
         f"average_loss{s}": _mean(loss, w),
         f"accuracy{s}": _mean(np.argmax(x, 1) == y, w),
         f"example_count{s}": len(y),
         f"weighted_example_count{s}": np.sum(w),
         f"loss{s}": np.sum(w * loss) / len(y),
     }
+    for c, label in enumerate(names):
+        result[f"probability_mean/{label}{s}"] = _mean(probabilities[:, c], w)
+        result.update(_curve(f"/{label}", y == c, probabilities[:, c], w, s))
+    return result
 
 
 def multilabel_reference(y, logits, w, thresholds, classes, names, name):
@@ -151,7 +169,7 @@ def synthetic_reference(a, rows):
     result.update(
         binary_reference(a["y_bin"][rows], a["logit_bin"][rows], w, (0.3, 0.5, 0.7), "bin")
     )
-    result.update(multiclass_reference(a["y_cls"][rows], a["logit_cls"][rows], ones, "cls"))
+    result.update(multiclass_reference(a["y_cls"][rows], a["logit_cls"][rows], ones, "abcd", "cls"))
     result.update(
         multilabel_reference(
             a["y_tags"][rows], a["logit_tags"][rows], ones, (0.5,), (0, 2), "xyz", "tags"
@@ -169,15 +187,27 @@ def synthetic_reference(a, rows):
         )  # fmt: skip
     )
     result.update(
-        multilabel_reference(a["y_ids"][rows], a["logit_ids"][rows], ones, (), (), (), "ids")
+        multilabel_reference(
+            a["y_ids"][rows],
+            a["logit_ids"][rows],
+            ones,
+            (),
+            (0, 1, 2),
+            ["class0", "class1", "class2"],
+            "ids",
+        )  # fmt: skip
     )
     result.update(regression_reference(a["y_reg"][rows], a["logit_reg"][rows], w, "reg"))
     return result
 
 
-def assert_matches_reference(metrics, reference, curve_tolerance=1e-6):
+def assert_matches_reference(metrics, reference, curve_tolerance=1e-6, bounded_only=("cls",)):
     """Every reported metric equals its reference; AUC-like values lie within their
-    reported error bound (and `curve_tolerance`) of the exact value."""
+    reported error bound (and `curve_tolerance`) of the exact value.
+
+    The curves of the heads in `bounded_only` are checked against their bound alone: their
+    scores (multi-class one-vs-rest log-odds) are not on the test's histogram grid, so
+    bucket ties make the bound exceed `curve_tolerance`."""
     bounds = {key: value for key, value in metrics.items() if "/error_bound" in key}
     assert all(value >= 0 for value in bounds.values())
     missing = sorted(set(metrics) - set(reference) - set(bounds))
@@ -190,7 +220,8 @@ def assert_matches_reference(metrics, reference, curve_tolerance=1e-6):
             named = "/".join([*parts[:-1], "error_bound", parts[-1]])
             bound = metrics[unnamed] if unnamed in metrics else metrics[named]
             assert abs(value - expected) <= bound + 1e-12, (key, value, expected, bound)
-            assert abs(value - expected) <= curve_tolerance, (key, value, expected)
+            if parts[-1] not in bounded_only:
+                assert abs(value - expected) <= curve_tolerance, (key, value, expected)
         elif parts[0] in ("average_loss", "loss", "prediction", "probability_mean"):
             # Computed from float32 logits in float32, like the heads (about 1e-7 relative).
             np.testing.assert_allclose(value, expected, rtol=2e-6, err_msg=key)
@@ -454,7 +485,13 @@ def _taxi_reference(taxi_trips, taxi_model, taxi_examples):
     )
     payment = np.array([sample.PAYMENT_TYPES.index(p) for p in trips["payment_type"]])
     reference.update(
-        multiclass_reference(payment, outputs["payment_type/logits"].numpy(), ones, "payment_type")
+        multiclass_reference(
+            payment,
+            outputs["payment_type/logits"].numpy(),
+            ones,
+            sample.PAYMENT_TYPES,
+            "payment_type",
+        )  # fmt: skip
     )
     reference.update(
         regression_reference(

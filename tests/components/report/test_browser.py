@@ -74,13 +74,15 @@ def test_report_in_chromium(evaluation, tmp_path):
         result.stderr
     )
     expected_plots = len(re.findall(r"data-plot=", report.read_text()))
-    assert int(body["plots-total"]) == expected_plots == 12
+    assert int(body["plots-total"]) == expected_plots == 24
     assert body["plots-drawn"] == body["plots-total"], "some plots drew nothing"
 
     overall = evaluation.document["slices"][0]
     slices = [entry["metrics"] for entry in evaluation.document["slices"]]
     shown = re.findall(r'<(?:span class="v"|td) data-key="([^"]+)">([^<]*)<', dom)
-    assert {"auc/bin", "auc/x/tags", "auc/z/error_bound/tags"} <= {key for key, _ in shown}
+    assert {"auc/bin", "auc/x/tags", "auc/z/error_bound/tags", "auc/c/cls"} <= {
+        key for key, _ in shown
+    }
     for key, text in shown:
         value = float(text)
         assert any(

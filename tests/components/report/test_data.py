@@ -49,7 +49,18 @@ def test_split_metrics_covers_every_key(evaluation):
 def test_curves_from_tfma_plots(evaluation):
     loaded = data.load_evaluation(evaluation.dir)
     found = {(c.head, c.class_id, c.class_name) for c in loaded.curves}
-    assert found == {("bin", None, None), ("tags", None, None), ("tags", 0, "x"), ("tags", 2, "z")}
+    # The multi-label head's selected classes; every class of the multi-class head (it has
+    # fewer than evaluator.constants.MAX_CLASS_CURVES).
+    assert found == {
+        ("bin", None, None),
+        ("cls", 0, "a"),
+        ("cls", 1, "b"),
+        ("cls", 2, "c"),
+        ("cls", 3, "d"),
+        ("tags", None, None),
+        ("tags", 0, "x"),
+        ("tags", 2, "z"),
+    }
     curve = next(c for c in loaded.curves if c.head == "bin")
     assert np.all(np.diff(curve.thresholds) >= 0)
     fpr, tpr = curve.roc()
@@ -118,6 +129,7 @@ def test_class_names_from_the_stored_head_config(evaluation, tmp_path):
     config["modelLocations"] = {"": str(model)}
     (copy / "eval_config.json").write_text(json.dumps(config))
     assert data.head_vocabularies(str(copy)) == {"tags": ("X", "Y", "Z")}
-    names = {c.class_id: c.class_name for c in data.load_evaluation(str(copy)).curves}
+    curves = data.load_evaluation(str(copy)).curves
+    names = {c.class_id: c.class_name for c in curves if c.head == "tags"}
     assert names == {None: None, 0: "X", 2: "Z"}
     assert data.head_vocabularies(evaluation.dir) is None  # Logits features: no model.

@@ -45,18 +45,17 @@ def test_numbers_match_metrics_json(page, evaluation):
 
 def test_plots_and_sections(page, evaluation):
     plots = re.findall(r'data-plot="([^"]+)"', page)
-    expected = {
-        f"{kind}/{scope}"
-        for kind in ("roc", "pr", "calibration")
-        for scope in ("bin/pooled", "tags/pooled", "tags/class0", "tags/class2")
-    }
+    scopes = ("bin/pooled", "tags/pooled", "tags/class0", "tags/class2") + tuple(
+        f"cls/class{c}" for c in range(4)
+    )
+    expected = {f"{kind}/{scope}" for kind in ("roc", "pr", "calibration") for scope in scopes}
     assert set(plots) == expected and len(plots) == len(expected)
     assert 'data-blessed="false"' in page
     assert "value " in page and "lower_bound 0.99" in page
     assert re.search(r'<tr class="small" data-slice="group=rare">', page)
-    assert 'data-missing="curves"' in page  # The multi-class head has no curves.
+    assert 'data-missing="curves"' not in page  # Every head with curves has them.
     assert "<h2>Comparison with the baseline</h2>" in page and "baseline</th>" in page
-    assert 'data-class-table="tags"' in page
+    assert 'data-class-table="tags"' in page and 'data-class-table="cls"' in page
 
 
 def test_class_table_with_1000_classes(many_classes_dir):

@@ -51,6 +51,7 @@ def test_each_head_type():
     multi_class = stats_for_head(MultiClassHead(name=None, n_classes=4, label_vocabulary=None))
     assert isinstance(multi_class, MulticlassStats)
     assert multi_class.metric_keys()[:2] == ("average_loss", "accuracy")
+    assert multi_class.classes == (0, 1, 2, 3)  # The original head has no selection.
     multi_label = stats_for_head(
         MultiLabelHead(
             name="ml",
@@ -93,3 +94,26 @@ def test_multi_head_builds_sub_heads():
 def test_unknown_head_type():
     with pytest.raises(TypeError, match="Invalid `head`: expected an instance of one of"):
         stats_for_head(types.SimpleNamespace(name="x"))
+
+
+def test_every_class_gets_one_vs_rest_statistics_within_16_mib_when_none_are_selected():
+    for head in (
+        MultiClassHead(name=None, n_classes=1000, label_vocabulary=None),
+        MultiLabelHead(
+            name=None,
+            n_classes=1000,
+            thresholds=(),
+            classes_for_class_based_metrics=None,
+            label_vocabulary=None,
+        ),
+    ):
+        stats_obj = stats_for_head(head)
+        assert stats_obj.classes == tuple(range(1000))
+        histograms = stats_obj.create()["class_histograms"]
+        # The finest power-of-two resolution within 16 MiB: 1000 * 2 * 1024 * 8 bytes.
+        assert histograms.shape == (1000, 2, 1024)
+        assert histograms.nbytes <= 2**24 < histograms.nbytes * 2
+        keys = stats_obj.metric_keys()
+        assert "auc/class999" in keys and "probability_mean/class0" in keys
+    few = stats_for_head(MultiClassHead(name="c", n_classes=3, label_vocabulary=None))
+    assert few.create()["class_histograms"].shape == (3, 2, 2**16)

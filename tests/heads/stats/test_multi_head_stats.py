@@ -88,3 +88,32 @@ def test_a_rejected_batch_changes_nothing():
     with pytest.raises(ValueError, match="Invalid `weights`"):
         stats_obj.update(stats, bad)
     assert stats_obj.compute(stats) == before
+
+
+def test_curve_histograms_name_each_sub_head_and_class():
+    from heads.stats.histogram import logit_histogram
+    from heads.stats.multiclass_stats import MulticlassStats
+
+    stats_obj = MultiHeadStats(
+        [
+            BinaryStats(name="bin", num_buckets=64),
+            RegressionStats(name="reg"),
+            MulticlassStats(3, name="cls", classes_for_class_based_metrics=(2, 0), num_buckets=64),
+        ]
+    )
+    rng = np.random.default_rng(3)
+    batch = _batch(rng, 50)
+    labels = rng.integers(0, 3, 50)
+    batch["cls"] = {"logits": rng.normal(size=(50, 3)), "labels": labels}
+    stats = stats_obj.update(None, batch)
+    curves = stats_obj.curve_histograms(stats)
+    assert [(c.output_name, c.class_id) for c in curves] == [
+        ("bin", None),
+        ("cls", 2),
+        ("cls", 0),
+    ]
+    expected = logit_histogram(batch["bin"]["logits"], batch["bin"]["labels"], num_buckets=64)
+    np.testing.assert_array_equal(curves[0].histogram, expected)
+    for curve in curves[1:]:
+        positives = np.count_nonzero(labels == curve.class_id)
+        assert curve.histogram.sum(axis=1).tolist() == [50 - positives, positives]
