@@ -9,8 +9,12 @@ so the ratios hold on any machine even when the absolute numbers move. Rows:
   a custom `loss_fn`), and with the default loss computed and three thresholds;
 - 1,000-class multi-label `MultilabelStats.update` (default loss computed): pooled metrics
   only, then with per-class statistics for every class at the full 2**16 resolution (1 GiB
-  accumulator) and at 2**12 (64 MiB); and, for one batch, the per-class scatter-add against
-  the per-batch alternative it avoids (a `bincount` of the histogram's size per batch).
+  accumulator), at 2**12 (64 MiB) and at the default resolution (2**10, 16 MiB); and, for
+  one batch, the per-class scatter-add against the per-batch alternative it avoids (a
+  `bincount` of the histogram's size per batch);
+- 1,000-class multi-class `MulticlassStats.update`: the head's keys only, then with
+  one-vs-rest statistics for every class (the evaluator's default) at the default
+  resolution; and the size and pickling time of the default accumulator.
 
 Accuracy: AUC, PR AUC (Keras interpolation) and average precision from the default
 2**16-bucket logit histogram against exact sort-based references (scikit-learn's
@@ -31,6 +35,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import pathlib  # noqa: E402
+import pickle  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -39,10 +44,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from heads.stats import BinaryStats, MultilabelStats, binary_curve  # noqa: E402
+from heads.stats import BinaryStats, MulticlassStats, MultilabelStats, binary_curve  # noqa: E402
 from heads.stats.curve import _binary_curve_update  # noqa: E402
 from heads.stats.histogram import bucketize  # noqa: E402
 from heads.stats.inputs import binary_labels  # noqa: E402
+from heads.stats.multilabel_stats import default_class_num_buckets  # noqa: E402
 
 
 def _best_seconds(function: Callable[[], object], repeats: int) -> float:
@@ -115,6 +121,7 @@ def _speed_rows(args: argparse.Namespace) -> list[tuple[str, int, float, float]]
         ),
     ]
     rows += _multilabel_rows(args, rng)
+    rows += _multiclass_rows(args, rng)
     return rows
 
 
@@ -141,7 +148,12 @@ def _multilabel_rows(
 
         return update_all
 
-    full = MultilabelStats(classes, thresholds=(0.5,), classes_for_class_based_metrics=every_class)
+    full = MultilabelStats(
+        classes,
+        thresholds=(0.5,),
+        classes_for_class_based_metrics=every_class,
+        class_num_buckets=2**16,
+    )
     seconds = _best_seconds(run(full), args.repeats)
     coarse = MultilabelStats(
         classes,
@@ -152,6 +164,15 @@ def _multilabel_rows(
     coarse_seconds = _best_seconds(run(coarse), args.repeats)
     pooled_only = MultilabelStats(classes, thresholds=(0.5,))
     pooled_seconds = _best_seconds(run(pooled_only), args.repeats)
+    # What the evaluator uses when the head selects no classes (stats_for_head): every
+    # class at the finest resolution within 16 MiB.
+    default = MultilabelStats(
+        classes,
+        thresholds=(0.5,),
+        classes_for_class_based_metrics=every_class,
+        class_num_buckets=default_class_num_buckets(classes, 2**16),
+    )
+    default_seconds = _best_seconds(run(default), args.repeats)
     stats = full.create()
     # The alternative the per-class update avoids: a bincount of the whole [C, 2, N]
     # histogram per batch (allocates and adds `16 * N * C` bytes per batch).
@@ -176,6 +197,13 @@ def _multilabel_rows(
         (f"multi-label {classes} classes: + per-class, 2**16 buckets", size, seconds, raw),
         (f"multi-label {classes} classes: + per-class, 2**12 buckets", size, coarse_seconds, raw),
         (
+            f"multi-label {classes} classes: + per-class, default "
+            f"2**{default_class_num_buckets(classes, 2**16).bit_length() - 1} buckets",
+            size,
+            default_seconds,
+            raw,
+        ),
+        (
             f"  per-class scatter-add (np.add.at), one batch of {rows_in_batch}",
             rows_in_batch,
             add_at,
@@ -188,6 +216,38 @@ def _multilabel_rows(
             raw_one,
         ),  # fmt: skip
     ]
+
+
+def _multiclass_rows(
+    args: argparse.Namespace, rng: np.random.Generator
+) -> list[tuple[str, int, float, float]]:
+    """A multi-class head's statistics: head keys only, then one-vs-rest for every class."""
+    classes, size = args.classes, args.multilabel_examples
+    labels = rng.integers(0, classes, size)
+    logits = (rng.normal(size=(size, classes)) + 3 * np.eye(classes)[labels]).astype(np.float32)
+    batches = _batches({"logits": logits, "labels": labels}, args.multilabel_batch_size)
+    raw = _best_seconds(lambda: _raw_read(batches), args.repeats)
+    rows = []
+    for title, selected in (("head keys only", ()), ("+ every class", tuple(range(classes)))):
+        stats_obj = MulticlassStats(classes, classes_for_class_based_metrics=selected)
+        stats = stats_obj.create()
+
+        def update_all(stats_obj=stats_obj, stats=stats) -> None:
+            for batch in batches:
+                stats_obj.update(stats, batch)
+
+        seconds = _best_seconds(update_all, args.repeats)
+        rows.append((f"multi-class {classes} classes: {title}", size, seconds, raw))
+    return rows
+
+
+def _accumulator_size(classes: int) -> tuple[float, float]:
+    """MiB and pickling seconds of the default every-class multi-label accumulator."""
+    stats_obj = MultilabelStats(classes, classes_for_class_based_metrics=tuple(range(classes)))
+    stats = stats_obj.create()
+    start = time.perf_counter()
+    size = len(pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL))
+    return size / 2**20, time.perf_counter() - start
 
 
 def _keras_pr_auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -270,10 +330,12 @@ def main() -> None:
     print(f"{'statistics update':<60} {'examples/s':>12} {'x raw read':>11}")
     for name, examples, seconds, raw in _speed_rows(args):
         print(f"{name:<60} {examples / seconds:>12.3g} {seconds / raw:>11.1f}")
+    mebibytes, pickle_seconds = _accumulator_size(args.classes)
     print(
         "\nRaw read: one sum over each input array, batch by batch. Per-class histograms: "
-        f"{16 * 2**16 * args.classes / 2**30:.2f} GiB per accumulator "
-        f"({args.classes} classes x 2 x 2**16 float64)."
+        f"{16 * 2**16 * args.classes / 2**30:.2f} GiB per accumulator at 2**16 buckets "
+        f"({args.classes} classes x 2 x 2**16 float64); at the default resolution the whole "
+        f"accumulator pickles to {mebibytes:.1f} MiB in {pickle_seconds * 1e3:.0f} ms."
     )
     print(f"\n|error| (guaranteed bound) against exact sort-based references, "
           f"{args.accuracy_examples:.0e} examples, 2**16 buckets on [-16, 16]:")  # fmt: skip

@@ -34,6 +34,7 @@ from heads.stats.inputs import (
     validate_logit_range,
     validate_num_buckets,
 )
+from heads.stats.losses import constant_like
 
 __all__ = [
     "DEFAULT_LOGIT_RANGE",
@@ -72,13 +73,51 @@ def bucketize(logits: np.ndarray, num_buckets: int, logit_range: float) -> np.nd
     Returns:
         intp array of the shape of `logits`, values in `[0, N)`; NaN maps to 0.
     """
+    return _clamped_positions(logits, num_buckets, logit_range).astype(np.intp)
+
+
+def _clamped_positions(logits: np.ndarray, num_buckets: int, logit_range: float) -> np.ndarray:
+    """`logits * N / (2 L) + N / 2` clamped to `[0, N - 1]` (NaN to 0), in the logits' dtype.
+
+    Truncating these positions gives the bucket ids of `bucketize`.
+    """
     dtype = logits.dtype.type if logits.dtype in (np.float32, np.float64) else np.float64
     scale = num_buckets / (2.0 * logit_range)
     position = np.multiply(logits, dtype(scale), dtype=dtype)
     position += dtype(num_buckets / 2.0)
     # fmax/fmin return the non-NaN operand, so NaN lands in bucket 0 like -inf.
-    np.fmax(position, dtype(0), out=position)
-    np.fmin(position, dtype(num_buckets - 1), out=position)
+    np.fmax(position, constant_like(0, position), out=position)
+    np.fmin(position, constant_like(num_buckets - 1, position), out=position)
+    return position
+
+
+def _flat_bucket_index(
+    logits: np.ndarray, positive: np.ndarray, num_buckets: int, logit_range: float
+) -> np.ndarray:
+    """`bucketize(logits) + num_buckets * positive`: flat indices into a `[2, N]` histogram.
+
+    The label offset is added to the floored float positions before the one conversion to
+    integers (cheaper than adding in intp), where that is exact: always in float64, and in
+    float32 while `2 N <= 2**24`.
+
+    Args:
+        logits: float `[M]`.
+        positive: bool or 0/1 float `[M]`, 1 for the examples of the positive row (0/1
+            labels can be passed as they are: a float multiply is cheaper than a bool cast).
+        num_buckets: `N`.
+        logit_range: `L`.
+
+    Returns:
+        intp `[M]`.
+    """
+    position = _clamped_positions(logits, num_buckets, logit_range)
+    if position.dtype == np.float32 and 2 * num_buckets > 2**24:
+        index = position.astype(np.intp)
+        index += np.asarray(positive, dtype=bool) * num_buckets
+        return index
+    np.floor(position, out=position)
+    offset = np.multiply(positive, position.dtype.type(num_buckets), dtype=position.dtype)
+    position += offset
     return position.astype(np.intp)
 
 
@@ -128,9 +167,29 @@ def _logit_histogram_update(
     """
     if histogram is None:
         histogram = np.zeros((2, num_buckets))
-    buckets = bucketize(logits, num_buckets, logit_range)
-    _histogram_add(histogram.reshape(-1), buckets, labels, weights, num_buckets)
+    _histogram_add_logits(histogram, logits, labels.positive, weights, logit_range)
     return histogram
+
+
+def _histogram_add_logits(
+    histogram: np.ndarray,
+    logits: np.ndarray,
+    positive: np.ndarray,
+    weights: np.ndarray | None,
+    logit_range: float,
+) -> None:
+    """Adds a batch to a `[2, N]` histogram in place (as `_logit_histogram_update`).
+
+    Args:
+        histogram: float64 `[2, N]`, C-contiguous.
+        logits: float `[M]`.
+        positive: bool or 0/1 float `[M]`: 1 for the examples of the positive row.
+        weights: float64 `[M]`, or None for weight 1.
+        logit_range: `L`.
+    """
+    num_buckets = histogram.shape[-1]
+    index = _flat_bucket_index(logits, positive, num_buckets, logit_range)
+    np.add.at(histogram.reshape(-1), index, 1.0 if weights is None else weights)
 
 
 def _class_histograms_update(

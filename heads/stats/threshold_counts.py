@@ -22,6 +22,8 @@ multi-label metrics).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -32,6 +34,11 @@ from heads.stats.moments import safe_divide
 __all__ = [
     "ThresholdMetrics",
     "binary_threshold_metrics",
+    "cell_dtype",
+    "label_classes",
+    "level_counts",
+    "threshold_levels",
+    "weighted_cell_counts",
     "threshold_counts_validate_args",
     "threshold_predicates",
 ]
@@ -65,6 +72,135 @@ def threshold_predicates(scores: np.ndarray, thresholds: np.ndarray) -> list[np.
     thresholds = np.asarray(thresholds, dtype=scores.dtype)
     with np.errstate(invalid="ignore"):
         return [scores > threshold for threshold in thresholds]
+
+
+def label_classes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Classes of labels in `[0, 1]` for one-pass counting.
+
+    Args:
+        values: float `[M]` labels.
+
+    Returns:
+        `(classes, positive, soft)`: uint8 `[M]` with 0 for a zero label, 1 for a soft
+        (or NaN) label and 2 for a label of exactly 1; bool `[M]` `values != 0`; whether any
+        label is soft.
+    """
+    positive = np.not_equal(values, 0)
+    one = np.equal(values, 1)
+    soft = np.count_nonzero(positive) != np.count_nonzero(one)
+    classes = np.add(positive.view(np.uint8), one.view(np.uint8))
+    return classes, positive, soft
+
+
+def threshold_levels(
+    scores: np.ndarray, sorted_thresholds: np.ndarray, dtype: type[np.integer] = np.uint8
+) -> np.ndarray:
+    """Number of thresholds each score exceeds: `score > t_j` exactly when its level `> j`.
+
+    The comparisons are those of `threshold_predicates` (in the scores' dtype, False for
+    NaN); with ascending thresholds they are nested, so one small integer per score holds
+    all of them.
+
+    Args:
+        scores: float `[M]`.
+        sorted_thresholds: ascending float `[T]`, cast to the scores' dtype.
+        dtype: integer dtype of the result, wide enough for `T`.
+
+    Returns:
+        `dtype` `[M]`, values in `[0, T]`.
+    """
+    levels = np.zeros(scores.shape, dtype=dtype)
+    with np.errstate(invalid="ignore"):
+        return _add_threshold_levels(levels, scores, sorted_thresholds)
+
+
+def _add_threshold_levels(
+    levels: np.ndarray, scores: np.ndarray, sorted_thresholds: np.ndarray
+) -> np.ndarray:
+    """Adds `threshold_levels(scores, sorted_thresholds)` to `levels` in place."""
+    above = np.empty(scores.shape, dtype=bool)
+    above_count = above.view(np.uint8)
+    for threshold in np.asarray(sorted_thresholds, dtype=scores.dtype):
+        np.greater(scores, threshold, out=above)
+        levels += above_count
+    return levels
+
+
+_LANES = 4
+"""Interleaved copies of the table in `weighted_cell_counts`."""
+
+_LANE_BLOCK = 2**16
+"""Elements of the cached lane offsets (larger inputs are counted without lanes)."""
+
+
+def cell_dtype(n_cells: int) -> type[np.integer]:
+    """The smallest unsigned dtype for cell ids below `n_cells` plus the lane offsets."""
+    if _LANES * n_cells <= 2**8:
+        return np.uint8
+    if _LANES * n_cells <= 2**16:
+        return np.uint16
+    return np.intp
+
+
+@functools.lru_cache(maxsize=8)
+def _lane_offsets(n_cells: int, dtype: type[np.integer]) -> np.ndarray:
+    offsets = (np.arange(_LANE_BLOCK) % _LANES * n_cells).astype(dtype)
+    offsets.flags.writeable = False
+    return offsets
+
+
+def weighted_cell_counts(cells: np.ndarray, weights: np.ndarray | None, n_cells: int) -> np.ndarray:
+    """`np.bincount(cells, weights, minlength=n_cells)`, about 1.5 times faster for few cells.
+
+    With few cells, consecutive examples often add to the same cell, and each addition
+    waits for the previous one to be stored. Example `i` goes to copy `i % 4` of the table
+    instead, so consecutive additions are independent; the copies are summed at the end.
+
+    Args:
+        cells: unsigned int `[M]` of `cell_dtype(n_cells)`, values below `n_cells`;
+            overwritten.
+        weights: float64 `[M]`, or None for weight 1.
+        n_cells: the table size.
+
+    Returns:
+        float64 `[n_cells]`: the weight (or the number of examples) in each cell.
+    """
+    if cells.size > _LANE_BLOCK:
+        return np.bincount(cells, weights, minlength=n_cells).astype(np.float64)
+    cells += _lane_offsets(n_cells, cells.dtype)[: cells.size]
+    table = np.bincount(cells, weights, minlength=_LANES * n_cells)
+    return table.reshape(_LANES, n_cells).sum(axis=0, dtype=np.float64)
+
+
+_LABEL_COLUMNS = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+"""Label classes (zero, soft, one) to count columns (weight, positive, label equal to 1)."""
+
+
+def level_counts(table: np.ndarray, ranks: Sequence[Sequence[int]]) -> np.ndarray:
+    """Confusion counts from the weights of examples by predicate level and label class.
+
+    Each of `F` families of nested predicates (for example `score > t` for ascending
+    thresholds, counted by `threshold_levels`) gives every example a level; predicate `j`
+    of a family holds where the level exceeds `ranks[f][j]`.
+
+    Args:
+        table: float64 `[L_1, ..., L_F, 3]`: the weight of the examples with each
+            combination of levels and each label class of `label_classes`.
+        ranks: per family, the rank of each of its predicates (values below `L_f - 1`).
+
+    Returns:
+        float64 `[1 + P, 3]` counts as `_threshold_counts_update` lays them out: the row
+        of all examples, then one row per predicate, family by family.
+    """
+    columns = table @ _LABEL_COLUMNS
+    families = table.ndim - 1
+    rows = [columns.reshape(-1, 3).sum(axis=0, keepdims=True)]
+    for family, family_ranks in enumerate(ranks):
+        others = tuple(axis for axis in range(families) if axis != family)
+        by_level = columns.sum(axis=others)
+        at_least = np.cumsum(by_level[::-1], axis=0)[::-1]
+        rows.append(at_least[np.asarray(family_ranks, dtype=np.intp) + 1])
+    return np.concatenate(rows)
 
 
 def _weighted_counts(features: list[np.ndarray], weights: np.ndarray | None) -> np.ndarray:

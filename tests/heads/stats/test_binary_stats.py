@@ -233,3 +233,49 @@ def test_large_batches_are_chunked_without_changing_results():
                  "weights": weights[start:stop]}  # fmt: skip
         pieces = stats_obj.update(pieces, batch)
     assert stats_obj.compute(whole) == pytest.approx(stats_obj.compute(pieces), rel=1e-12)
+
+
+def _direct_threshold_metrics(probabilities, labels, weights, threshold):
+    """Keras semantics written out: predicted = p > t; bool(label) for P/R; equality for acc."""
+    predicted = probabilities > threshold
+    positive = labels != 0
+    tp = np.sum(weights * (predicted & positive))
+    accuracy = np.sum(weights * np.where(predicted, labels == 1, labels == 0)) / weights.sum()
+    precision = tp / np.sum(weights * predicted) if predicted.any() else 0.0
+    return accuracy, precision, tp / np.sum(weights * positive)
+
+
+@pytest.mark.parametrize("n_thresholds", [0, 3, 100])
+@pytest.mark.parametrize("soft", [False, True])
+def test_float32_thresholds_class_ids_and_means_match_direct_numpy(n_thresholds, soft):
+    # Unsorted, repeated and float32-colliding thresholds; 100 of them need uint16 cells.
+    rng = np.random.default_rng(21)
+    size = 150_000  # three chunks
+    logits = (rng.normal(size=size) * 4).astype(np.float32)
+    logits[:20] = [0, -0.0, 1e-9, -1e-9, 6e-8, 1e-7, 17, -17, 40, -40] * 2
+    values = [0.0, 0.25, 1.0] if soft else [0.0, 1.0]
+    labels = rng.choice(values, size).astype(np.float32)
+    weights = rng.integers(0, 4, size).astype(np.float32)  # exact float64 sums
+    thresholds = list(rng.random(n_thresholds))
+    if n_thresholds:
+        thresholds[:3] = [0.5, 0.5, 0.5 + 1e-10][:n_thresholds]
+    stats_obj = BinaryStats(thresholds=thresholds)
+    batch = {"logits": logits, "labels": labels, "weights": weights}
+    metrics = stats_obj.compute(stats_obj.update(None, batch))
+    w = weights.astype(np.float64)
+    probabilities = 1 / (1 + np.exp(-logits))  # float32, as the head computes it
+    expected = _direct_threshold_metrics(logits, labels, w, np.float32(0))  # class_ids
+    assert (metrics["accuracy"], metrics["precision"], metrics["recall"]) == expected
+    for threshold in thresholds:
+        expected = _direct_threshold_metrics(probabilities, labels, w, np.float32(threshold))
+        suffix = f"positive_threshold_{threshold:g}"
+        got = tuple(metrics[f"{name}/{suffix}"] for name in ("accuracy", "precision", "recall"))
+        assert got == pytest.approx(expected, rel=1e-14)
+    total = w.sum()
+    assert metrics["weighted_example_count"] == total
+    assert metrics["label/mean"] == pytest.approx(np.sum(w * labels) / total, rel=1e-14)
+    prediction_mean = np.sum(w * probabilities.astype(np.float64)) / total
+    assert metrics["prediction/mean"] == pytest.approx(prediction_mean, rel=1e-14)
+    x = logits.astype(np.float64)
+    loss = np.maximum(x, 0) - x * labels + np.log1p(np.exp(-np.abs(x)))
+    assert metrics["average_loss"] == pytest.approx(np.sum(w * loss) / total, rel=1e-6)

@@ -5,6 +5,8 @@ import pytest
 
 from heads.stats.histogram import (
     _class_histograms_update,
+    _flat_bucket_index,
+    _histogram_add_logits,
     _logit_histogram_merge,
     _logit_histogram_update,
     bucket_edges,
@@ -32,6 +34,42 @@ def test_bucketize_is_monotone_in_float32():
     buckets = bucketize(logits, 2**16, 16.0)
     assert np.all(np.diff(buckets) >= 0)
     assert buckets.min() >= 0 and buckets.max() < 2**16
+
+
+def test_bucketize_is_the_same_above_the_cached_constant_size():
+    # Up to 2**16 elements the clamps compare against cached constant arrays, above against
+    # scalars: both must give the same buckets.
+    rng = np.random.default_rng(4)
+    logits = np.r_[rng.normal(size=70_000) * 20, np.nan, np.inf, -np.inf].astype(np.float32)
+    pieces = np.concatenate([bucketize(part, 2**16, 16.0) for part in np.array_split(logits, 4)])
+    np.testing.assert_array_equal(bucketize(logits, 2**16, 16.0), pieces)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("num_buckets", [8, 2**16, 2**24])
+def test_flat_index_is_the_bucket_plus_the_row_offset(dtype, num_buckets):
+    rng = np.random.default_rng(5)
+    special = [-np.inf, np.inf, np.nan, 0.0, -0.0, 16.0, -16.0, 15.9999, 1e30]
+    logits = np.r_[rng.normal(size=5000) * 20, special].astype(dtype)
+    positive = rng.random(logits.size) < 0.5
+    expected = bucketize(logits, num_buckets, 16.0) + num_buckets * positive
+    np.testing.assert_array_equal(_flat_bucket_index(logits, positive, num_buckets, 16.0), expected)
+    # 0/1 labels can stand for their own mask.
+    labels = positive.astype(dtype)
+    np.testing.assert_array_equal(_flat_bucket_index(logits, labels, num_buckets, 16.0), expected)
+
+
+def test_add_logits_equals_the_update_with_binary_labels():
+    rng = np.random.default_rng(6)
+    logits = rng.normal(size=3000).astype(np.float32) * 4
+    labels = (rng.random(3000) < 0.4).astype(np.float32)
+    weights = rng.random(3000)
+    expected = logit_histogram(logits, labels, weights, 64, 4.0)
+    histogram = np.zeros((2, 64))
+    _histogram_add_logits(histogram, logits, labels, weights, 4.0)
+    np.testing.assert_array_equal(histogram, expected)
+    _histogram_add_logits(histogram, logits, labels != 0, None, 4.0)
+    np.testing.assert_allclose(histogram, expected + logit_histogram(logits, labels, None, 64, 4.0))
 
 
 def test_histogram_matches_numpy_histogram():

@@ -4,13 +4,23 @@ import numpy as np
 import pytest
 
 from heads.stats.losses import (
+    constant_like,
     log1p_unit,
     multiclass_softmax,
     poisson_loss,
     sigmoid,
+    sigmoid_and_cross_entropy,
     sigmoid_cross_entropy,
     squared_error,
 )
+
+_SPECIAL_LOGITS = [0.0, -0.0, 1e-30, -1e-30, 30.0, -30.0, 88.0, -88.0, 89.0, -89.0, 104.0,
+                   -104.0, 710.0, -710.0, 1e30, -1e30, np.inf, -np.inf, np.nan]  # fmt: skip
+
+
+def _long_double_cross_entropy(labels, logits):
+    x = logits.astype(np.longdouble)
+    return np.maximum(x, 0) - x * labels + np.log1p(np.exp(-np.abs(x)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -33,9 +43,57 @@ def test_sigmoid_cross_entropy_matches_float64_formula(dtype):
     # Float32 cancellation in max(x, 0) - x z bounds the error by a few ulp of |x|.
     tolerance = 8 * np.finfo(dtype).eps * (1 + np.abs(x))
     assert np.all(np.abs(got - expected) <= tolerance)
-    # Confident correct predictions keep their tiny losses (no log(1 + tiny) = 0).
-    tiny = sigmoid_cross_entropy(np.float32(1), np.float32(30))
-    assert tiny == pytest.approx(np.exp(-30.0), rel=1e-6)
+    # Confident correct predictions keep their tiny losses (no log(1 + tiny) = 0, and the
+    # linear terms are summed first, as TensorFlow does, for arrays and scalars alike).
+    correct = (labels == 1) & (logits > 0) | (labels == 0) & (logits < 0)
+    np.testing.assert_allclose(got[correct], expected[correct], rtol=8 * np.finfo(dtype).eps)
+    tiny = sigmoid_cross_entropy(np.ones(3, dtype), np.array([30.0, 60.0, 80.0], dtype))
+    np.testing.assert_allclose(tiny, np.exp([-30.0, -60.0, -80.0]), rtol=1e-6, atol=0)
+    tiny = sigmoid_cross_entropy(dtype(1), dtype(30))
+    assert tiny.dtype == dtype and tiny == pytest.approx(np.exp(-30.0), rel=1e-6, abs=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_cross_entropy_matches_the_direct_formulas(dtype):
+    rng = np.random.default_rng(3)
+    logits = np.r_[rng.normal(size=50_000) * 10, _SPECIAL_LOGITS].astype(dtype)
+    labels = rng.choice([0.0, 0.3, 1.0], logits.size).astype(dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        probabilities, loss = sigmoid_and_cross_entropy(labels, logits)
+    assert probabilities.dtype == loss.dtype == dtype
+    # The probabilities are bit for bit those of 1 / (1 + exp(-x)) in the logits' dtype.
+    with np.errstate(over="ignore"):
+        direct = np.reciprocal(1 + np.exp(-logits))
+    np.testing.assert_array_equal(probabilities, direct)
+    np.testing.assert_array_equal(probabilities, sigmoid(logits))
+    # The loss is as accurate as sigmoid_cross_entropy's (a few ulp of |x|; relative for
+    # the tiny losses of confident correct predictions), with NaN in the same places.
+    finite = np.isfinite(logits)
+    x, y, got = logits[finite], labels[finite], loss[finite]
+    expected = _long_double_cross_entropy(y, x)
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(got - expected) <= 8 * eps * (1 + np.abs(x.astype(np.float64))))
+    correct = ((y == 1) & (x > 0) | (y == 0) & (x < 0)) & (expected > np.finfo(dtype).tiny)
+    np.testing.assert_allclose(got[correct], expected[correct], rtol=8 * eps)
+    separate = sigmoid_cross_entropy(labels, logits)
+    np.testing.assert_array_equal(loss[~finite], separate[~finite])
+
+
+def test_sigmoid_and_cross_entropy_of_scalars():
+    probability, loss = sigmoid_and_cross_entropy(np.float32(1), np.float32(30))
+    assert probability == 1 and probability.dtype == np.float32
+    assert loss.dtype == np.float32 and loss == pytest.approx(np.exp(-30.0), rel=1e-6, abs=0)
+    probability, loss = sigmoid_and_cross_entropy(1.0, 0.0)
+    assert probability == 0.5 and loss == pytest.approx(np.log(2), rel=1e-15)
+
+
+def test_constant_like_is_a_cached_read_only_array_for_small_inputs():
+    small = np.zeros((4, 3), dtype=np.float32)
+    constant = constant_like(7, small)
+    assert constant.shape == (4, 3) and constant.dtype == np.float32
+    assert np.all(constant == 7) and not constant.flags.writeable
+    large = np.zeros(2**16 + 1)
+    assert constant_like(-1, large) == -1.0 and np.ndim(constant_like(-1, large)) == 0
 
 
 def test_sigmoid_cross_entropy_special_values_like_tensorflow():

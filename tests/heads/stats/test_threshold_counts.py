@@ -10,8 +10,13 @@ from heads.stats.threshold_counts import (
     _threshold_counts_merge,
     _threshold_counts_update,
     binary_threshold_metrics,
+    cell_dtype,
+    label_classes,
+    level_counts,
     threshold_counts_validate_args,
+    threshold_levels,
     threshold_predicates,
+    weighted_cell_counts,
 )
 
 
@@ -124,3 +129,59 @@ def test_validate_args(thresholds, error):
         threshold_counts_validate_args(thresholds)
     assert threshold_counts_validate_args(None) == ()
     assert threshold_counts_validate_args([0.25, np.float32(0.5)]) == (0.25, 0.5)
+
+
+def test_label_classes():
+    values = np.array([0.0, 1.0, 0.3, np.nan, 1.0, 0.0])
+    classes, positive, soft = label_classes(values)
+    np.testing.assert_array_equal(classes, [0, 2, 1, 1, 2, 0])
+    np.testing.assert_array_equal(positive, values != 0)
+    assert soft and classes.dtype == np.uint8
+    assert not label_classes(np.array([0.0, 1.0, 1.0], dtype=np.float32))[2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threshold_levels_count_the_predicates(dtype):
+    rng = np.random.default_rng(7)
+    scores = rng.random(5000).astype(dtype)
+    scores[::50] = np.nan
+    scores[1::50] = dtype(0.1)  # on a threshold: not above it
+    thresholds = np.array([0.1, 0.1, 0.5, 0.9])  # ascending, with a repeat
+    levels = threshold_levels(scores, thresholds)
+    expected = sum(scores > dtype(t) for t in thresholds)
+    np.testing.assert_array_equal(levels, expected)
+    assert levels.dtype == np.uint8
+    assert threshold_levels(scores, thresholds, np.uint16).dtype == np.uint16
+
+
+@pytest.mark.parametrize("size", [1000, 2**16, 2**16 + 3])
+@pytest.mark.parametrize("n_cells", [24, 70, 20_000])
+def test_weighted_cell_counts_equal_bincount(size, n_cells):
+    rng = np.random.default_rng(size + n_cells)
+    cells = rng.integers(0, n_cells, size)
+    cells[: size // 2] = n_cells - 1  # long runs of one cell
+    weights = rng.random(size)
+    dtype = cell_dtype(n_cells)
+    assert np.iinfo(dtype).max >= 4 * n_cells - 1
+    for chosen in (weights, None):
+        expected = np.bincount(cells, chosen, minlength=n_cells)
+        got = weighted_cell_counts(cells.astype(dtype), chosen, n_cells)
+        assert got.dtype == np.float64 and got.shape == (n_cells,)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_level_counts_match_direct_sums():
+    rng = np.random.default_rng(8)
+    size = 3000
+    levels = [rng.integers(0, 2, size), rng.integers(0, 5, size)]
+    label_class = rng.integers(0, 3, size)
+    weights = rng.integers(0, 4, size).astype(np.float64)
+    table = np.zeros((2, 5, 3))
+    np.add.at(table, (levels[0], levels[1], label_class), weights)
+    ranks = ([0], [3, 0, 2, 2])
+    counts = level_counts(table, ranks)
+    columns = [np.ones(size, bool), label_class >= 1, label_class == 2]
+    predicates = [levels[0] > 0] + [levels[1] > rank for rank in ranks[1]]
+    expected = [[np.sum(weights * column) for column in columns]]
+    expected += [[np.sum(weights * (p & column)) for column in columns] for p in predicates]
+    np.testing.assert_array_equal(counts, expected)
