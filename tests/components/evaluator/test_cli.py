@@ -52,17 +52,23 @@ def test_model_mode_matches_the_library_at_another_batch_size(
 
 
 @pytest.mark.slow
-def test_logits_feature_mode_with_head_config(synthetic, synthetic_result, tmp_path):
+def _logits_feature_argv(synthetic, tmp_path, output):
+    """`tfx-heads evaluate` arguments for the synthetic data in logits-feature mode."""
     config = tmp_path / "head.json"
     config.write_text(json.dumps(heads.serialize(synthetic.head)))
-    output = str(tmp_path / "out")
     argv = ["evaluate", "--examples", synthetic.glob, "--output", output]
-    argv += ["--head-config", str(config), "--batch-size", "300"]
+    argv += ["--head-config", str(config)]
     for name, key in synthetic.logits_features.items():
         argv += ["--logits-feature", f"{name}={key}"]
     for name, key in synthetic.label_keys.items():
         argv += ["--label-key", f"{name}={key}"]
-    argv += ["--slice", "group"]
+    return argv
+
+
+def test_logits_feature_mode_with_head_config(synthetic, synthetic_result, tmp_path):
+    output = str(tmp_path / "out")
+    argv = _logits_feature_argv(synthetic, tmp_path, output)
+    argv += ["--batch-size", "300", "--slice", "group"]
     assert main_cli.main(argv) == 0
     document = _load(output)
     assert [s["slice"] for s in document["slices"]] == [
@@ -143,15 +149,8 @@ def test_per_head_values():
 
 
 def test_class_num_buckets_sets_the_per_class_resolution(synthetic, synthetic_result, tmp_path):
-    config = tmp_path / "head.json"
-    config.write_text(json.dumps(heads.serialize(synthetic.head)))
     output = str(tmp_path / "out")
-    argv = ["evaluate", "--examples", synthetic.glob, "--output", output]
-    argv += ["--head-config", str(config), "--class-num-buckets", "16"]
-    for name, key in synthetic.logits_features.items():
-        argv += ["--logits-feature", f"{name}={key}"]
-    for name, key in synthetic.label_keys.items():
-        argv += ["--label-key", f"{name}={key}"]
+    argv = _logits_feature_argv(synthetic, tmp_path, output) + ["--class-num-buckets", "16"]
     assert main_cli.main(argv) == 0
     coarse = _load(output)["slices"][0]["metrics"]
     fine = synthetic_result[0]["slices"][0]["metrics"]
