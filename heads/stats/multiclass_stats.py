@@ -35,13 +35,16 @@ from heads.stats.inputs import (
     validate_batch_keys,
     validate_class_ids,
     validate_n_classes,
-    validate_num_buckets,
     validate_vocabulary,
 )
 from heads.stats.losses import multiclass_softmax
 from heads.stats.metric_keys import MetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
-from heads.stats.multilabel_stats import default_class_num_buckets, per_class_entries
+from heads.stats.multilabel_stats import (
+    class_num_buckets_or_default,
+    per_class_curves,
+    per_class_entries,
+)
 
 __all__ = ["MulticlassStats"]
 
@@ -99,10 +102,8 @@ class MulticlassStats(HeadStats):
         self._num_buckets, self._logit_range = logit_histogram_validate_args(
             num_buckets, logit_range
         )
-        self._class_num_buckets = (
-            default_class_num_buckets(len(self._classes), self._num_buckets)
-            if class_num_buckets is None
-            else validate_num_buckets(class_num_buckets, "class_num_buckets")
+        self._class_num_buckets = class_num_buckets_or_default(
+            class_num_buckets, len(self._classes), self._num_buckets
         )
         self._class_index = np.asarray(self._classes, dtype=np.intp)
 
@@ -112,10 +113,7 @@ class MulticlassStats(HeadStats):
         return self._classes
 
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
-        return [
-            CurveHistogram("", class_id, histogram)
-            for class_id, histogram in zip(self._classes, stats["class_histograms"], strict=True)
-        ]
+        return per_class_curves(self._classes, stats["class_histograms"])
 
     def create(self) -> Stats:
         """Empty stats: example count, `[weight, loss, correct]` sums, per-class

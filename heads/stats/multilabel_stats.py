@@ -55,7 +55,9 @@ from heads.stats.threshold_counts import (
 __all__ = [
     "CLASS_HISTOGRAMS_BYTES",
     "MultilabelStats",
+    "class_num_buckets_or_default",
     "default_class_num_buckets",
+    "per_class_curves",
     "per_class_entries",
 ]
 
@@ -85,6 +87,23 @@ def default_class_num_buckets(n_curves: int, num_buckets: int) -> int:
         return num_buckets
     fits = max(1, CLASS_HISTOGRAMS_BYTES // (16 * n_curves))
     return min(num_buckets, max(1 << (fits.bit_length() - 1), MIN_CLASS_NUM_BUCKETS))
+
+
+def class_num_buckets_or_default(
+    class_num_buckets: int | None, n_curves: int, num_buckets: int
+) -> int:
+    """The checked `class_num_buckets`, or `default_class_num_buckets` when it is None."""
+    if class_num_buckets is None:
+        return default_class_num_buckets(n_curves, num_buckets)
+    return validate_num_buckets(class_num_buckets, "class_num_buckets")
+
+
+def per_class_curves(classes: Sequence[int], class_histograms: np.ndarray) -> list[CurveHistogram]:
+    """One `CurveHistogram` per selected class, from the `[C, 2, N]` per-class histograms."""
+    return [
+        CurveHistogram("", class_id, histogram)
+        for class_id, histogram in zip(classes, class_histograms, strict=True)
+    ]
 
 
 def per_class_entries(
@@ -179,10 +198,8 @@ class MultilabelStats(HeadStats):
         self._num_buckets, self._logit_range = logit_histogram_validate_args(
             num_buckets, logit_range
         )
-        self._class_num_buckets = (
-            default_class_num_buckets(len(self._classes), self._num_buckets)
-            if class_num_buckets is None
-            else validate_num_buckets(class_num_buckets, "class_num_buckets")
+        self._class_num_buckets = class_num_buckets_or_default(
+            class_num_buckets, len(self._classes), self._num_buckets
         )
         self._class_index = np.asarray(self._classes, dtype=np.intp)
         self._all_classes = self._classes == tuple(range(self._n_classes))
@@ -279,10 +296,8 @@ class MultilabelStats(HeadStats):
         return stats["histogram"]
 
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
-        curves = [CurveHistogram("", None, self._pooled_histogram(stats))]
-        for class_id, histogram in zip(self._classes, stats["class_histograms"], strict=True):
-            curves.append(CurveHistogram("", class_id, histogram))
-        return curves
+        pooled = CurveHistogram("", None, self._pooled_histogram(stats))
+        return [pooled, *per_class_curves(self._classes, stats["class_histograms"])]
 
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, loss_sum = (float(value) for value in stats["moments"])
