@@ -17,8 +17,11 @@ four-head MultiHead, trained briefly and exported with `heads.export_saved_model
   batches of `--batch-size`, nothing else: what any evaluator must at least spend.
 
 Every rate is end to end (model loading and, for the Beam pipelines, start-up and writing
-included). A breakdown then times the evaluator's stages one after another in this process,
-without Beam, to show where its time goes.
+included). Each evaluator mode also runs on TFMA's subset, which splits its time into a fixed
+cost and a per-example rate: worker processes start faster per example but pay their own
+imports and shutdown, so the script says from how many examples they are ahead. A breakdown
+then times the evaluator's stages one after another in this process, without Beam, to show
+where its time goes, and sizes the accumulators a worker ships per bundle.
 
     .venv/bin/python benchmarks/evaluator_vs_tfma.py [--examples 200000] [--workdir DIR]
 """
@@ -29,6 +32,7 @@ import argparse
 import glob
 import logging
 import os
+import pickle
 import tempfile
 import time
 
@@ -142,6 +146,14 @@ def run_evaluator(
     return time.perf_counter() - started, document
 
 
+def fixed_and_rate(
+    examples: int, seconds: float, small_examples: int, small_seconds: float
+) -> tuple[float, float]:
+    """Fixed seconds and examples/second of `seconds = fixed + examples / rate`, from two runs."""
+    rate = (examples - small_examples) / max(seconds - small_seconds, 1e-9)
+    return small_seconds - small_examples / rate, rate
+
+
 def tfma_eval_config():
     import tensorflow_model_analysis as tfma
 
@@ -238,6 +250,7 @@ def stage_breakdown(pattern: str, model_dir: str, batch_size: int, limit: int) -
     import heads
     from components.evaluator import pipeline
     from components.evaluator.batches import PrepareHeadBatches
+    from components.evaluator.coders import AccumulatorCoder
     from components.evaluator.combine import SliceStats
     from components.evaluator.example_inputs import ParseExamples
     from components.evaluator.inference import InferLogits
@@ -292,7 +305,20 @@ def stage_breakdown(pattern: str, model_dir: str, batch_size: int, limit: int) -
         tfma_plots((key, result))
     seconds["finalize and plots"] = time.perf_counter() - started
     del tf
-    return {"examples": examples, "seconds": seconds}
+    wire_bytes = {
+        "pickle": sum(
+            len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)) for value in accumulators.values()
+        ),
+        "AccumulatorCoder": sum(
+            len(AccumulatorCoder().encode(value)) for value in accumulators.values()
+        ),
+    }
+    return {
+        "examples": examples,
+        "seconds": seconds,
+        "slices": len(accumulators),
+        "wire_bytes": wire_bytes,
+    }
 
 
 def main() -> None:
@@ -318,28 +344,27 @@ def main() -> None:
     rows = []
     floor_seconds = run_floor(pattern, model_dir, args.batch_size)
     rows.append(("read-and-infer floor (tf.data + predict)", total, floor_seconds))
-    seconds, document = run_evaluator(
-        pattern, model_dir, os.path.join(workdir, "eval_1"), args.batch_size, None
-    )
-    assert document["slices"][0]["example_count"] == total
-    rows.append(("evaluator, in-process", total, seconds))
-    if not args.skip_workers:
-        seconds, two = run_evaluator(
-            pattern, model_dir, os.path.join(workdir, "eval_2"), args.batch_size, 2
+    subset_total = count_records(subset)
+    modes = [("in-process", None)] + ([] if args.skip_workers else [("--num-workers 2", 2)])
+    marginal = {}
+    for mode, workers in modes:
+        output = os.path.join(workdir, f"eval_{workers or 1}")
+        seconds, document = run_evaluator(pattern, model_dir, output, args.batch_size, workers)
+        assert document["slices"][0]["example_count"] == total
+        rows.append((f"evaluator, {mode}", total, seconds))
+        small_seconds, small_document = run_evaluator(
+            subset, model_dir, output + "_subset", args.batch_size, workers
         )
-        assert two["slices"][0]["example_count"] == total
-        rows.append(("evaluator, --num-workers 2", total, seconds))
+        marginal[mode] = fixed_and_rate(total, seconds, subset_total, small_seconds)
+        if workers is None:
+            same_records = small_document
     tfma_rate, comparison = None, []
     if not args.skip_tfma:
-        subset_total = count_records(subset)
         seconds, tfma_result = run_tfma(subset, model_dir, os.path.join(workdir, "tfma"))
         rows.append(
             (f"TFMA run_model_analysis (first {subset_total} records)", subset_total, seconds)
         )
         tfma_rate = subset_total / seconds
-        _, same_records = run_evaluator(
-            subset, model_dir, os.path.join(workdir, "eval_subset"), args.batch_size, None
-        )
         comparison = compare_with_tfma(tfma_result, same_records)
 
     floor_rate = total / floor_seconds
@@ -355,6 +380,17 @@ def main() -> None:
         "\nRates are end to end (model loading, Beam start-up and writing included). TFMA ran on "
         f"a subset of {args.tfma_examples} records; its rate is compared."
     )
+    print(
+        f"\nFixed costs and per-example rates, from a second run of each on the {subset_total}"
+        "-record subset (time = fixed + examples / rate):"
+    )
+    for mode, (fixed, rate) in marginal.items():
+        print(f"  {mode:16s} {fixed:5.1f} s fixed, then {rate:8.0f} examples/s")
+    if len(marginal) == 2:
+        (fixed_one, rate_one), (fixed_two, rate_two) = marginal.values()
+        if rate_two > rate_one and fixed_two > fixed_one:
+            crossing = (fixed_two - fixed_one) / (1 / rate_one - 1 / rate_two)
+            print(f"  2 workers are ahead from about {crossing:,.0f} examples on this machine.")
     if comparison:
         print(f"\nThe same {args.tfma_examples} records through both (overall slice):")
         print(f"  {'metric':36s} {'TFMA':>10s} {'evaluator':>10s} {'|diff|':>9s}")
@@ -373,6 +409,12 @@ def main() -> None:
         print(f"  {name:36s} {value:6.2f} s  {1e6 * value / count:6.1f} us/example")
     busy = sum(seconds.values())
     print(f"  {'sum':36s} {busy:6.2f} s  {1e6 * busy / count:6.1f} us/example")
+    wire = breakdown["wire_bytes"]
+    print(
+        f"  The {breakdown['slices']} slices' accumulators after these examples, as a worker "
+        f"ships them at the end of a bundle: {wire['AccumulatorCoder'] / 1e6:.2f} MB "
+        f"(AccumulatorCoder), {wire['pickle'] / 1e6:.1f} MB as plain pickle."
+    )
     in_process = next(sec for name, _, sec in rows if name == "evaluator, in-process")
     per_example = (busy - seconds["finalize and plots"]) / count
     rest = in_process - per_example * total - seconds["finalize and plots"]

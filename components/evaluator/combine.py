@@ -23,6 +23,7 @@ import apache_beam as beam
 
 from components.evaluator import bootstrap, plots
 from components.evaluator.batches import ExampleCounts
+from components.evaluator.coders import AccumulatorCoder
 from components.evaluator.slicing import SliceBatch
 from heads.serialization import deserialize
 from heads.stats import stats_for_head
@@ -159,6 +160,9 @@ class HeadStatsCombineFn(beam.CombineFn):
 
     def compact(self, accumulator: dict[str, Any]) -> dict[str, Any]:
         return accumulator
+
+    def get_accumulator_coder(self) -> AccumulatorCoder:
+        return AccumulatorCoder()
 
     def extract_output(self, accumulator: dict[str, Any]) -> SliceResult:
         return self._stats.finalize(accumulator)
