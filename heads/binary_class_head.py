@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _classes, _config, _losses, _metrics, _validation, _weights
+from heads import _classes, _config, _losses, _metrics, _softmax, _validation, _weights
 from heads.base_head import SingleHead
 from heads.keys import MetricKeys, PredictionKeys
 
@@ -167,7 +167,7 @@ class BinaryClassHead(SingleHead):
             predictions[PredictionKeys.LOGISTIC] = tf.math.sigmoid(logits)
         two_class_logits = tf.concat([tf.zeros_like(logits), logits], axis=-1)
         if PredictionKeys.PROBABILITIES in keys:
-            predictions[PredictionKeys.PROBABILITIES] = tf.nn.softmax(two_class_logits)
+            predictions[PredictionKeys.PROBABILITIES] = _softmax.softmax(two_class_logits)
         if PredictionKeys.CLASS_IDS in keys or PredictionKeys.CLASSES in keys:
             class_ids = tf.expand_dims(tf.argmax(two_class_logits, axis=-1), -1)
             if PredictionKeys.CLASS_IDS in keys:

@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _classes, _config, _losses, _metrics, _validation, _weights
+from heads import _classes, _config, _losses, _metrics, _softmax, _validation, _weights
 from heads.base_head import SingleHead
 from heads.keys import MetricKeys, PredictionKeys
 
@@ -161,7 +161,7 @@ class MultiClassHead(SingleHead):
         if PredictionKeys.LOGITS in keys:
             predictions[PredictionKeys.LOGITS] = logits
         if PredictionKeys.PROBABILITIES in keys:
-            predictions[PredictionKeys.PROBABILITIES] = tf.nn.softmax(logits)
+            predictions[PredictionKeys.PROBABILITIES] = _softmax.softmax(logits)
         if PredictionKeys.CLASS_IDS in keys or PredictionKeys.CLASSES in keys:
             class_ids = tf.expand_dims(tf.argmax(logits, axis=-1), -1)
             if PredictionKeys.CLASS_IDS in keys:
