@@ -126,7 +126,16 @@ def load_head_config(
             f"No head config at {path}: expected a SavedModel written by "
             "heads.export_saved_model. Pass the head configuration explicitly."
         )
-    with tf.io.gfile.GFile(path) as f:
+    return read_head_config(path, custom_objects)
+
+
+def read_head_config(
+    path: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None
+) -> tuple[Any, str | dict[str, str] | None]:
+    """The head and label keys of a head-config document, `{"head": ..., "label_keys": ...}`
+    (the file `export_saved_model` writes, and the one the evaluator writes beside its
+    results)."""
+    with tf.io.gfile.GFile(os.fspath(path)) as f:
         config = json.load(f)
     return deserialize(config["head"], custom_objects=custom_objects), config["label_keys"]
 

@@ -41,6 +41,7 @@ EXAMPLES_REJECTED_COUNTER = "examples_rejected"
 
 # Output files, relative to the output directory.
 METRICS_JSON_FILE = "metrics.json"
+HEAD_CONFIG_FILE = "head_config.json"
 
 # Tagged output of the batch preparation stage carrying example counts.
 COUNTS_TAG = "counts"

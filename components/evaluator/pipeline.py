@@ -152,15 +152,19 @@ class EvaluateHeads(beam.PTransform):
             ExampleCountsCombineFn()
         )
         slice_stats = SliceStats(head, **options)
+        label_keys = (
+            {h.name or "": h.label_key for h in spec.heads}
+            if len(spec.heads) > 1
+            else spec.heads[0].label_key
+        )
         return results | constants.WRITE_RESULTS_STAGE >> WriteResults(
             output=config.output,
             head=head,
+            head_config={"head": config.head_config, "label_keys": label_keys},
             specs=config.slices,
             config=eval_config(
                 config.slices,
-                {h.name or "": h.label_key for h in spec.heads}
-                if len(spec.heads) > 1
-                else spec.heads[0].label_key,
+                label_keys,
                 confidence_intervals=bool(config.num_bootstrap_samples),
             ),
             counts=counts,

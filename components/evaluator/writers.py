@@ -30,6 +30,10 @@ The overall slice comes first, then the slicings in the order given, each sorted
 its first head's weighted count); with bootstrap each slice also has
 `"confidence_intervals": {"<key>": {"lower": l, "upper": u, "standard_error": s}}`.
 NaN values are written as `NaN` (Python's `json` reads them back).
+
+`head_config.json`: the evaluated head and its label keys, `{"head": <heads.serialize>,
+"label_keys": ...}` as `heads.export_saved_model` stores them (`heads.export.read_head_config`
+reads either), so the report can name classes without the model.
 """
 
 from __future__ import annotations
@@ -242,6 +246,7 @@ class WriteResults(beam.PTransform):
     Args:
         output: the output directory.
         head: the head (for the count keys of `metrics.json`).
+        head_config: the `head_config.json` document.
         specs: the slicings, overall first.
         config: the `EvalConfig` to write.
         counts: a singleton PCollection of the evaluation's `ExampleCounts`.
@@ -255,6 +260,7 @@ class WriteResults(beam.PTransform):
         self,
         output: str,
         head: Any,
+        head_config: Mapping[str, Any],
         specs: Sequence[SliceSpec],
         config: tfma.EvalConfig,
         counts: beam.PCollection,
@@ -265,6 +271,7 @@ class WriteResults(beam.PTransform):
         super().__init__()
         self._output = output
         self._count_keys = count_keys(head)
+        self._head_config = dict(head_config)
         self._empty = empty
         self._specs = tuple(specs)
         self._config = config
@@ -296,11 +303,12 @@ class WriteResults(beam.PTransform):
             ).ptransform
         )
         return collected | constants.WRITE_METRICS_JSON_STAGE >> beam.Map(
-            _write_metrics_json_and_validation,
+            _write_documents,
             counts=beam.pvalue.AsSingleton(self._counts),
             empty=self._empty,
             specs=self._specs,
             count_keys=self._count_keys,
+            head_config=self._head_config,
             output=output,
         )
 
@@ -314,16 +322,20 @@ def write_validation_result(output: str) -> str:
     return path
 
 
-def _write_metrics_json_and_validation(
+def _write_documents(
     results: Sequence[tuple[SliceKey, SliceResult]],
     counts: ExampleCounts,
     empty: SliceResult,
     specs: Sequence[SliceSpec],
     count_keys: tuple[str, str],
+    head_config: Mapping[str, Any],
     output: str,
 ) -> str:
+    """Writes `metrics.json`, `validations.tfrecord` and `head_config.json`; returns the
+    path of `metrics.json`."""
     document = metrics_json(with_overall(results, empty), counts, specs, *count_keys)
     path = os.path.join(output, constants.METRICS_JSON_FILE)
     write_json(document, path)
     write_validation_result(output)
+    write_json(head_config, os.path.join(output, constants.HEAD_CONFIG_FILE))
     return path

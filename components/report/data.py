@@ -264,19 +264,23 @@ def load_curves(directory: str) -> list[Curve]:
 
 
 def head_vocabularies(directory: str) -> dict[str, tuple[str, ...]] | None:
-    """Head name to label vocabulary, from the head config stored beside the evaluated model
+    """Head name to label vocabulary, from the head config the evaluator writes beside its
+    results or, for older results, the one stored beside the evaluated model
     (`heads.export_saved_model`), which `eval_config.json` names; None when not at hand."""
-    path = os.path.join(directory, "eval_config.json")
-    if not tf.io.gfile.exists(path):
-        return None
-    from heads.export import HEAD_CONFIG_PATH, load_head_config
+    from components.evaluator.constants import HEAD_CONFIG_FILE
+    from heads.export import HEAD_CONFIG_PATH, read_head_config
     from heads.multi_head import MultiHead
 
-    for location in _read_json(path).get("modelLocations", {}).values():
-        if not tf.io.gfile.exists(os.path.join(location, HEAD_CONFIG_PATH)):
+    candidates = [os.path.join(directory, HEAD_CONFIG_FILE)]
+    eval_config = os.path.join(directory, "eval_config.json")
+    if tf.io.gfile.exists(eval_config):
+        locations = _read_json(eval_config).get("modelLocations", {}).values()
+        candidates += [os.path.join(location, HEAD_CONFIG_PATH) for location in locations]
+    for path in candidates:
+        if not tf.io.gfile.exists(path):
             continue
         try:
-            head, _ = load_head_config(location)
+            head, _ = read_head_config(path)
         except Exception:  # noqa: BLE001 - e.g. custom objects; names then come from keys.
             continue
         singles = head.heads if isinstance(head, MultiHead) else (head,)

@@ -10,7 +10,8 @@ import tensorflow as tf
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import heads
-from components.evaluator import pipeline
+from components.evaluator import constants, pipeline
+from heads.export import load_head_config, read_head_config
 
 # ---------------------------------------------------------------------------- references
 
@@ -526,6 +527,17 @@ def test_taxi_multi_head_from_the_saved_model(taxi_trips, taxi_model, taxi_examp
     assert_matches_reference(overall["metrics"], reference, curve_tolerance=1.0)
     with open(os.path.join(output, "metrics.json")) as f:
         assert json.load(f) == json.loads(json.dumps(document))
+    # The evaluated head, as the SavedModel stores it.
+    written, keys = read_head_config(os.path.join(output, constants.HEAD_CONFIG_FILE))
+    stored, stored_keys = load_head_config(taxi_model)
+    assert heads.serialize(written) == heads.serialize(stored) and keys == stored_keys
+
+
+def test_the_evaluated_head_is_written_beside_the_results(synthetic, synthetic_result):
+    _, output = synthetic_result
+    written, keys = read_head_config(os.path.join(output, constants.HEAD_CONFIG_FILE))
+    assert heads.serialize(written) == heads.serialize(synthetic.head)
+    assert keys == synthetic.label_keys
 
 
 def assert_identical(first, second):

@@ -111,10 +111,19 @@ def test_unnamed_head_and_missing_files(tmp_path):
 
 def test_class_names_from_the_stored_head_config(evaluation, tmp_path):
     import heads
+    from components.evaluator.constants import HEAD_CONFIG_FILE
     from heads.export import HEAD_CONFIG_PATH
 
+    # The evaluator's own head_config.json names the classes.
+    assert data.head_vocabularies(evaluation.dir) == {
+        "cls": ("a", "b", "c", "d"),
+        "tags": ("x", "y", "z"),
+    }
+    # Without it (results of an older version), the model's stored head config does.
     copy = tmp_path / "evaluation"
     shutil.copytree(evaluation.dir, copy)
+    (copy / HEAD_CONFIG_FILE).unlink()
+    assert data.head_vocabularies(str(copy)) is None  # Logits features: no model.
     model = tmp_path / "model"
     (model / HEAD_CONFIG_PATH).parent.mkdir(parents=True)
     head = heads.MultiLabelHead(
@@ -132,4 +141,3 @@ def test_class_names_from_the_stored_head_config(evaluation, tmp_path):
     curves = data.load_evaluation(str(copy)).curves
     names = {c.class_id: c.class_name for c in curves if c.head == "tags"}
     assert names == {None: None, 0: "X", 2: "Z"}
-    assert data.head_vocabularies(evaluation.dir) is None  # Logits features: no model.
