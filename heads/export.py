@@ -88,7 +88,7 @@ def export_saved_model(
             f"tf.io.FixedLenFeature/VarLenFeature; received {feature_spec!r}."
         )
     feature_spec = dict(feature_spec)
-    head_config = {"head": serialize(model.head), "label_keys": label_keys}
+    head_config = head_config_document(serialize(model.head), label_keys)
     export_outputs = head_export_outputs(model.head)
 
     def make_signature(export_output: ExportOutput):
@@ -129,12 +129,18 @@ def load_head_config(
     return read_head_config(path, custom_objects)
 
 
+def head_config_document(
+    head_config: Mapping[str, Any], label_keys: str | Mapping[str, str] | None
+) -> dict[str, Any]:
+    """The head-config document, `{"head": <heads.serialize>, "label_keys": ...}`, that
+    `export_saved_model` stores beside a SavedModel and the evaluator beside its results."""
+    return {"head": dict(head_config), "label_keys": label_keys}
+
+
 def read_head_config(
     path: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None
 ) -> tuple[Any, str | dict[str, str] | None]:
-    """The head and label keys of a head-config document, `{"head": ..., "label_keys": ...}`
-    (the file `export_saved_model` writes, and the one the evaluator writes beside its
-    results)."""
+    """The head and label keys of a file holding a `head_config_document`."""
     with tf.io.gfile.GFile(os.fspath(path)) as f:
         config = json.load(f)
     return deserialize(config["head"], custom_objects=custom_objects), config["label_keys"]

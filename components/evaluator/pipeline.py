@@ -52,7 +52,7 @@ from components.evaluator.inference import DEFAULT_CHUNK_SIZE, InferLogits
 from components.evaluator.reading import ReadExamples
 from components.evaluator.slicing import SliceBatches, SliceSpec, slice_specs
 from components.evaluator.writers import WriteResults, eval_config
-from heads.export import load_head_config
+from heads.export import head_config_document, load_head_config
 from heads.serialization import deserialize, serialize
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
 
@@ -160,7 +160,7 @@ class EvaluateHeads(beam.PTransform):
         return results | constants.WRITE_RESULTS_STAGE >> WriteResults(
             output=config.output,
             head=head,
-            head_config={"head": config.head_config, "label_keys": label_keys},
+            head_config=head_config_document(config.head_config, label_keys),
             specs=config.slices,
             config=eval_config(
                 config.slices,

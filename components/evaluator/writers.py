@@ -31,9 +31,9 @@ its first head's weighted count); with bootstrap each slice also has
 `"confidence_intervals": {"<key>": {"lower": l, "upper": u, "standard_error": s}}`.
 NaN values are written as `NaN` (Python's `json` reads them back).
 
-`head_config.json`: the evaluated head and its label keys, `{"head": <heads.serialize>,
-"label_keys": ...}` as `heads.export_saved_model` stores them (`heads.export.read_head_config`
-reads either), so the report can name classes without the model.
+`head_config.json`: the evaluated head and its label keys (`heads.export.head_config_document`,
+as `heads.export_saved_model` stores them beside a model), so the report can name classes
+without the model.
 """
 
 from __future__ import annotations
