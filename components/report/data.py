@@ -22,7 +22,8 @@ from typing import Any, Literal
 import numpy as np
 import tensorflow as tf
 
-METRICS_FILE = "metrics.json"
+from components.evaluator.constants import HEAD_CONFIG_FILE, METRICS_JSON_FILE
+
 BLESSING_FILE = "blessing.json"
 BASELINE_DIR = "baseline"
 ERROR_BOUND = "error_bound"
@@ -267,7 +268,6 @@ def head_vocabularies(directory: str) -> dict[str, tuple[str, ...]] | None:
     """Head name to label vocabulary, from the head config the evaluator writes beside its
     results or, for older results, the one stored beside the evaluated model
     (`heads.export_saved_model`), which `eval_config.json` names; None when not at hand."""
-    from components.evaluator.constants import HEAD_CONFIG_FILE
     from heads.export import HEAD_CONFIG_PATH, read_head_config
     from heads.multi_head import MultiHead
 
@@ -324,10 +324,10 @@ def load_evaluation(directory: str, with_baseline: bool = True) -> Evaluation:
     Raises:
         FileNotFoundError: if `directory` has no `metrics.json`.
     """
-    path = os.path.join(directory, METRICS_FILE)
+    path = os.path.join(directory, METRICS_JSON_FILE)
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(
-            f"Invalid `eval_dir`: expected an evaluation output with {METRICS_FILE}; "
+            f"Invalid `eval_dir`: expected an evaluation output with {METRICS_JSON_FILE}; "
             f"received {directory!r}, which has none."
         )
     document = _read_json(path)
@@ -348,7 +348,7 @@ def load_evaluation(directory: str, with_baseline: bool = True) -> Evaluation:
     if tf.io.gfile.exists(blessing_path):
         evaluation.blessing = _read_json(blessing_path)
     baseline_dir = os.path.join(directory, BASELINE_DIR)
-    if with_baseline and tf.io.gfile.exists(os.path.join(baseline_dir, METRICS_FILE)):
+    if with_baseline and tf.io.gfile.exists(os.path.join(baseline_dir, METRICS_JSON_FILE)):
         evaluation.baseline = load_evaluation(baseline_dir, with_baseline=False)
     return evaluation
 
