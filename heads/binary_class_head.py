@@ -83,6 +83,9 @@ class BinaryClassHead(SingleHead):
         ValueError: invalid vocabulary type, threshold, loss_reduction or loss_fn.
     """
 
+    prediction_keys: tuple[str, ...] = _VALID_PREDICTION_KEYS
+    """Every key `predictions` can return, in order."""
+
     def __init__(
         self,
         weight_column: str | Any | None = None,

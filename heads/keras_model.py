@@ -13,7 +13,16 @@ Under `tf.distribute` (see HEADS.md section 14):
   summed across replicas;
 * the model and its optimizer are built before `fit` (in `__init__` and `compile`), so Keras
   has no reason to average a first batch over replicas to build them, which fails for string
-  features and sparse labels (keras-team/keras#21172, tensorflow/tensorflow#80951).
+  features and sparse labels (keras-team/keras#21172, tensorflow/tensorflow#80951);
+* under MultiWorkerMirroredStrategy the step's logs are shaped `[1]` (`_step_logs`), because
+  Keras reduces them along axis 0 there.
+
+Compiled steps (`compile(jit_compile=True)`, and every TPU step) cannot run string ops or
+`Assert`s, so the head's host-side work is split out (`heads/_host.py`): `fit` and `evaluate`
+convert and check the labels in the input pipeline (vocabulary strings to class ids, sparse
+labels to multi-hot), the step uses the head without its vocabulary, and `predict` adds the
+`classes` and `all_classes` strings after the step. Uncompiled models take the same path. A
+consequence: a head with a `label_vocabulary` also accepts class ids as labels here.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from heads import _host
 from heads.base_head import Head
 
 _LOSS_KEY = "loss"
@@ -67,6 +77,7 @@ class HeadModel(keras.Model):
             )
         self.logits_model = logits_model
         self.head = head
+        self._step_head = _host.step_head(head)
         self.centered_bias = None
         if getattr(head, "centered_bias", False):
             self.centered_bias = self.add_weight(
@@ -108,6 +119,57 @@ class HeadModel(keras.Model):
             with self.distribute_strategy.scope():
                 self.optimizer.build(self.trainable_variables)
 
+    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """`keras.Model.fit`, with the labels prepared on the host (see the module docstring)."""
+        x, y = self._host_prepared(x, y)
+        if kwargs.get("validation_data") is not None:
+            kwargs["validation_data"] = self._host_prepared_validation(kwargs["validation_data"])
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """`keras.Model.evaluate`, with the labels prepared on the host."""
+        x, y = self._host_prepared(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def make_predict_function(self, force: bool = False) -> Any:
+        """Keras's predict function, followed on the host by the string predictions."""
+        if self.predict_function is not None and not force:
+            return self.predict_function
+        super().make_predict_function(force=force)
+        device_function = self.predict_function
+
+        def predict_function(data: Any) -> dict[Any, Any]:
+            predictions = device_function(data)
+            return {**predictions, **_host.string_predictions(self.head, predictions)}
+
+        self.predict_function = predict_function
+        return predict_function
+
+    def _host_prepared(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """`(x, y)` with the labels converted and checked by `_host.prepare_labels`.
+
+        A `tf.data.Dataset` of `(features, labels, ...)` gets a `map` (which runs on the
+        host, in the input pipeline); labels given as arrays are converted eagerly. Other
+        inputs (generators, `PyDataset`, distributed datasets) pass unchanged, and their
+        labels are converted inside the step, which works only when it is not compiled.
+        """
+        if isinstance(x, tf.data.Dataset):
+            return x.map(self._prepare_element), y
+        if y is not None:
+            return x, _host.prepare_labels(self.head, y)
+        return x, y
+
+    def _host_prepared_validation(self, validation_data: Any) -> Any:
+        if isinstance(validation_data, tuple) and len(validation_data) >= 2:
+            x, y = self._host_prepared(*validation_data[:2])
+            return (x, y, *validation_data[2:])
+        return self._host_prepared(validation_data, None)[0]
+
+    def _prepare_element(self, *element: Any) -> Any:
+        if len(element) < 2:
+            return element[0] if len(element) == 1 else element
+        return (element[0], _host.prepare_labels(self.head, element[1]), *element[2:])
+
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras 3.12 (TensorFlow trainer) reduces the first batch with MEAN across replicas
         # before it looks at whether anything needs building; that fails on strings and
@@ -126,9 +188,10 @@ class HeadModel(keras.Model):
 
     def train_step(self, data: Any) -> dict[str, Any]:
         features, labels = _unpack(data)
+        head = self._head_for(labels)
         with tf.GradientTape() as tape:
             logits = self(features, training=True)
-            loss = self.head.loss(
+            loss = head.loss(
                 labels=labels,
                 logits=logits,
                 features=features,
@@ -139,31 +202,36 @@ class HeadModel(keras.Model):
         gradients = tape.gradient(replica_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
         self._head_loss_tracker.update_state(loss)
-        return {_LOSS_KEY: self._head_loss_tracker.result()}
+        return _step_logs({_LOSS_KEY: self._head_loss_tracker.result()})
 
     def test_step(self, data: Any) -> dict[str, Any]:
         features, labels = _unpack(data)
         logits = self(features, training=False)
         regularization_losses = list(self.losses) if self._regularized else None
-        loss = self.head.loss(
+        head = self._head_for(labels)
+        loss = head.loss(
             labels=labels,
             logits=logits,
             features=features,
             regularization_losses=regularization_losses,
         )
         self._head_loss_tracker.update_state(loss)
-        self.head.update_metrics(
+        head.update_metrics(
             self._head_metrics,
             features=features,
             logits=logits,
             labels=labels,
             regularization_losses=regularization_losses,
         )
-        return {metric.name: metric.result() for metric in self._metric_list}
+        return _step_logs({metric.name: metric.result() for metric in self._metric_list})
 
     def predict_step(self, data: Any) -> dict[Any, Any]:
         features, _ = _unpack(data)
-        return self.head.predictions(self(features, training=False))
+        return _host.device_predictions(self.head, self(features, training=False))
+
+    def _head_for(self, labels: Any) -> Head:
+        """The vocabulary-free step head for prepared labels, else the head itself."""
+        return self._step_head if _host.labels_are_prepared(labels) else self.head
 
     def get_config(self) -> dict[str, Any]:
         from heads import serialization
@@ -182,6 +250,24 @@ class HeadModel(keras.Model):
         logits_model = keras.saving.deserialize_keras_object(config.pop("logits_model"))
         head = serialization.deserialize(config.pop("head"))
         return cls(logits_model, head, **config)
+
+
+def _step_logs(logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """A step's scalar logs, shaped `[1]` where Keras reduces them along axis 0.
+
+    Under MultiWorkerMirroredStrategy in multi-worker mode, Keras 3 (up to at least 3.12)
+    reduces a step's outputs with `strategy.reduce("MEAN", value, axis=0)`, which fails on
+    the scalars every step returns (tensorflow/tensorflow#72388). A `[1]` value reduces to
+    the same scalar. Keras reports the metrics' own cross-worker results after each epoch
+    (see the module docstring), so only the per-batch progress values pass through here.
+    """
+    strategy = tf.distribute.get_strategy()
+    if not (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()  # what Keras itself checks
+    ):
+        return logs
+    return {key: tf.reshape(value, [1]) for key, value in logs.items()}
 
 
 def _unpack(data: Any) -> tuple[Any, Any]:

@@ -71,6 +71,9 @@ class MultiClassHead(SingleHead):
         TypeError: n_classes is not an integer.
     """
 
+    prediction_keys: tuple[str, ...] = _VALID_PREDICTION_KEYS
+    """Every key `predictions` can return, in order."""
+
     def __init__(
         self,
         n_classes: int,

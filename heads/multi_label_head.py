@@ -82,6 +82,9 @@ class MultiLabelHead(SingleHead):
             class-based-metrics class.
     """
 
+    prediction_keys: tuple[str, ...] = _VALID_PREDICTION_KEYS
+    """Every key `predictions` can return, in order."""
+
     def __init__(
         self,
         n_classes: int,

@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+from collections.abc import Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -57,3 +58,73 @@ def mirrored_strategy():
     import tensorflow as tf
 
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports on localhost that were free a moment ago."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("localhost", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def cluster_tf_configs(task_types: list[str]) -> list[str]:
+    """One `TF_CONFIG` per task of a cluster on localhost, as Vertex AI sets them.
+
+    Args:
+        task_types: the task type of each process, e.g. `["chief", "worker"]`; tasks of one
+            type get indices 0, 1, ... in order.
+    """
+    cluster: dict[str, list[str]] = {}
+    tasks = []
+    for task_type, port in zip(task_types, free_ports(len(task_types)), strict=True):
+        tasks.append({"type": task_type, "index": len(cluster.get(task_type, []))})
+        cluster.setdefault(task_type, []).append(f"localhost:{port}")
+    return [json.dumps({"cluster": cluster, "task": task}) for task in tasks]
+
+
+@pytest.fixture
+def run_cluster():
+    """Runs a Python program as the tasks of a cluster on localhost, as real processes.
+
+    Call it as `run_cluster(argv, task_types, timeout=...)`: one process per task type (with
+    its `TF_CONFIG` from `cluster_tf_configs`), or one process without `TF_CONFIG` for
+    `task_types=()`. It waits for all of them, returns each process's combined output, and
+    fails the test (showing every output) if any process fails.
+    """
+    import subprocess
+    import sys
+
+    def run(argv: list[str], task_types: Sequence[str], timeout: float = 300) -> list[str]:
+        tf_configs = cluster_tf_configs(list(task_types)) if task_types else [""]
+        processes = []
+        for tf_config in tf_configs:
+            env = {**os.environ, "TF_CONFIG": tf_config, "PYTHONPATH": str(REPO_ROOT)}
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, *argv],
+                    env=env,
+                    cwd=REPO_ROOT,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
+        outputs = []
+        try:
+            for process in processes:
+                outputs.append(process.communicate(timeout=timeout)[0])
+        finally:
+            for process in processes:
+                process.kill()
+        failed = [p.args for p in processes if p.returncode != 0]
+        assert not failed, "\n\n".join(outputs)
+        return outputs
+
+    return run
