@@ -198,6 +198,8 @@ class HeadModel(keras.Model):
                 regularization_losses=list(self.losses) or None,
             )
             replica_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+            # A LossScaleOptimizer (mixed_float16) scales here and unscales the gradients.
+            replica_loss = self.optimizer.scale_loss(replica_loss)
         variables = self.trainable_variables
         gradients = tape.gradient(replica_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))

@@ -16,5 +16,8 @@ MODULE_PATH_KEY = "module_path"
 
 # Files the trainer writes in the ModelRun directory beside the TensorBoard logs.
 HISTORY_FILE = "history.json"
+# The strategy, the replica count, the first and last training step (a resumed run starts
+# above 0) and whether the steps were compiled with XLA.
+TRAINING_STATE_FILE = "training.json"
 
 DEFAULT_LEARNING_RATE = 1e-3

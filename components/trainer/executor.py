@@ -17,7 +17,7 @@ from tfx import types
 from tfx.components.trainer import executor as tfx_trainer_executor
 from tfx.types import standard_component_specs
 
-from components.trainer import module_contract, train
+from components.trainer import module_contract, strategy, train
 from components.trainer.options import TrainerOptions
 from heads.export import HEAD_CONFIG_PATH
 
@@ -48,6 +48,13 @@ class Executor(tfx_trainer_executor.GenericExecutor):
         """
         self._log_startup(input_dict, output_dict, exec_properties)
         check_inputs(input_dict, output_dict, exec_properties)
+        tf_config = strategy.parse_tf_config(os.environ.get(strategy.TF_CONFIG_ENV))
+        if strategy.task_type(tf_config) == strategy.EVALUATOR_TASK:
+            logging.info(
+                "HeadTrainer: this is an `evaluator` task; the chief and workers train and "
+                "validate, so it has nothing to do."
+            )
+            return
         fn_args = self._GetFnArgs(input_dict, output_dict, exec_properties)
         options = TrainerOptions.from_custom_config(fn_args.custom_config)
         user_module = module_contract.load_user_module(exec_properties)

@@ -269,8 +269,13 @@ def make_dataset(
     num_epochs: int | None,
     shuffle: bool,
     drop_final_batch: bool = False,
+    num_workers: int = 1,
 ) -> tf.data.Dataset:
     """A dataset of `(features, labels)` batches read through TFX's data accessor.
+
+    Across several workers, each reads its share of the files when there are at least as
+    many files as workers, else its share of the records (every worker reads every file;
+    ExampleGen often writes a single file per split, which file sharding cannot split).
 
     Args:
         dataset_factory: `fn_args.data_accessor.tf_dataset_factory`.
@@ -281,6 +286,7 @@ def make_dataset(
         num_epochs: passes over the data; None repeats forever.
         shuffle: whether to shuffle (training).
         drop_final_batch: whether to drop a smaller last batch (TPUs need static shapes).
+        num_workers: the number of training workers (hosts) that share the data.
     """
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=batch_size,
@@ -289,4 +295,12 @@ def make_dataset(
         drop_final_batch=drop_final_batch,
     )
     dataset = dataset_factory(file_patterns, options, schema)
+    if num_workers > 1:
+        num_files = sum(len(tf.io.gfile.glob(pattern)) for pattern in file_patterns)
+        policy = tf.data.experimental.AutoShardPolicy
+        dataset_options = tf.data.Options()
+        dataset_options.experimental_distribute.auto_shard_policy = (
+            policy.FILE if num_files >= num_workers else policy.DATA
+        )
+        dataset = dataset.with_options(dataset_options)
     return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

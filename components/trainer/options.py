@@ -14,6 +14,8 @@ from typing import Any
 from components.trainer import constants
 from components.trainer.strategy import STRATEGY_NAMES, StrategyName
 
+MIXED_PRECISION_POLICIES = (None, "mixed_float16", "mixed_bfloat16")
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainerOptions:
@@ -30,6 +32,16 @@ class TrainerOptions:
             across epochs (each ends with a validation pass and a TensorBoard point);
             otherwise each epoch is one pass over the training splits.
         steps_per_execution: training steps per `tf.function` call (speeds up TPUs); >= 1.
+        jit_compile: compile the training, evaluation and prediction steps with XLA (True),
+            not (False), or Keras's choice (None: XLA where a GPU is present). TPU steps are
+            always compiled.
+        mixed_precision: None (float32), `mixed_float16` (GPUs; the loss is scaled) or
+            `mixed_bfloat16` (TPUs, recent CPUs). Layers compute in the lower precision; the
+            head's loss, metrics and predictions stay float32.
+        backup: back up the training state under `<model_run>/backup` and resume from it when
+            the trainer is run again after a kill (see `components.trainer.backup`); the
+            backup is removed after a successful run.
+        backup_steps: steps between backups (besides every epoch end); >= 1.
         hparams: hyperparameters passed to the module's `build_model` (values from a Tuner's
             `hyperparameters` input take precedence).
     """
@@ -41,6 +53,10 @@ class TrainerOptions:
     eval_batch_size: int | None = None
     epochs: int = 1
     steps_per_execution: int = 1
+    jit_compile: bool | None = None
+    mixed_precision: str | None = None
+    backup: bool = True
+    backup_steps: int = 500
     hparams: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -59,8 +75,17 @@ class TrainerOptions:
             object.__setattr__(self, "devices", tuple(self.devices))
         if self.tpu is not None and not isinstance(self.tpu, str):
             raise TypeError(f"Invalid `tpu`: expected a string; received {self.tpu!r}.")
-        for name in ("batch_size", "epochs", "steps_per_execution"):
+        for name in ("batch_size", "epochs", "steps_per_execution", "backup_steps"):
             _check_positive_int(name, getattr(self, name))
+        for name in ("jit_compile", "backup"):
+            value = getattr(self, name)
+            if not isinstance(value, bool) and not (name == "jit_compile" and value is None):
+                raise TypeError(f"Invalid `{name}`: expected True or False; received {value!r}.")
+        if self.mixed_precision not in MIXED_PRECISION_POLICIES:
+            raise ValueError(
+                f"Invalid `mixed_precision`: expected one of {MIXED_PRECISION_POLICIES}; "
+                f"received {self.mixed_precision!r}."
+            )
         if self.eval_batch_size is not None:
             _check_positive_int("eval_batch_size", self.eval_batch_size)
         if not isinstance(self.hparams, Mapping) or not all(

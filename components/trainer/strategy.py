@@ -32,6 +32,7 @@ STRATEGY_NAMES: tuple[str, ...] = ("auto", "mirrored", "multi_worker", "tpu", "o
 TF_CONFIG_ENV = "TF_CONFIG"
 TPU_NAME_ENV = "TPU_NAME"
 _TRAINING_TASKS = ("chief", "master", "worker")
+EVALUATOR_TASK = "evaluator"
 
 _STRATEGIES: dict[tuple[Any, ...], tf.distribute.Strategy] = {}
 
@@ -59,6 +60,44 @@ def num_training_workers(tf_config: Mapping[str, Any]) -> int:
     """How many chief, master and worker tasks the `TF_CONFIG` cluster names."""
     cluster = tf_config.get("cluster") or {}
     return sum(len(cluster.get(task) or ()) for task in _TRAINING_TASKS)
+
+
+def task_type(tf_config: Mapping[str, Any]) -> str | None:
+    """This process's task type in `TF_CONFIG` (`chief`, `worker`, `evaluator`, ...), or None."""
+    return (tf_config.get("task") or {}).get("type")
+
+
+def training_cluster(
+    tf_config: Mapping[str, Any],
+) -> tf.distribute.cluster_resolver.ClusterResolver:
+    """The cluster that trains, as MultiWorkerMirroredStrategy expects it.
+
+    Vertex AI and Kubeflow set `TF_CONFIG` with `chief`, `worker` and, for a separate
+    evaluation pool, `evaluator` tasks; older AI Platform runtimes name the chief `master`
+    (tensorflow/tfx#4587), which MultiWorkerMirroredStrategy does not know. Here `master` is
+    renamed `chief` and `evaluator` tasks are left out (they do not train).
+
+    Raises:
+        ValueError: if this process is not one of the training tasks.
+    """
+    cluster = {
+        ("chief" if name == "master" else name): list(addresses)
+        for name, addresses in (tf_config.get("cluster") or {}).items()
+        if name in _TRAINING_TASKS and addresses
+    }
+    task = tf_config.get("task") or {}
+    own_type = "chief" if task.get("type") == "master" else task.get("type")
+    if own_type not in cluster:
+        raise ValueError(
+            f"Invalid `{TF_CONFIG_ENV}`: expected this process's task to be one of "
+            f"{_TRAINING_TASKS} in the cluster; received task {dict(task)!r}."
+        )
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster),
+        task_type=own_type,
+        task_id=int(task.get("index", 0)),
+        rpc_layer=tf_config.get("rpc_layer") or "grpc",
+    )
 
 
 def is_chief(tf_config: Mapping[str, Any]) -> bool:
@@ -161,7 +200,8 @@ def create_strategy(
     key, num_gpus = _strategy_key(name, devices, tpu)
     if key not in _STRATEGIES:
         resolved, devices = key[0], key[1]
-        _STRATEGIES[key] = _build(resolved, devices, tpu, num_gpus)
+        tf_config = parse_tf_config(os.environ.get(TF_CONFIG_ENV))
+        _STRATEGIES[key] = _build(resolved, devices, tpu, num_gpus, tf_config)
     return _STRATEGIES[key]
 
 
@@ -200,7 +240,11 @@ def _strategy_key(
 
 
 def _build(
-    resolved: ResolvedStrategy, devices: tuple[str, ...] | None, tpu: str | None, num_gpus: int
+    resolved: ResolvedStrategy,
+    devices: tuple[str, ...] | None,
+    tpu: str | None,
+    num_gpus: int,
+    tf_config: Mapping[str, Any],
 ) -> tf.distribute.Strategy:
     if resolved == "mirrored":
         return tf.distribute.MirroredStrategy(list(devices) if devices else None)
@@ -208,7 +252,9 @@ def _build(
         device = devices[0] if devices else ("/gpu:0" if num_gpus else "/cpu:0")
         return tf.distribute.OneDeviceStrategy(device)
     if resolved == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return tf.distribute.MultiWorkerMirroredStrategy(
+            cluster_resolver=training_cluster(tf_config)
+        )
     if resolved == "tpu":
         address = tpu or os.environ.get(TPU_NAME_ENV) or "local"
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)

@@ -1,14 +1,17 @@
 """The head trainer's training run: datasets, strategy, `HeadModel.fit`, export.
 
 `run_training` is what the executor calls once it has TFX's `FnArgs`, the user module and
-the options. It builds the model in the strategy's scope, trains it with TensorBoard logs in
-the ModelRun directory, and exports it. In a multi-worker run every worker trains and exports
-(saving may run collective ops on all of them), but only the chief writes to the Model and
-ModelRun artifacts; the others write to temporary directories that are removed.
+the options. It builds the model in the strategy's scope (under the mixed-precision policy,
+if any), resumes from a backup of an earlier, killed attempt (`components.trainer.backup`),
+trains it with TensorBoard logs in the ModelRun directory, and exports it. In a multi-worker
+run every worker trains and exports (saving may run collective ops on all of them), but only
+the chief writes to the Model and ModelRun artifacts; the others write to temporary
+directories that are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -23,6 +26,7 @@ from absl import logging
 from tfx.components.trainer import fn_args_utils
 
 import heads
+from components.trainer import backup as backup_lib
 from components.trainer import constants, module_contract
 from components.trainer import features as features_lib
 from components.trainer import serving as serving_lib
@@ -44,6 +48,8 @@ class TrainingResult:
             on a non-chief worker).
         chief: whether this process is the chief.
         num_replicas: the number of replicas that trained the model.
+        start_step: the step training started from (above 0 when it resumed from a backup).
+        final_step: the step count at the end of training.
     """
 
     model: heads.HeadModel
@@ -51,6 +57,8 @@ class TrainingResult:
     export_dir: str
     chief: bool
     num_replicas: int
+    start_step: int = 0
+    final_step: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,62 +136,135 @@ def run_training(
         chief,
         hparams,
     )
-    model = build_head_model(user_module, hparams, options, strategy)
-    input_specs = features_lib.model_input_specs(model.logits_model)
-    if input_specs is not None:
-        features_lib.check_schema_fits(schema, input_specs)
-    train_dataset, eval_dataset = _datasets(
-        fn_args, schema, model.head, user_module, input_specs, options, plan, strategy_kind
-    )
-    feature_spec = serving_lib.serving_feature_spec(
-        raw_features,
-        user_module.serving_feature_keys,
-        serving_lib.default_serving_keys(
+    with precision_policy(options.mixed_precision):
+        model = build_head_model(user_module, hparams, options, strategy)
+        input_specs = features_lib.model_input_specs(model.logits_model)
+        if input_specs is not None:
+            features_lib.check_schema_fits(schema, input_specs)
+        train_dataset, eval_dataset = _datasets(
+            fn_args,
+            schema,
+            model.head,
+            user_module,
+            input_specs,
+            options,
+            plan,
+            strategy_kind,
+            strategy_lib.num_training_workers(tf_config) if strategy_kind == "multi_worker" else 1,
+        )
+        feature_spec = serving_lib.serving_feature_spec(
             raw_features,
-            input_specs,
-            user_module.raw_label_keys,
-            features_lib.weight_column_keys(model.head),
-            transformed=bool(fn_args.transform_output),
-        ),
-    )
+            user_module.serving_feature_keys,
+            serving_lib.default_serving_keys(
+                raw_features,
+                input_specs,
+                user_module.raw_label_keys,
+                features_lib.weight_column_keys(model.head),
+                transformed=bool(fn_args.transform_output),
+            ),
+        )
+        state = None
+        if options.backup:
+            backup_dir = os.path.join(fn_args.model_run_dir, backup_lib.BACKUP_DIR)
+            state = backup_lib.training_state(model, backup_dir, chief)
+        start_step = backup_lib.restore(state) if state else 0
 
-    scratch = [] if chief else [tempfile.mkdtemp(prefix="head_trainer_")]
-    log_dir = fn_args.model_run_dir if chief else os.path.join(scratch[0], "logs")
-    export_dir = fn_args.serving_model_dir if chief else os.path.join(scratch[0], "model")
-    try:
-        history = model.fit(
-            train_dataset,
-            epochs=plan.epochs,
-            steps_per_epoch=plan.steps_per_epoch,
-            validation_data=eval_dataset,
-            validation_steps=plan.validation_steps,
-            callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")],
-            verbose=2,
-        )
-        serving_lib.export_serving_model(
-            model,
-            export_dir,
-            feature_spec,
-            user_module.raw_label_keys,
-            input_specs,
-            fn_args.transform_output,
-        )
-    finally:
-        for path in scratch:
-            shutil.rmtree(path, ignore_errors=True)
-    values = {key: [float(v) for v in series] for key, series in history.history.items()}
+        scratch = [] if chief else [tempfile.mkdtemp(prefix="head_trainer_")]
+        log_dir = fn_args.model_run_dir if chief else os.path.join(scratch[0], "logs")
+        export_dir = fn_args.serving_model_dir if chief else os.path.join(scratch[0], "model")
+        try:
+            history = _fit(
+                model, train_dataset, eval_dataset, plan, options, state, start_step, log_dir
+            )
+            serving_lib.export_serving_model(
+                model,
+                export_dir,
+                feature_spec,
+                user_module.raw_label_keys,
+                input_specs,
+                fn_args.transform_output,
+            )
+        finally:
+            for path in scratch:
+                shutil.rmtree(path, ignore_errors=True)
+    final_step = int(model.optimizer.iterations.numpy())
+    if state:
+        backup_lib.remove(state)
     if chief:
-        with tf.io.gfile.GFile(
-            os.path.join(fn_args.model_run_dir, constants.HISTORY_FILE), "w"
-        ) as f:
-            json.dump(values, f, indent=2, sort_keys=True)
+        _write_json(os.path.join(fn_args.model_run_dir, constants.HISTORY_FILE), history)
+        _write_json(
+            os.path.join(fn_args.model_run_dir, constants.TRAINING_STATE_FILE),
+            {
+                "strategy": strategy_kind,
+                "num_replicas": strategy.num_replicas_in_sync,
+                "start_step": start_step,
+                "final_step": final_step,
+                "jit_compile": bool(model.jit_compile),
+            },
+        )
     return TrainingResult(
         model=model,
-        history=values,
+        history=history,
         export_dir=export_dir,
         chief=chief,
         num_replicas=strategy.num_replicas_in_sync,
+        start_step=start_step,
+        final_step=final_step,
     )
+
+
+@contextlib.contextmanager
+def precision_policy(name: str | None):
+    """Sets Keras's global dtype policy to `name` (if given) and restores it afterwards."""
+    if name is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _fit(
+    model: heads.HeadModel,
+    train_dataset: tf.data.Dataset,
+    eval_dataset: tf.data.Dataset,
+    plan: FitPlan,
+    options: TrainerOptions,
+    state: backup_lib.TrainingState | None,
+    start_step: int,
+    log_dir: str,
+) -> dict[str, list[float]]:
+    """Runs `fit` from `start_step` (and the finished epochs of the backup) to the plan's end.
+
+    Returns the Keras history as plain floats (empty when a backup already holds every step).
+    """
+    total_steps = plan.steps_per_epoch * plan.epochs if plan.steps_per_epoch else None
+    initial_epoch = state.finished_epochs if state else 0
+    if initial_epoch >= plan.epochs or (total_steps is not None and start_step >= total_steps):
+        logging.info("HeadTrainer: the backup holds the finished training; nothing to run.")
+        return {}
+    callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")]
+    if state:
+        callbacks.append(backup_lib.StepBackup(state, options.backup_steps, total_steps))
+    history = model.fit(
+        train_dataset,
+        epochs=plan.epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=plan.steps_per_epoch,
+        validation_data=eval_dataset,
+        validation_steps=plan.validation_steps,
+        callbacks=callbacks,
+        verbose=2,
+    )
+    return {key: [float(v) for v in series] for key, series in history.history.items()}
+
+
+def _write_json(path: str, value: Any) -> None:
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
 
 
 def build_head_model(
@@ -202,6 +283,17 @@ def build_head_model(
         model.compile(
             optimizer=_optimizer(user_module, hparams),
             steps_per_execution=options.steps_per_execution,
+            jit_compile="auto" if options.jit_compile is None else options.jit_compile,
+        )
+    if options.jit_compile and not model.jit_compile:
+        # `_flatten_layers` (private) is what Keras's own `model_supports_jit` walks.
+        unsupported = sorted(
+            {type(layer).__name__ for layer in model._flatten_layers() if not layer.supports_jit}
+        )
+        logging.warning(
+            "HeadTrainer: jit_compile=True, but Keras runs the steps uncompiled: the layers "
+            "%s do not support XLA. Move them into the input pipeline (Transform) to compile.",
+            unsupported,
         )
     return model
 
@@ -238,6 +330,7 @@ def _datasets(
     options: TrainerOptions,
     plan: FitPlan,
     strategy_kind: str,
+    num_workers: int,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation datasets of `(features, labels)` batches."""
     data_schema = features_lib.restrict_schema(
@@ -259,6 +352,7 @@ def _datasets(
                 num_epochs=passes,
                 shuffle=shuffle,
                 drop_final_batch=strategy_kind == "tpu",  # TPUs need static batch shapes
+                num_workers=num_workers,
             )
         )
     return datasets[0], datasets[1]

@@ -185,3 +185,34 @@ def test_works_inside_a_user_tf_function():
 
     eager = model.head.loss(labels, model(features), features=features)
     np.testing.assert_allclose(loss_fn(features, labels), eager, rtol=1e-6)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_keeps_the_heads_loss_and_predictions_in_float32(policy):
+    features, labels = _binary_data(n=128)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        keras.utils.set_random_seed(0)
+        model = heads.HeadModel(_linear_logits_model(), heads.BinaryClassHead(weight_column="w"))
+        model.compile(optimizer=keras.optimizers.SGD(0.5))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    compute_dtype = policy.split("_")[1]
+    assert model.logits_model(features["x"][:2]).dtype == compute_dtype
+    assert (policy == "mixed_float16") == isinstance(
+        model.optimizer, keras.optimizers.LossScaleOptimizer
+    )
+    before = model.evaluate(features, labels, batch_size=32, return_dict=True, verbose=0)
+    model.fit(features, labels, batch_size=32, epochs=5, verbose=0)
+    after = model.evaluate(features, labels, batch_size=32, return_dict=True, verbose=0)
+    assert after["average_loss"] < 0.5 * before["average_loss"]
+    predictions = model.predict(features, batch_size=32, verbose=0)
+    assert predictions["logistic"].dtype == np.float32
+    # The metrics are float32 sums of the float32 head outputs: recompute them from the
+    # predicted logits (which carry the model's lower-precision rounding).
+    logits = predictions["logits"].astype(np.float64)
+    w = features["w"]
+    expected_loss = np.sum(w * _sigmoid_ce(labels, logits)) / np.sum(w)
+    assert after["average_loss"] == pytest.approx(expected_loss, rel=1e-4)
+    assert model.head.loss(labels, model(features), features).dtype == tf.float32

@@ -1,8 +1,11 @@
 """The head trainer's executor, run directly on a small taxi sample under MirroredStrategy."""
 
 import glob
+import json
 import os
+import pathlib
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -356,3 +359,164 @@ def test_with_transform_serving_applies_the_graph_to_raw_examples(transform_run)
     np.testing.assert_allclose(
         scores.numpy(), tf.concat([1 - probabilities, probabilities], -1).numpy(), atol=1e-6
     )
+
+
+PROGRAM = os.path.join(os.path.dirname(__file__), "executor_program.py")
+TAXI_MODULE = os.path.join(os.path.dirname(sample.__file__), "trainer_module.py")
+
+
+def write_executor_spec(root, options, train_steps, eval_steps, num_trips=NUM_TRIPS):
+    """Writes the taxi artifacts and a spec for executor_program.py; returns their paths."""
+    trips = sample.load_trips().iloc[:num_trips]
+    examples, schema, model, model_run = make_artifacts(str(root), trips, taxi_schema())
+    spec_path = os.path.join(root, "spec.json")
+    with open(spec_path, "w") as f:
+        json.dump(
+            {
+                "input_dict": artifact_utils.jsonify_artifact_dict(
+                    {"examples": [examples], "schema": [schema]}
+                ),
+                "output_dict": artifact_utils.jsonify_artifact_dict(
+                    {"model": [model], "model_run": [model_run]}
+                ),
+                "exec_properties": exec_properties(TAXI_MODULE, options, train_steps, eval_steps),
+            },
+            f,
+        )
+    return spec_path, os.path.join(model.uri, "Format-Serving"), model_run.uri, trips
+
+
+def answer(serving_dir, signature_name, trips):
+    """The outputs of a signature of the SavedModel for `trips` as serialized examples."""
+    signature = tf.saved_model.load(serving_dir).signatures[signature_name]
+    (input_name,) = signature.structured_input_signature[1]
+    return signature(**{input_name: tf.constant(sample.to_tf_examples(trips))})
+
+
+def read_training_state(model_run_dir):
+    with open(os.path.join(model_run_dir, constants.TRAINING_STATE_FILE)) as f:
+        return json.load(f)
+
+
+@pytest.mark.slow
+def test_two_workers_train_and_only_the_chief_exports(tmp_path, run_cluster):
+    options = TrainerOptions(strategy="multi_worker", batch_size=32, backup_steps=4)
+    spec, serving_dir, model_run_dir, trips = write_executor_spec(
+        tmp_path, options, train_steps=8, eval_steps=2, num_trips=600
+    )
+    run_cluster([PROGRAM, spec], ("chief", "worker"), timeout=600)
+
+    state = read_training_state(model_run_dir)
+    assert state == {
+        "strategy": "multi_worker",
+        "num_replicas": 2,
+        "start_step": 0,
+        "final_step": 8,
+        "jit_compile": False,
+    }
+    assert not os.path.exists(os.path.join(model_run_dir, "backup"))  # removed after success
+    assert os.listdir(tmp_path / "tmp-worker0") == []  # the worker's export and logs are gone
+    probabilities = answer(serving_dir, "big_tipper", trips.iloc[:5])["scores"].numpy()
+    assert probabilities.shape == (5, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    head, _ = heads.load_head_config(serving_dir)
+    assert [sub_head.name for sub_head in head.heads] == list(sample.LABEL_KEYS)
+
+
+@pytest.mark.slow
+def test_a_killed_trainer_resumes_from_its_last_backup(tmp_path, run_cluster):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    train_steps = 600
+    options = TrainerOptions(
+        strategy="one_device", devices=("/cpu:0",), batch_size=16, backup_steps=20
+    )
+    spec, serving_dir, model_run_dir, trips = write_executor_spec(
+        tmp_path, options, train_steps=train_steps, eval_steps=2
+    )
+    backup_dir = os.path.join(model_run_dir, "backup")
+    process = subprocess.Popen(
+        [sys.executable, PROGRAM, spec],
+        env={**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[3])},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while tf.train.latest_checkpoint(backup_dir) is None:
+        assert process.poll() is None, "the trainer ended before its first backup"
+        assert time.monotonic() < deadline, "no backup within 300 s"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)  # preemption: no chance to clean up
+    process.wait()
+    backed_up_step = int(tf.train.latest_checkpoint(backup_dir).rsplit("-", 1)[1])
+    assert 0 < backed_up_step < train_steps
+    assert not os.path.exists(os.path.join(model_run_dir, constants.TRAINING_STATE_FILE))
+
+    run_cluster([PROGRAM, spec], (), timeout=600)  # the retried task
+    state = read_training_state(model_run_dir)
+    assert state["start_step"] == backed_up_step  # the last backup, not from scratch
+    assert state["final_step"] == train_steps
+    assert not os.path.exists(backup_dir)
+    outputs = answer(serving_dir, "serving_default", trips.iloc[:3])
+    assert all(
+        np.isfinite(value.numpy()).all() for value in outputs.values() if value.dtype.is_floating
+    )
+
+
+XLA_MODULE = """
+import keras
+
+from pipeline.taxi import model, sample
+
+LABEL_KEYS = dict(sample.LABEL_KEYS)
+
+
+def build_model(hparams):
+    # Numeric inputs only: every layer supports XLA (the sample's Hashing layers do not).
+    head = model.build_head()
+    inputs = {name: keras.Input(shape=(1,), name=name) for name in sample.NUMERIC_FEATURES}
+    hidden = keras.layers.Concatenate()(list(inputs.values()))
+    hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Normalization()(hidden))
+    outputs = {sub.name: keras.layers.Dense(sub.logits_dimension)(hidden) for sub in head.heads}
+    return keras.Model(inputs, outputs), head
+"""
+
+
+@pytest.mark.slow
+def test_compiled_bfloat16_training_exports_float32_answers(tmp_path):
+    # What a TPU runs: every step compiled by XLA (the vocabulary and sparse multi-label
+    # labels converted on the host), layers computing in bfloat16.
+    options = TrainerOptions(
+        strategy="one_device",
+        devices=("/cpu:0",),
+        batch_size=32,
+        jit_compile=True,
+        mixed_precision="mixed_bfloat16",
+    )
+    spec_path, serving_dir, model_run_dir, trips = write_executor_spec(
+        tmp_path, options, train_steps=6, eval_steps=2, num_trips=600
+    )
+    with open(spec_path) as f:
+        spec = json.load(f)
+    module_file = tmp_path / "xla_module.py"
+    module_file.write_text(XLA_MODULE)
+    spec["exec_properties"]["module_file"] = str(module_file)
+    policy = keras.config.dtype_policy().name
+    executor.Executor().Do(
+        artifact_utils.parse_artifact_dict(spec["input_dict"]),
+        artifact_utils.parse_artifact_dict(spec["output_dict"]),
+        spec["exec_properties"],
+    )
+    assert keras.config.dtype_policy().name == policy  # the global policy is restored
+    state = read_training_state(model_run_dir)
+    assert (state["final_step"], state["jit_compile"]) == (6, True)
+    outputs = answer(serving_dir, "predict", trips.iloc[:4])
+    assert outputs["payment_type/probabilities"].dtype == tf.float32
+    np.testing.assert_allclose(
+        outputs["payment_type/probabilities"].numpy().sum(axis=1), 1.0, rtol=1e-5
+    )
+    classes = outputs["payment_type/classes"].numpy().ravel()
+    assert set(classes) <= {name.encode() for name in sample.PAYMENT_TYPES}

@@ -15,6 +15,10 @@ def test_round_trip_through_json_custom_config():
         eval_batch_size=512,
         epochs=3,
         steps_per_execution=8,
+        jit_compile=True,
+        mixed_precision="mixed_bfloat16",
+        backup=False,
+        backup_steps=50,
         hparams={"hidden_units": [16, 8], "learning_rate": 0.01},
     )
     stored = json_utils.loads(json_utils.dumps({constants.OPTIONS_KEY: options.to_json_dict()}))
@@ -39,6 +43,10 @@ def test_missing_options_give_the_defaults():
         ({"devices": "/gpu:0"}, TypeError, r"Invalid `devices`: expected a list of device"),
         ({"tpu": 3}, TypeError, r"Invalid `tpu`: expected a string; received 3"),
         ({"hparams": [1]}, TypeError, r"Invalid `hparams`: expected a dict"),
+        ({"jit_compile": "yes"}, TypeError, r"Invalid `jit_compile`: expected True or False"),
+        ({"backup": None}, TypeError, r"Invalid `backup`: expected True or False"),
+        ({"backup_steps": 0}, ValueError, r"Invalid `backup_steps`: expected an integer >= 1"),
+        ({"mixed_precision": "float16"}, ValueError, r"Invalid `mixed_precision`: expected one"),
     ],
 )
 def test_invalid_values_name_the_option(kwargs, error, message):

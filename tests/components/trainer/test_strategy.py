@@ -117,3 +117,44 @@ def test_registered_strategy_is_returned_for_its_configuration(monkeypatch):
     held = tf.distribute.OneDeviceStrategy("/cpu:1")
     strategy.register_strategy(held, "mirrored", devices=["/cpu:1", "/cpu:0"])
     assert strategy.create_strategy("mirrored", devices=("/cpu:1", "/cpu:0")) is held
+
+
+VERTEX_WITH_EVALUATOR = {
+    "cluster": {
+        "chief": ["host0:2222"],
+        "worker": ["host1:2222", "host2:2222"],
+        "evaluator": ["host3:2222"],
+    },
+    "task": {"type": "worker", "index": 1},
+    "environment": "cloud",
+}
+LEGACY_MASTER = {
+    "cluster": {"master": ["host0:2222"], "worker": ["host1:2222"]},
+    "task": {"type": "master", "index": 0},
+}
+
+
+def test_training_cluster_leaves_out_the_evaluator():
+    resolver = strategy.training_cluster(VERTEX_WITH_EVALUATOR)
+    assert resolver.cluster_spec().as_dict() == {
+        "chief": ["host0:2222"],
+        "worker": ["host1:2222", "host2:2222"],
+    }
+    assert (resolver.task_type, resolver.task_id, resolver.rpc_layer) == ("worker", 1, "grpc")
+    assert strategy.num_training_workers(VERTEX_WITH_EVALUATOR) == 3
+    assert not strategy.is_chief(VERTEX_WITH_EVALUATOR)
+
+
+def test_training_cluster_renames_the_legacy_master_to_chief():
+    resolver = strategy.training_cluster(LEGACY_MASTER)
+    assert resolver.cluster_spec().as_dict() == {"chief": ["host0:2222"], "worker": ["host1:2222"]}
+    assert (resolver.task_type, resolver.task_id) == ("chief", 0)
+    assert strategy.is_chief(LEGACY_MASTER)
+    assert strategy.select_strategy("auto", LEGACY_MASTER, 0, False) == "multi_worker"
+
+
+def test_training_cluster_rejects_a_task_that_does_not_train():
+    evaluator = {**VERTEX_WITH_EVALUATOR, "task": {"type": "evaluator", "index": 0}}
+    assert strategy.task_type(evaluator) == "evaluator"
+    with pytest.raises(ValueError, match=r"expected this process's task to be one of"):
+        strategy.training_cluster(evaluator)
