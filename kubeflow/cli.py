@@ -15,8 +15,9 @@ Write them as one argument, `--beam-args="..."`.
 
 `--trainer-config` is a JSON file {"options": {...}, "resources": {...}}: HeadTrainer
 options (strategy, devices, tpu, batch_size, eval_batch_size, epochs, steps_per_execution,
-hparams) and the trainer container's resources (cpu_limit, memory_limit in GB,
-accelerator_type, accelerator_count). Command-line flags override the file.
+jit_compile, mixed_precision, backup, backup_steps, hparams) and the trainer container's
+resources (cpu_limit, memory_limit in GB, accelerator_type, accelerator_count). Command-line
+flags override the file.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def add_subcommand(subparsers: Any) -> None:
     trainer.add_argument("--batch-size", type=int, help="global training batch size")
     trainer.add_argument("--epochs", type=int, help="Keras epochs")
     trainer.add_argument("--tpu", help="TPU address or name (strategy tpu)")
+    trainer.add_argument(
+        "--mixed-precision",
+        choices=("mixed_float16", "mixed_bfloat16"),
+        help="layers compute in float16 (GPUs) or bfloat16 (TPUs); the head stays float32",
+    )
     trainer.add_argument("--trainer-cpu", type=float, help="trainer vCPUs")
     trainer.add_argument("--trainer-memory", type=float, help="trainer memory in GB")
     trainer.add_argument("--trainer-accelerator", help="accelerator type, e.g. NVIDIA_TESLA_T4")
@@ -115,7 +121,7 @@ def trainer_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
 
     config = load_trainer_config(args.trainer_config)
     options = config["options"]
-    for name in ("strategy", "batch_size", "epochs", "tpu"):
+    for name in ("strategy", "batch_size", "epochs", "tpu", "mixed_precision"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     resources = config["resources"]

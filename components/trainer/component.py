@@ -88,6 +88,10 @@ class HeadTrainer(tfx_trainer_component.Trainer):
         eval_batch_size: global validation batch size (default `batch_size`).
         epochs: Keras epochs (see `TrainerOptions`).
         steps_per_execution: training steps per compiled call.
+        jit_compile: compile the steps with XLA (True/False; None: Keras's choice).
+        mixed_precision: None, `mixed_float16` (GPUs) or `mixed_bfloat16` (TPUs, CPUs).
+        backup: back up the training state and resume from it after a kill (default True).
+        backup_steps: steps between backups (besides each epoch end).
         hparams: hyperparameters for `build_model` and `build_optimizer`.
 
     Raises:
@@ -114,6 +118,10 @@ class HeadTrainer(tfx_trainer_component.Trainer):
         eval_batch_size: int | None = None,
         epochs: int = 1,
         steps_per_execution: int = 1,
+        jit_compile: bool | None = None,
+        mixed_precision: str | None = None,
+        backup: bool = True,
+        backup_steps: int = 500,
         hparams: dict[str, Any] | None = None,
     ):
         if not isinstance(module_file, str) or not module_file:
@@ -134,6 +142,10 @@ class HeadTrainer(tfx_trainer_component.Trainer):
             eval_batch_size=eval_batch_size,
             epochs=epochs,
             steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+            mixed_precision=mixed_precision,
+            backup=backup,
+            backup_steps=backup_steps,
             hparams=hparams or {},
         )
         super().__init__(

@@ -223,6 +223,8 @@ def test_compile_command_writes_a_valid_job(tmp_path, capsys):
             str(config),
             "--batch-size",
             "256",
+            "--mixed-precision",
+            "mixed_bfloat16",
             "--trainer-accelerator",
             "NVIDIA_L4",
             "--trainer-accelerator-count",
@@ -250,6 +252,7 @@ def test_compile_command_writes_a_valid_job(tmp_path, capsys):
     options = json.loads(custom_config["runtimeValue"]["constantValue"]["stringValue"])
     assert options["head_trainer"]["strategy"] == "one_device"
     assert options["head_trainer"]["batch_size"] == 256
+    assert options["head_trainer"]["mixed_precision"] == "mixed_bfloat16"
     assert not tasks["HeadTrainer"].get("cachingOptions", {}).get("enableCache")
 
 
