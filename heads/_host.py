@@ -64,13 +64,31 @@ def labels_are_prepared(labels: Any) -> bool:
     )
 
 
-def prepare_labels(head: Head, labels: Any) -> Any:
+def needs_preparation(head: Head, compiled: bool) -> bool:
+    """Whether `prepare_labels` has work to do for `head`'s labels.
+
+    Compiled steps need every label check on the host; uncompiled ones only the conversion
+    of vocabulary strings and sparse multi-label labels (their own checks still run).
+    """
+    if isinstance(head, MultiHead):
+        return any(needs_preparation(sub_head, compiled) for sub_head in head.heads)
+    return (
+        compiled
+        or isinstance(head, MultiLabelHead)
+        or getattr(head, "label_vocabulary", None) is not None
+    )
+
+
+def prepare_labels(head: Head, labels: Any, check_ranges: bool = True) -> Any:
     """Converts and checks labels on the host, for `step_head(head)`.
 
-    * vocabulary strings (binary and multi-class heads) become class ids;
-    * sparse multi-label labels (ids or vocabulary strings) become multi-hot int64 tensors;
-    * class ids, binary labels, multi-hot labels and logistic-regression labels are checked
-      against their allowed range.
+    * vocabulary strings (binary and multi-class heads) become class ids, after checking
+      each is in the vocabulary;
+    * sparse multi-label labels (ids or vocabulary strings) become multi-hot int64 tensors,
+      after checking each id or name;
+    * with `check_ranges`, class ids, binary labels, multi-hot labels and
+      logistic-regression labels are checked against their allowed range (an uncompiled
+      step checks them itself, so `HeadModel` asks for this only when the step is compiled).
 
     Labels of a form the head does not accept are returned unchanged, so that the head
     raises its own error for them.
@@ -78,6 +96,7 @@ def prepare_labels(head: Head, labels: Any) -> Any:
     Args:
         head: the model's head.
         labels: a batch of labels (for a MultiHead, a dict by head name).
+        check_ranges: whether to check the range of labels that need no conversion.
 
     Returns:
         The labels, with the checks attached (they run eagerly, or in the `tf.data`
@@ -91,13 +110,17 @@ def prepare_labels(head: Head, labels: Any) -> Any:
         if not isinstance(labels, Mapping):
             return labels
         return {
-            key: prepare_labels(_sub_head(head, key), value) if _sub_head(head, key) else value
+            key: (
+                prepare_labels(_sub_head(head, key), value, check_ranges)
+                if _sub_head(head, key)
+                else value
+            )
             for key, value in labels.items()
         }
     if labels is None:
         return labels
     if isinstance(head, MultiLabelHead):
-        return _prepare_multi_label(head, labels)
+        return _prepare_multi_label(head, labels, check_ranges)
     if _validation.is_sparse(labels):
         return labels
     labels = tf.convert_to_tensor(labels)
@@ -107,6 +130,8 @@ def prepare_labels(head: Head, labels: Any) -> Any:
             return labels
         labels = _vocabulary_ids(head, labels, vocabulary)
         return tf.cast(labels, tf.float32) if isinstance(head, BinaryClassHead) else labels
+    if not check_ranges:
+        return labels
     if isinstance(head, BinaryClassHead) or isinstance(head, LogisticRegressionHead):
         if labels.dtype.is_floating or labels.dtype.is_integer:
             return _checked_range(head, labels, upper=1, inclusive=True)
@@ -193,11 +218,11 @@ def _vocabulary_ids(head: Head, labels: tf.Tensor, vocabulary: tuple[str, ...]) 
         return tf.identity(ids)
 
 
-def _prepare_multi_label(head: MultiLabelHead, labels: Any) -> Any:
+def _prepare_multi_label(head: MultiLabelHead, labels: Any, check_ranges: bool) -> Any:
     """Multi-hot labels from sparse ids or names; dense labels checked to be in [0, 1]."""
     if not _validation.is_sparse(labels):
         labels = tf.convert_to_tensor(labels)
-        if labels.dtype == tf.string:
+        if labels.dtype == tf.string or not check_ranges:
             return labels
         return _checked_range(head, labels, upper=1, inclusive=True)
     values = labels.values

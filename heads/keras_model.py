@@ -145,18 +145,31 @@ class HeadModel(keras.Model):
         self.predict_function = predict_function
         return predict_function
 
+    @property
+    def _compiled_steps(self) -> bool:
+        """Whether the steps run compiled: with `jit_compile`, or on TPUs (always)."""
+        return bool(self.jit_compile) or isinstance(
+            self.distribute_strategy, tf.distribute.TPUStrategy
+        )
+
     def _host_prepared(self, x: Any, y: Any) -> tuple[Any, Any]:
         """`(x, y)` with the labels converted and checked by `_host.prepare_labels`.
 
-        A `tf.data.Dataset` of `(features, labels, ...)` gets a `map` (which runs on the
-        host, in the input pipeline); labels given as arrays are converted eagerly. Other
-        inputs (generators, `PyDataset`, distributed datasets) pass unchanged, and their
-        labels are converted inside the step, which works only when it is not compiled.
+        Nothing is done where nothing is needed (`_host.needs_preparation`). A
+        `tf.data.Dataset` of `(features, labels, ...)` gets a `map` (which runs on the host,
+        in the input pipeline); labels given as arrays are converted eagerly. Other inputs
+        (generators, `PyDataset`, distributed datasets) pass unchanged, and their labels are
+        converted inside the step, which works only when it is not compiled.
         """
+        if not _host.needs_preparation(self.head, compiled=self._compiled_steps):
+            return x, y
         if isinstance(x, tf.data.Dataset):
-            return x.map(self._prepare_element), y
+            prepared = x.map(
+                self._prepare_element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
+            return prepared.prefetch(tf.data.AUTOTUNE), y
         if y is not None:
-            return x, _host.prepare_labels(self.head, y)
+            return x, _host.prepare_labels(self.head, y, check_ranges=self._compiled_steps)
         return x, y
 
     def _host_prepared_validation(self, validation_data: Any) -> Any:
@@ -168,7 +181,8 @@ class HeadModel(keras.Model):
     def _prepare_element(self, *element: Any) -> Any:
         if len(element) < 2:
             return element[0] if len(element) == 1 else element
-        return (element[0], _host.prepare_labels(self.head, element[1]), *element[2:])
+        labels = _host.prepare_labels(self.head, element[1], check_ranges=self._compiled_steps)
+        return (element[0], labels, *element[2:])
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras 3.12 (TensorFlow trainer) reduces the first batch with MEAN across replicas
