@@ -5,7 +5,7 @@ Code written for `tf.contrib.learn` can keep its call::
     head = heads.contrib.multi_label_head(n_classes=5, weight_column_name="w",
                                           head_name="tags", metric_class_ids=[0, 3])
 
-and gets a `heads.MultiLabelHead`. What changes (see HEADS.md section 11):
+and gets a `heads.MultiLabelHead`. What changes (see docs/heads-behaviour.md §9):
 
 * metric keys are those of `MetricKeys` (`accuracy/positive_threshold_0.5/tags`, not the
   legacy `accuracy/threshold_0.500000_mean/tags`);

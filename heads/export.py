@@ -2,7 +2,7 @@
 
 Every signature takes one input, a batch of serialized `tf.Example` protos, parses it with
 the given feature spec, runs the model and returns what the original export outputs
-returned (HEADS.md sections 8.6 and 9):
+returned (docs/heads-behaviour.md §7.5 and §8):
 
 | signature | method | input | outputs |
 |---|---|---|---|
@@ -185,7 +185,10 @@ def head_export_outputs(head: Any) -> dict[str, ExportOutput]:
 
 
 def _multi_head_export_outputs(head: MultiHead) -> dict[str, ExportOutput]:
-    """HEADS.md 8.6: the first head's default, `<head>[/<signature>]`, and a merged predict."""
+    """The first head's default, `<head>[/<signature>]`, and a merged predict.
+
+    See docs/heads-behaviour.md §7.5.
+    """
     outputs: dict[str, ExportOutput] = {}
     for sub_head in head.heads:
         for signature, output in head_export_outputs(sub_head).items():

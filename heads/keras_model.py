@@ -4,7 +4,7 @@ This replaces `Head.create_estimator_spec`. The logits model maps a features dic
 (for a MultiHead, to a dict of logits by head name); the head supplies the training loss,
 the evaluation metrics and the predictions.
 
-Under `tf.distribute` (see HEADS.md section 14):
+Under `tf.distribute` (see docs/heads-behaviour.md §12):
 * the head's metric objects are created in `__init__`, so inside the strategy's scope, and
   `metrics` returns exactly them (named by their head keys) plus the loss tracker, so Keras
   reports their cross-replica values rather than one replica's;

@@ -42,8 +42,19 @@ def _subcommands():
     ]
 
 
+MISSING_TFX = (
+    "tfx-heads: the command line runs the TFX components, and TFX is not installed; "
+    "install them with: pip install 'tfx-heads[tfx]' (Python 3.10)"
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the process exit status."""
+    """Runs the command line; returns the process exit status (2 without TFX)."""
+    try:
+        import tfx  # noqa: F401 - the subcommands all need the TFX stack
+    except ImportError:
+        print(MISSING_TFX, file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

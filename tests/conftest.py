@@ -1,4 +1,4 @@
-"""Shared test setup: quiet TensorFlow, and locate the reference vectors."""
+"""Shared test setup: quiet TensorFlow, the reference vectors, and clusters on localhost."""
 
 import json
 import os
@@ -13,17 +13,17 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def reference_dir() -> pathlib.Path:
-    """The folder holding HEADS.md and vectors.json.
+    """The folder holding vectors.json: `tests/reference` (see its README.md).
 
-    It is `shared/reference` beside the checkout (where CI puts it), or the folder named by
-    the TFX_HEADS_REFERENCE_DIR environment variable.
+    The environment variable TFX_HEADS_REFERENCE_DIR names another folder, for example a
+    newer recording to check against.
     """
     override = os.environ.get("TFX_HEADS_REFERENCE_DIR")
-    path = pathlib.Path(override) if override else REPO_ROOT.parent / "shared" / "reference"
+    path = pathlib.Path(override) if override else REPO_ROOT / "tests" / "reference"
     if not (path / "vectors.json").is_file():
         raise FileNotFoundError(
-            f"Conformance vectors not found: expected {path / 'vectors.json'}. Put the "
-            "shared/ folder beside the checkout or set TFX_HEADS_REFERENCE_DIR."
+            f"Conformance vectors not found: expected {path / 'vectors.json'}. Restore "
+            "tests/reference/vectors.json from the repository or unset TFX_HEADS_REFERENCE_DIR."
         )
     return path
 
@@ -53,7 +53,7 @@ def mirrored_strategy():
     """One MirroredStrategy over the two logical CPU devices, shared by every test.
 
     Several MirroredStrategy objects in one process can clash in their collective ops
-    (HEADS.md 14.6).
+    (docs/heads-behaviour.md §12.6).
     """
     import tensorflow as tf
 

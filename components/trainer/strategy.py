@@ -4,8 +4,8 @@
 local GPU count and whether a TPU is configured, so it is unit-tested with fake values.
 `create_strategy` builds the `tf.distribute` object; it keeps one per configuration and
 process, because several `MirroredStrategy` objects in one process can clash in their
-collective ops (HEADS.md 14.6) and a long-lived process (a notebook, a test session) may run
-the trainer more than once.
+collective ops (docs/heads-behaviour.md §12.6) and a long-lived process (a notebook, a test
+session) may run the trainer more than once.
 
 | name | strategy | when `auto` picks it |
 |---|---|---|

@@ -18,10 +18,11 @@ alone. Merge is an elementwise sum, hence associative and commutative, and `comp
 merged stats equals `compute` of stats built from all the batches at once up to float64
 rounding (about 1e-15 relative), whatever the batch sizes or merge order.
 
-Every metric dict has the head's `head.metrics()` keys (HEADS.md; suffixed with `/<name>` for
-a named head) plus `example_count`, `weighted_example_count`, `average_precision` beside each
-`auc_precision_recall`, and an `.../error_bound` key beside each curve metric (the name
-suffix stays last: `auc/error_bound/my_head`; see `heads.stats.metric_keys`).
+Every metric dict has the head's `head.metrics()` keys (docs/heads-behaviour.md §3;
+suffixed with `/<name>` for a named head) plus `example_count`, `weighted_example_count`,
+`average_precision` beside each `auc_precision_recall`, and an `.../error_bound` key beside
+each curve metric (the name suffix stays last: `auc/error_bound/my_head`; see
+`heads.stats.metric_keys`).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ _CLASS_TO_NAME_TEMPLATE = {
 
 
 def suffixed(key: str, name: str | None) -> str:
-    """Returns `key + "/" + name` when `name` is truthy, else `key` (HEADS.md 1.9)."""
+    """`key + "/" + name` when `name` is truthy, else `key` (docs/heads-behaviour.md §3.1)."""
     return f"{key}/{name}" if name else key
 
 
@@ -90,7 +90,7 @@ def error_bound_key(key: str) -> str:
 
 
 def threshold_key(template: str, threshold: float) -> str:
-    """Formats a `..._AT_THRESHOLD` template with `%g` (HEADS.md 1.10)."""
+    """Formats a `..._AT_THRESHOLD` template with `%g` (docs/heads-behaviour.md §3.2)."""
     return template % threshold
 
 

@@ -85,7 +85,7 @@ def taxi_run(tmp_path_factory, mirrored_strategy):
     """Runs the executor once: taxi module, mirrored over the two logical CPUs.
 
     The session's MirroredStrategy is registered for that configuration, so the executor
-    uses it rather than a second one (HEADS.md 14.6).
+    uses it rather than a second one (docs/heads-behaviour.md §12.6).
     """
     strategy.register_strategy(mirrored_strategy, "mirrored", devices=MIRRORED_DEVICES)
     root = str(tmp_path_factory.mktemp("taxi_run"))

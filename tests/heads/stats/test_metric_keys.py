@@ -1,4 +1,4 @@
-"""Tests of heads/stats/metric_keys.py (HEADS.md sections 1.9, 1.10, 2.1)."""
+"""Tests of heads/stats/metric_keys.py (docs/heads-behaviour.md §3.1, §3.2, §3.4)."""
 
 import pytest
 
