@@ -12,7 +12,8 @@ step. `HeadModel` splits it out:
 * `device_predictions` are the numeric predictions, computed in the step; after it,
   `string_predictions` adds `classes` and `all_classes` from them on the host.
 
-Uncompiled steps take the same path, so compiled and uncompiled models agree.
+Uncompiled steps take the same path (except the range checks, which they run themselves),
+so compiled and uncompiled models agree.
 """
 
 from __future__ import annotations

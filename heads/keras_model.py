@@ -21,8 +21,9 @@ Compiled steps (`compile(jit_compile=True)`, and every TPU step) cannot run stri
 `Assert`s, so the head's host-side work is split out (`heads/_host.py`): `fit` and `evaluate`
 convert and check the labels in the input pipeline (vocabulary strings to class ids, sparse
 labels to multi-hot), the step uses the head without its vocabulary, and `predict` adds the
-`classes` and `all_classes` strings after the step. Uncompiled models take the same path. A
-consequence: a head with a `label_vocabulary` also accepts class ids as labels here.
+`classes` and `all_classes` strings after the step. Uncompiled models convert labels the
+same way (their steps still check the label ranges themselves). A consequence: a head with a
+`label_vocabulary` also accepts class ids as labels here.
 """
 
 from __future__ import annotations

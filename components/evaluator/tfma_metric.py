@@ -6,11 +6,11 @@ one batch that goes through the same label handling (`batches.PrepareHeadBatches
 same statistics (`heads.stats`) as the Beam head evaluator: one metric definition, two
 executors. The metric keys are the head's own (`auc/big_tipper`, ...), as `MetricKey` names.
 
-Use it through a `tfma.MetricConfig` (`head_metrics_spec` builds the whole `MetricsSpec`):
+Use it through a `MetricConfig` (`head_metrics_spec` builds the whole `MetricsSpec`):
 
     spec = head_metrics_spec(head, label_keys={"big_tipper": "big_tipper", ...})
-    eval_config = tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(signature_name="predict")], metrics_specs=[spec], ...)
+    eval_config = config_pb2.EvalConfig(  # tensorflow_model_analysis.proto.config_pb2
+        model_specs=[config_pb2.ModelSpec(signature_name="predict")], metrics_specs=[spec], ...)
 
 The model's `predict` signature (from `heads.export_saved_model`) supplies the logits: key
 `logits` for a single head, `<head>/logits` for a MultiHead. Labels and weights are read
@@ -27,6 +27,7 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.proto import config_pb2
 
 from components.evaluator.batches import PrepareHeadBatches
 from components.evaluator.example_inputs import ExampleBatch, RaggedColumn
@@ -75,16 +76,16 @@ def head_metrics_spec(
     head: Any,
     label_keys: str | Mapping[str, str],
     label_formats: Mapping[str, str] | None = None,
-) -> tfma.MetricsSpec:
-    """The `tfma.MetricsSpec` that computes `head`'s metrics with `HeadMetrics`."""
+) -> config_pb2.MetricsSpec:
+    """The `config_pb2.MetricsSpec` that computes `head`'s metrics with `HeadMetrics`."""
     config = {
         "head_config": serialize(head),
         "label_keys": label_keys,
         "label_formats": dict(label_formats or {}),
     }
-    return tfma.MetricsSpec(
+    return config_pb2.MetricsSpec(
         metrics=[
-            tfma.MetricConfig(
+            config_pb2.MetricConfig(
                 class_name=METRIC_CLASS_NAME, module=__name__, config=json.dumps(config)
             )
         ]

@@ -48,7 +48,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from apache_beam.io.filesystems import FileSystems
-from tensorflow_model_analysis.proto import metrics_for_slice_pb2
+from tensorflow_model_analysis.proto import config_pb2, metrics_for_slice_pb2
 
 from components.evaluator import constants
 from components.evaluator.batches import ExampleCounts
@@ -59,24 +59,26 @@ from heads.multi_head import MultiHead
 from heads.stats.metric_keys import MetricKeys, suffixed
 
 
+# The config protos come from `config_pb2`: TFMA 0.52 (TFX 1.21) no longer exports them at
+# its top level (docs/tfx-1.21.md).
 def eval_config(
     specs: Sequence[SliceSpec],
     label_keys: str | Mapping[str, str],
     confidence_intervals: bool,
-) -> tfma.EvalConfig:
+) -> config_pb2.EvalConfig:
     """The `EvalConfig` describing an evaluation (slicings, labels, intervals)."""
-    model_spec = tfma.ModelSpec(signature_name="predict")
+    model_spec = config_pb2.ModelSpec(signature_name="predict")
     if isinstance(label_keys, str):
         model_spec.label_key = label_keys
     else:
         model_spec.label_keys.update({str(k): v for k, v in label_keys.items()})
-    options = tfma.Options()
+    options = config_pb2.Options()
     options.compute_confidence_intervals.value = confidence_intervals
     if confidence_intervals:
-        options.confidence_intervals.method = tfma.ConfidenceIntervalOptions.POISSON_BOOTSTRAP
-    return tfma.EvalConfig(
+        options.confidence_intervals.method = config_pb2.ConfidenceIntervalOptions.POISSON_BOOTSTRAP
+    return config_pb2.EvalConfig(
         model_specs=[model_spec],
-        slicing_specs=[tfma.SlicingSpec(feature_keys=list(spec.features)) for spec in specs],
+        slicing_specs=[config_pb2.SlicingSpec(feature_keys=list(spec.features)) for spec in specs],
         options=options,
     )
 
@@ -262,7 +264,7 @@ class WriteResults(beam.PTransform):
         head: Any,
         head_config: Mapping[str, Any],
         specs: Sequence[SliceSpec],
-        config: tfma.EvalConfig,
+        config: config_pb2.EvalConfig,
         counts: beam.PCollection,
         empty: SliceResult,
         data_location: str,

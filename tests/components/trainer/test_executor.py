@@ -195,6 +195,23 @@ def test_do_rejects_missing_schema_before_any_work(tmp_path):
         )
 
 
+def test_an_evaluator_task_has_nothing_to_train(tmp_path, monkeypatch):
+    # Vertex AI starts the evaluator pool's replicas with the trainer task too.
+    cluster = {"chief": ["localhost:1"], "worker": ["localhost:2"], "evaluator": ["localhost:3"]}
+    monkeypatch.setenv(
+        "TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "evaluator", "index": 0}})
+    )
+    examples, schema = standard_artifacts.Examples(), standard_artifacts.Schema()
+    model, model_run = standard_artifacts.Model(), standard_artifacts.ModelRun()
+    model.uri, model_run.uri = str(tmp_path / "model"), str(tmp_path / "model_run")
+    executor.Executor().Do(
+        {"examples": [examples], "schema": [schema]},
+        {"model": [model], "model_run": [model_run]},
+        exec_properties("unused.py", TrainerOptions(), 1, 1),
+    )
+    assert not (tmp_path / "model").exists() and not (tmp_path / "model_run").exists()
+
+
 def test_check_inputs_rejects_base_model_and_missing_outputs():
     examples, schema = standard_artifacts.Examples(), standard_artifacts.Schema()
     outputs = {"model": [standard_artifacts.Model()], "model_run": [standard_artifacts.ModelRun()]}
