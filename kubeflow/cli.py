@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 _CONFIG_SECTIONS = ("options", "resources")
@@ -137,34 +136,34 @@ def trainer_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compiles the pipeline; prints the written path (or the error) and returns the status."""
+    """Compiles the pipeline and prints the written path.
+
+    Raises:
+        ValueError, TypeError, OSError: bad options or files (reported by `pipeline.cli`).
+    """
     from kubeflow import compile as kubeflow_compile
 
-    try:
-        options, resources = trainer_settings(args)
-        extra: dict[str, Any] = {}
-        if args.pipeline_name:
-            extra["pipeline_name"] = args.pipeline_name
-        if args.module_file:
-            extra["module_file"] = args.module_file
-        output = kubeflow_compile.compile_pipeline(
-            output=args.output,
-            image=args.image,
-            pipeline_root=args.pipeline_root,
-            data_root=args.data_root,
-            beam_args=args.beam_args,
-            serving_model_dir=args.serving_model_dir,
-            train_steps=args.train_steps,
-            eval_steps=args.eval_steps,
-            trainer_options=options,
-            trainer_resources=resources,
-            enable_cache=not args.no_cache,
-            **extra,
-        )
-        print(f"Wrote {output} (Kubeflow PipelineJob, image {args.image})")
-        if args.kfp_package:
-            print(f"Wrote {kubeflow_compile.write_kfp_package(output, args.kfp_package)}")
-    except (ValueError, TypeError, OSError) as error:
-        print(f"tfx-heads compile: error: {error}", file=sys.stderr)
-        return 1
+    options, resources = trainer_settings(args)
+    extra: dict[str, Any] = {}
+    if args.pipeline_name:
+        extra["pipeline_name"] = args.pipeline_name
+    if args.module_file:
+        extra["module_file"] = args.module_file
+    output = kubeflow_compile.compile_pipeline(
+        output=args.output,
+        image=args.image,
+        pipeline_root=args.pipeline_root,
+        data_root=args.data_root,
+        beam_args=args.beam_args,
+        serving_model_dir=args.serving_model_dir,
+        train_steps=args.train_steps,
+        eval_steps=args.eval_steps,
+        trainer_options=options,
+        trainer_resources=resources,
+        enable_cache=not args.no_cache,
+        **extra,
+    )
+    print(f"Wrote {output} (Kubeflow PipelineJob, image {args.image})")
+    if args.kfp_package:
+        print(f"Wrote {kubeflow_compile.write_kfp_package(output, args.kfp_package)}")
     return 0

@@ -132,7 +132,12 @@ def per_head_values(values: Sequence[str] | None, arg: str) -> str | dict[str, s
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs the evaluation; prints a summary (or the error) and returns the exit status."""
+    """Runs the evaluation and prints a summary.
+
+    Raises:
+        ValueError: bad input (malformed examples, bad arguments or files), with the
+            innermost message; `pipeline.cli` prints it and exits with status 2.
+    """
     _configure_logging()
     from components.evaluator import pipeline
     from components.evaluator.example_inputs import MalformedExampleError
@@ -166,8 +171,12 @@ def run(args: argparse.Namespace) -> int:
             **options,
         )
     except (MalformedExampleError, ValueError, TypeError, OSError, RuntimeError) as error:
-        print(f"tfx-heads evaluate: error: {_root_message(error)}", file=sys.stderr)
-        return 1
+        # Beam wraps errors raised in a DoFn: report the innermost `Invalid ...` message as
+        # bad input (`pipeline.cli` prints it); anything else is an internal error.
+        message = _root_message(error)
+        if message is None:
+            raise
+        raise ValueError(message) from error
     overall = document["slices"][0]
     rejected = document["rejected"]
     print(
@@ -179,17 +188,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _root_message(error: BaseException) -> str:
-    """The message of the innermost error (Beam wraps errors raised in DoFns)."""
-    messages = [str(error)]
-    while error.__cause__ is not None or error.__context__ is not None:
-        error = error.__cause__ or error.__context__
-        messages.append(str(error))
+def _root_message(error: BaseException) -> str | None:
+    """The innermost `Invalid ...` message of `error` and its causes (Beam wraps errors
+    raised in DoFns), else the last line of a bad-input error's own message, else None."""
+    messages, current = [str(error)], error
+    while current.__cause__ is not None or current.__context__ is not None:
+        current = current.__cause__ or current.__context__
+        messages.append(str(current))
     for message in reversed(messages):
         found = re.search(r"Invalid [^\n]*", message)
         if found:
             return found.group(0).split(" [while running")[0]
-    return messages[0].strip().splitlines()[-1] if messages[0].strip() else repr(error)
+    if isinstance(error, RuntimeError) or not messages[0].strip():
+        return None
+    return messages[0].strip().splitlines()[-1]
 
 
 class _WorkerProgress(logging.Filter):

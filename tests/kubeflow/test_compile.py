@@ -272,8 +272,10 @@ def test_compile_command_reports_invalid_dataflow_args(tmp_path, capsys):
         ]
     )
 
-    assert status == 1
-    assert "expected --region=..." in capsys.readouterr().err
+    assert status == 2  # bad arguments
+    error = capsys.readouterr().err
+    assert error.startswith("tfx-heads compile: error: ") and "expected --region=..." in error
+    assert len(error.strip().splitlines()) == 1
     assert not (tmp_path / "job.json").exists()
 
 

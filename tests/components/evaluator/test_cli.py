@@ -88,8 +88,10 @@ def test_malformed_example_is_a_clear_error(tmp_path, helpers, capsys):
     config.write_text(json.dumps(heads.serialize(heads.BinaryClassHead())))
     argv = ["evaluate", "--examples", path, "--output", str(tmp_path / "out")]
     argv += ["--head-config", str(config), "--logits-feature", "logit", "--label-key", "y"]
-    assert main_cli.main(argv) == 1
+    assert main_cli.main(argv) == 2  # bad input
     error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert error.strip().splitlines()[-1].startswith("tfx-heads evaluate: error: Invalid")
     assert f"record 1 of {path}; label_out_of_range)" in error
     assert "expected labels in [0, 1] in label feature 'y' of the head; received 3." in error
 

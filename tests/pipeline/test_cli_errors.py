@@ -1,0 +1,69 @@
+"""How `tfx-heads` fails: one line on stderr, status 2 for bad input, 1 for internal errors,
+the traceback only with `--debug` (each case a real subprocess)."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def _main(argv: list[str]) -> subprocess.CompletedProcess:
+    code = f"import sys; from pipeline import cli; sys.exit(cli.main({argv!r}))"
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_bad_input_is_one_line_with_status_2(tmp_path):
+    result = _main(["report", str(tmp_path / "missing"), "-o", str(tmp_path / "r.html")])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("tfx-heads report: error: ") and "missing" in lines[-1]
+    assert "Traceback" not in result.stderr
+
+
+def test_an_internal_error_is_one_line_with_status_1_and_debug_raises_it(monkeypatch, capsys):
+    from pipeline import cli
+
+    def add_failing(subparsers):  # a subcommand with a bug
+        def run(args):
+            raise KeyError("slices")
+
+        subparsers.add_parser("failing").set_defaults(run=run)
+
+    monkeypatch.setattr(cli, "_subcommands", lambda: [add_failing])
+    assert cli.main(["failing"]) == 1
+    error = capsys.readouterr().err
+    assert error.splitlines() == [
+        "tfx-heads failing: internal error: KeyError: 'slices' (run it again with --debug for "
+        "the traceback, and report it)"
+    ]
+    with pytest.raises(KeyError, match="slices"):
+        cli.main(["failing", "--debug"])
+
+
+def test_a_malformed_example_in_evaluate_is_one_line_without_a_traceback(tmp_path):
+    import json
+
+    import tensorflow as tf
+
+    import heads
+
+    path = tmp_path / "data.tfrecord"
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for label in (1, 3):  # 3 is no binary label
+            feature = {
+                "y": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+                "logit": tf.train.Feature(float_list=tf.train.FloatList(value=[0.2])),
+            }
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writer.write(example.SerializeToString())
+    config = tmp_path / "head.json"
+    config.write_text(json.dumps(heads.serialize(heads.BinaryClassHead())))
+    argv = ["evaluate", "--examples", str(path), "--output", str(tmp_path / "out")]
+    argv += ["--head-config", str(config), "--logits-feature", "logit", "--label-key", "y"]
+    result = _main(argv)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("tfx-heads evaluate: error: Invalid") and "record 1 of" in last
