@@ -32,7 +32,13 @@ from components.evaluator.example_inputs import (
     take_rows,
 )
 from components.evaluator.head_inputs import HeadInput, InputSpec, single_heads
-from components.evaluator.labels import example_weights, feature_logits, head_labels
+from components.evaluator.labels import (
+    check_logits,
+    check_weights,
+    example_weights,
+    feature_logits,
+    head_labels,
+)
 from heads.logistic_regression_head import LogisticRegressionHead
 from heads.multi_head import MultiHead
 from heads.poisson_regression_head import PoissonRegressionHead
@@ -139,8 +145,10 @@ class PrepareHeadBatches(beam.DoFn):
             arrays["logits"] = feature_logits(head, batch.columns[head.logits_key], checks)
         else:
             arrays["logits"] = batch.logits[head.name]
+        check_logits(head, arrays["logits"], checks)
         if head.weight_key is not None:
             arrays["weights"] = example_weights(head, batch.columns[head.weight_key], checks)
+            check_weights(head, arrays["weights"], checks)
         if head.name in batch.predictions:
             arrays["predictions"] = batch.predictions[head.name]
         return arrays

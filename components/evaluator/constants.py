@@ -74,3 +74,9 @@ WEIGHT_SHAPE = "weight_shape"
 MISSING_LOGITS = "missing_logits"
 LOGITS_WIDTH = "logits_width"
 """A logits feature with another number of values than the head's `logits_dimension`."""
+NON_FINITE_LOGITS = "non_finite_logits"
+"""A logit that is NaN or infinite (from the model or a logits feature): the loss and the
+curves of such an example are undefined."""
+INVALID_WEIGHT = "invalid_weight"
+"""An example weight that is negative, NaN or infinite: weighted counts, the loss and the
+curves' error bounds need finite weights >= 0."""

@@ -102,6 +102,32 @@ def feature_logits(head: HeadInput, column: RaggedColumn, checks: RowChecks) -> 
     )
 
 
+def check_logits(head: HeadInput, logits: np.ndarray, checks: RowChecks) -> None:
+    """Rejects the rows of float `[B, k]` logits that hold a NaN or an infinity."""
+    source = f"logits feature {head.logits_key!r}" if head.logits_key else "the model's logits"
+    checks.reject(
+        ~np.isfinite(logits).reshape(len(logits), -1).all(axis=1),
+        head.reason(constants.NON_FINITE_LOGITS),
+        lambda row: (
+            f"finite values in {source} of {head.description}",
+            repr(logits[row].tolist()),
+        ),
+    )
+
+
+def check_weights(head: HeadInput, weights: np.ndarray, checks: RowChecks) -> None:
+    """Rejects the rows whose weights (float `[B]` or `[B, d]`) are negative or not finite."""
+    ok = np.isfinite(weights) & (weights >= 0)
+    checks.reject(
+        ~ok.reshape(len(weights), -1).all(axis=1),
+        head.reason(constants.INVALID_WEIGHT),
+        lambda row: (
+            f"finite weights >= 0 in weight feature {head.weight_key!r} of {head.description}",
+            repr(np.asarray(weights[row]).tolist()),
+        ),
+    )
+
+
 def _fixed_width(
     head: HeadInput, column: RaggedColumn, checks: RowChecks, width: int, what: str
 ) -> np.ndarray:

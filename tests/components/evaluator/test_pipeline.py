@@ -408,6 +408,73 @@ def test_malformed_examples_are_counted_with_reasons(tmp_path, helpers):
         assert overall["metrics"][key] == pytest.approx(reference[key], abs=1e-6)
 
 
+def _non_finite_and_negative_rows():
+    rows = [{"y": i % 2, "logit": [i / 10 - 1], "w": [1.0 + i % 3]} for i in range(12)]
+    rows[1]["logit"] = [float("nan")]
+    rows[4]["logit"] = [float("inf")]
+    rows[6]["w"] = [-0.5]
+    rows[9]["w"] = [float("nan")]
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("row", "reason", "expected", "received"),
+    [
+        (1, "non_finite_logits", "finite values in logits feature 'logit'", "[nan]"),
+        (6, "invalid_weight", "finite weights >= 0 in weight feature 'w'", "-0.5"),
+    ],
+)
+def test_non_finite_logits_and_negative_weights_fail_naming_the_record(
+    tmp_path, helpers, row, reason, expected, received
+):
+    rows = _non_finite_and_negative_rows()
+    bad = {1, 4, 6, 9} - {row}
+    rows = [r for i, r in enumerate(rows) if i not in bad]  # only the row under test is bad
+    record = row - sum(1 for i in bad if i < row)
+    path = helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows)
+    with pytest.raises(Exception) as raised:
+        pipeline.evaluate(
+            path,
+            str(tmp_path / "out"),
+            head=heads.BinaryClassHead(weight_column="w", name="b"),
+            logits_features="logit",
+            label_keys="y",
+        )
+    message = str(raised.value)
+    assert (
+        f"Invalid example (record {record} of {path}; {reason}/b): expected {expected}" in message
+    )
+    assert f"received {received}" in message
+    assert not os.path.exists(tmp_path / "out" / constants.METRICS_JSON_FILE)
+
+
+def test_non_finite_logits_and_invalid_weights_are_counted_when_rejected(tmp_path, helpers):
+    rows = _non_finite_and_negative_rows()
+    helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows)
+    document = pipeline.evaluate(
+        str(tmp_path / "part-*"),
+        str(tmp_path / "out"),
+        head=heads.BinaryClassHead(weight_column="w", name="b"),
+        logits_features="logit",
+        label_keys="y",
+        reject_malformed=True,
+        batch_size=5,
+    )
+    assert document["rejected"] == {
+        "count": 4,
+        "reasons": {"non_finite_logits/b": 2, "invalid_weight/b": 2},
+    }
+    good = np.array([i not in (1, 4, 6, 9) for i in range(12)])
+    overall = document["slices"][0]
+    assert overall["example_count"] + document["rejected"]["count"] == len(rows)
+    y = np.array([i % 2 for i in range(12)])[good]
+    logits = np.array([i / 10 - 1 for i in range(12)], np.float32)[good]
+    w = np.array([1.0 + i % 3 for i in range(12)])[good]
+    reference = binary_reference(y, logits, w, (), "b")
+    for key in ("average_loss/b", "auc/b", "weighted_example_count/b"):
+        assert overall["metrics"][key] == pytest.approx(reference[key], abs=1e-6)
+
+
 def test_every_example_rejected_still_writes_the_overall_slice(tmp_path, helpers):
     helpers.write_examples(tmp_path / "part-0.tfrecord.gz", [{"logit": [0.5]}] * 3)
     document = pipeline.evaluate(
