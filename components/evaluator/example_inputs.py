@@ -145,11 +145,32 @@ def sample_examples(
         dataset = tf.data.TFRecordDataset(
             path, compression_type=compression_type(path, compression)
         )
-        for batch in dataset.take(max_records - len(examples)).batch(max_records):
-            examples.extend(tf.train.Example.FromString(record) for record in batch.numpy())
+        read = 0
+        try:
+            for record in dataset.take(max_records - len(examples)):
+                examples.append(tf.train.Example.FromString(record.numpy()))
+                read += 1
+        except tf.errors.DataLossError as error:
+            raise unreadable_file_error(
+                path, compression, f"at record {read}", error.message.strip()
+            ) from error
         if len(examples) >= max_records:
             break
     return examples
+
+
+def unreadable_file_error(path: str, compression: str, where: str, problem: str) -> OSError:
+    """The error for a file that stops being readable TFRecords (corrupt or truncated).
+
+    Args:
+        where: which record failed, e.g. "at record 30".
+        problem: what is wrong there (TensorFlow's message, for example).
+    """
+    expected = f" ({compression})" if compression != "auto" else ""
+    return OSError(
+        f"Invalid `examples` file {path}: expected TFRecords{expected}; reading failed "
+        f"{where}: {problem}"
+    )
 
 
 def feature_types(

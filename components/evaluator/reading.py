@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -23,7 +24,11 @@ import numpy as np
 import tensorflow as tf
 
 from components.evaluator import constants
-from components.evaluator.example_inputs import ExampleBatch, compression_type
+from components.evaluator.example_inputs import (
+    ExampleBatch,
+    compression_type,
+    unreadable_file_error,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -62,14 +67,15 @@ class ReadExamples(beam.DoFn):
         self._last_report = time.monotonic()
 
     def process(self, path: str) -> Iterator[ExampleBatch]:
-        dataset = tf.data.TFRecordDataset(
-            path, compression_type=compression_type(path, self._compression)
-        )
+        compression = compression_type(path, self._compression)
+        dataset = tf.data.TFRecordDataset(path, compression_type=compression)
         dataset = dataset.batch(self._batch_size).prefetch(1)
         start = 0
+        record_bytes = 0  # what the records take in the (uncompressed) file: 16 bytes of framing
         try:
             for serialized in dataset:
                 size = int(serialized.shape[0])
+                record_bytes += int(tf.reduce_sum(tf.strings.length(serialized))) + 16 * size
                 self._read.inc(size)
                 self._report(size, path)
                 yield ExampleBatch(
@@ -80,11 +86,15 @@ class ReadExamples(beam.DoFn):
                 )
                 start += size
         except tf.errors.DataLossError as error:
-            raise OSError(
-                f"Invalid `examples` file {path}: expected TFRecords"
-                f"{' (' + self._compression + ')' if self._compression != 'auto' else ''}; "
-                f"reading failed after {start} records: {error.message.strip()}"
+            where = f"at or after record {start} (the records before it were read)"
+            raise unreadable_file_error(
+                path, self._compression, where, error.message.strip()
             ) from error
+        problem = _truncation(path, compression, record_bytes)
+        if problem:
+            raise unreadable_file_error(
+                path, self._compression, f"after record {start - 1}", problem
+            )
 
     def _report(self, size: int, path: str) -> None:
         self._total += size
@@ -92,3 +102,45 @@ class ReadExamples(beam.DoFn):
         if now - self._last_report >= self._progress_interval:
             self._last_report = now
             _LOG.info("Read %d examples so far on this worker (now reading %s).", self._total, path)
+
+
+def _truncation(path: str, compression: str, record_bytes: int) -> str | None:
+    """What is wrong with the end of a file that `tf.data` read as complete, or None.
+
+    TensorFlow reads an uncompressed file that ends inside a record's 12-byte header, and a
+    GZIP file whose stream is cut (when batching), as if they ended cleanly. An uncompressed
+    file must be exactly the `record_bytes` its records take. A GZIP file records the size of
+    its uncompressed data (mod 2^32) in its last 4 bytes; only where that differs (a cut
+    stream, or several concatenated gzip members) is the whole file decompressed to check.
+    ZLIB files are not checked.
+    """
+    if compression == "":
+        extra = tf.io.gfile.stat(path).length - record_bytes
+        if extra:
+            return f"{extra} bytes remain that are no complete record (a truncated file?)"
+        return None
+    if compression != "GZIP":
+        return None
+    with tf.io.gfile.GFile(path, "rb") as f:
+        size = f.size()
+        f.seek(max(size - 4, 0))
+        if int.from_bytes(f.read(4), "little") == record_bytes % 2**32:
+            return None
+        f.seek(0)
+        decompressed, complete = 0, True
+        decompressor = zlib.decompressobj(wbits=47)  # gzip members, one after another
+        try:
+            while chunk := f.read(1 << 22):
+                while chunk:
+                    decompressed += len(decompressor.decompress(chunk))
+                    chunk = decompressor.unused_data
+                    if chunk:
+                        decompressor = zlib.decompressobj(wbits=47)
+                complete = decompressor.eof
+        except zlib.error as error:
+            return f"the gzip data is corrupt ({error})"
+    if not complete:
+        return "the gzip stream ends early (a truncated file?)"
+    if decompressed != record_bytes:
+        return f"{decompressed - record_bytes} bytes remain that are no complete record"
+    return None

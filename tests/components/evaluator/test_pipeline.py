@@ -3,6 +3,7 @@ precision, exact NumPy for threshold metrics, means, losses and counts."""
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -675,3 +676,50 @@ def test_pipeline_options():
     assert dataflow.view_as(StandardOptions).runner == "DataflowRunner"
     with pytest.raises(ValueError, match="Invalid `num_workers`"):
         pipeline.pipeline_options(["--runner=DataflowRunner"], num_workers=2)
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+def test_a_truncated_file_fails_naming_the_file_and_the_record(tmp_path, helpers, gzip):
+    rows = [{"y": i % 2, "logit": [i / 10]} for i in range(50)]
+    suffix = ".tfrecord.gz" if gzip else ".tfrecord"
+    whole = helpers.write_examples(tmp_path / f"whole{suffix}", rows, gzip=gzip)
+    head_part = helpers.write_examples(tmp_path / f"head{suffix}", rows[:30], gzip=gzip)
+    path = str(tmp_path / f"data{suffix}")
+    with open(whole, "rb") as f:
+        data = f.read()
+    # Uncompressed: cut inside record 30's header, which TensorFlow reads as a clean end.
+    keep = os.path.getsize(head_part) + 5 if not gzip else len(data) // 2
+    with open(path, "wb") as f:
+        f.write(data[:keep])  # cut inside record 30 (uncompressed) or inside the stream
+    with pytest.raises(OSError) as raised:
+        pipeline.evaluate(
+            path,
+            str(tmp_path / "out"),
+            head=heads.BinaryClassHead(),
+            logits_features="logit",
+            label_keys="y",
+        )
+    message = str(raised.value)
+    assert message.startswith(f"Invalid `examples` file {path}: expected TFRecords; reading fail")
+    if gzip:  # where TensorFlow notices the cut varies; the message names the record
+        assert re.search(r"reading failed (at|at or after|after) record \d+", message)
+    else:
+        assert "reading failed after record 29: 5 bytes remain that are no complete" in message
+
+
+def test_concatenated_gzip_members_are_read_whole(tmp_path, helpers):
+    # A file of two gzip members (`cat a.gz b.gz`): its last 4 bytes give only the second
+    # member's size, so the reader decompresses it to check, and finds it complete.
+    rows = [{"y": i % 2, "logit": [i / 10]} for i in range(40)]
+    first = helpers.write_examples(tmp_path / "a.tfrecord.gz", rows[:25])
+    second = helpers.write_examples(tmp_path / "b.tfrecord.gz", rows[25:])
+    path = tmp_path / "both.tfrecord.gz"
+    path.write_bytes(open(first, "rb").read() + open(second, "rb").read())
+    document = pipeline.evaluate(
+        str(path),
+        str(tmp_path / "out"),
+        head=heads.BinaryClassHead(),
+        logits_features="logit",
+        label_keys="y",
+    )
+    assert document["slices"][0]["example_count"] == 40

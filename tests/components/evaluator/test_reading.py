@@ -1,7 +1,10 @@
 """Reading files in batches that know their records' positions."""
 
+import os
+
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from components.evaluator.reading import ReadExamples
 
@@ -29,3 +32,51 @@ def test_a_corrupted_file_is_named(tmp_path, helpers):
         list(stage.process(path))
     with pytest.raises(ValueError, match="Invalid `batch_size`"):
         ReadExamples(batch_size=0)
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+def test_a_truncated_file_is_not_read_as_complete(tmp_path, helpers, gzip):
+    # TensorFlow reads both as if they ended cleanly: an uncompressed file cut inside a
+    # record's header, and (in batches) a cut gzip stream.
+    rows = [{"y": i} for i in range(60)]
+    path = helpers.write_examples(tmp_path / "whole", rows, gzip=gzip)
+    with open(path, "rb") as f:
+        data = f.read()
+    if gzip:  # TensorFlow itself notices some cuts (a DataLossError), the end check the rest
+        cut, problem = len(data) // 2, "the gzip stream ends early|truncated record"
+    else:
+        cut = os.path.getsize(helpers.write_examples(tmp_path / "head", rows[:40], gzip=False))
+        cut, problem = cut + 7, "7 bytes remain that are no complete record"
+    truncated = tmp_path / "cut.tfrecord"
+    truncated.write_bytes(data[:cut])
+    stage = ReadExamples(batch_size=8, compression="gzip" if gzip else "none")
+    stage.setup()
+    with pytest.raises(OSError, match=f"Invalid `examples` file {truncated}.*record"):
+        list(stage.process(str(truncated)))
+    with pytest.raises(OSError, match=problem):
+        list(stage.process(str(truncated)))
+    whole = list(stage.process(path))  # the intact file reads completely, without error
+    assert sum(batch.read for batch in whole) == 60
+
+
+def test_a_gzip_stream_cut_where_tensorflow_reads_on_quietly_is_caught(tmp_path, helpers):
+    rows = [{"y": i} for i in range(50)]
+    path = helpers.write_examples(tmp_path / "whole.tfrecord.gz", rows)
+    with open(path, "rb") as f:
+        data = f.read()
+    truncated = tmp_path / "cut.tfrecord.gz"
+    for cut in range(len(data) // 3, len(data) - 8):  # find a cut TensorFlow reads quietly
+        truncated.write_bytes(data[:cut])
+        dataset = tf.data.TFRecordDataset(str(truncated), "GZIP").batch(1024)
+        try:
+            quietly_read = sum(int(batch.shape[0]) for batch in dataset)
+        except tf.errors.DataLossError:
+            continue
+        break
+    else:
+        pytest.fail("no cut of the gzip stream was read quietly by tf.data")
+    assert quietly_read < 50  # tf.data lost records without an error
+    stage = ReadExamples(batch_size=1024)
+    stage.setup()
+    with pytest.raises(OSError, match="the gzip stream ends early"):
+        list(stage.process(str(truncated)))
