@@ -110,12 +110,9 @@ def prepare_labels(head: Head, labels: Any, check_ranges: bool = True) -> Any:
     if isinstance(head, MultiHead):
         if not isinstance(labels, Mapping):
             return labels
+        sub_heads = {sub_head.name: sub_head for sub_head in head.heads}
         return {
-            key: (
-                prepare_labels(_sub_head(head, key), value, check_ranges)
-                if _sub_head(head, key)
-                else value
-            )
+            key: prepare_labels(sub_heads[key], value, check_ranges) if key in sub_heads else value
             for key, value in labels.items()
         }
     if labels is None:
@@ -180,10 +177,6 @@ def string_predictions(head: Head, predictions: Mapping[Any, tf.Tensor]) -> dict
             PredictionKeys.ALL_CLASSES: _classes.all_classes(class_ids, head.n_classes, vocabulary),
         }
     return {}
-
-
-def _sub_head(head: MultiHead, name: str) -> Head | None:
-    return next((sub_head for sub_head in head.heads if sub_head.name == name), None)
 
 
 def _describe(head: Head) -> str:
