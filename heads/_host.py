@@ -130,7 +130,7 @@ def prepare_labels(head: Head, labels: Any, check_ranges: bool = True) -> Any:
         return tf.cast(labels, tf.float32) if isinstance(head, BinaryClassHead) else labels
     if not check_ranges:
         return labels
-    if isinstance(head, BinaryClassHead) or isinstance(head, LogisticRegressionHead):
+    if isinstance(head, (BinaryClassHead, LogisticRegressionHead)):
         if labels.dtype.is_floating or labels.dtype.is_integer:
             return _checked_range(head, labels, upper=1, inclusive=True)
     if isinstance(head, MultiClassHead) and labels.dtype.is_integer:

@@ -1,5 +1,7 @@
 """Batch parsing into ragged columns, isolation of unparseable examples, row checks."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -118,3 +120,19 @@ def test_compression_type():
     assert compression_type("a/b.gz", "none") == ""
     with pytest.raises(ValueError, match="Invalid `compression`: expected one of"):
         compression_type("a", "bz2")
+
+
+def test_sampling_a_corrupt_file_names_the_file_and_the_record(tmp_path, helpers):
+    rows = [{"y": i} for i in range(50)]
+    path = helpers.write_examples(tmp_path / "data.tfrecord", rows, gzip=False)
+    start_of_record_30 = os.path.getsize(
+        helpers.write_examples(tmp_path / "head.tfrecord", rows[:30], gzip=False)
+    )
+    with open(path, "r+b") as f:
+        f.seek(start_of_record_30 + 14)  # inside record 30's data: its checksum fails
+        byte = f.read(1)
+        f.seek(start_of_record_30 + 14)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(OSError, match=f"Invalid `examples` file {path}: .*at record 30: "):
+        sample_examples([path], "auto")
+    assert len(sample_examples([path], "auto", max_records=30)) == 30
