@@ -6,7 +6,10 @@ so the ratios hold on any machine even when the absolute numbers move. Rows:
 
 - binary, AUC histogram only (bucketize + scatter-add);
 - binary `BinaryStats.update` with the per-example loss supplied (as the evaluator does for
-  a custom `loss_fn`), and with the default loss computed and three thresholds;
+  a custom `loss_fn`), and with the default loss computed and three thresholds: exact
+  curves (the default, `heads.stats.score_counts`) on 2**20 distinct scores, then on
+  `--examples` distinct scores (over the budget: exact counts until they overflow, then
+  the histogram), and histogram only (`max_exact_scores=0`);
 - 1,000-class multi-label `MultilabelStats.update` (default loss computed): pooled metrics
   only, then with per-class statistics for every class at the full 2**16 resolution (1 GiB
   accumulator), at 2**12 (64 MiB) and at the default resolution (2**10, 16 MiB); and, for
@@ -14,7 +17,11 @@ so the ratios hold on any machine even when the absolute numbers move. Rows:
   `bincount` of the histogram's size per batch);
 - 1,000-class multi-class `MulticlassStats.update`: the head's keys only, then with
   one-vs-rest statistics for every class (the evaluator's default) at the default
-  resolution; and the size and pickling time of the default accumulator.
+  resolution, exact and histogram only; and the size and pickling time of the default
+  accumulator.
+
+Every timed run ends by sorting in the exact counts still pending, so exact rows include
+all their cost.
 
 Accuracy: AUC, PR AUC (Keras interpolation) and average precision from the default
 2**16-bucket logit histogram against exact sort-based references (scikit-learn's
@@ -49,6 +56,7 @@ from heads.stats.curve import _binary_curve_update  # noqa: E402
 from heads.stats.histogram import bucketize  # noqa: E402
 from heads.stats.inputs import binary_labels  # noqa: E402
 from heads.stats.multilabel_stats import default_class_num_buckets  # noqa: E402
+from heads.stats.score_counts import ScoreCounts  # noqa: E402
 
 
 def _best_seconds(function: Callable[[], object], repeats: int) -> float:
@@ -67,6 +75,15 @@ def _batches(arrays: dict[str, np.ndarray], batch_size: int) -> list[dict[str, n
         {key: value[start : start + batch_size] for key, value in arrays.items()}
         for start in range(0, size, batch_size)
     ]
+
+
+def _finish(stats: dict) -> None:
+    """Sorts in the rows the exact counts still hold pending (part of their cost)."""
+    for value in stats.values():
+        if isinstance(value, dict):
+            _finish(value)
+        elif isinstance(value, ScoreCounts) and value.n_curves:
+            value.curve_counts(0)
 
 
 def _raw_read(batches: list[dict[str, np.ndarray]]) -> None:
@@ -102,8 +119,14 @@ def _speed_rows(args: argparse.Namespace) -> list[tuple[str, int, float, float]]
             stats = stats_obj.create()
             for batch in chosen:
                 stats_obj.update(stats, batch)
+            _finish(stats)
 
         return update_all
+
+    thresholds = (0.25, 0.5, 0.75)
+    within = min(size, 2**20)
+    within_batches = _batches({k: v[:within] for k, v in arrays.items()}, args.batch_size)
+    raw_within = _best_seconds(lambda: _raw_read(within_batches), args.repeats)
 
     rows = [
         ("binary: AUC histogram only", size, _best_seconds(histogram_only, args.repeats), raw),
@@ -114,9 +137,21 @@ def _speed_rows(args: argparse.Namespace) -> list[tuple[str, int, float, float]]
             raw_with_loss,
         ),
         (
-            "binary: BinaryStats, loss computed, 3 thresholds",
+            f"binary: + loss, 3 thresholds, exact ({within:.2g} scores)",
+            within,
+            _best_seconds(run(BinaryStats(thresholds), within_batches), args.repeats),
+            raw_within,
+        ),
+        (
+            f"binary: + loss, 3 thresholds, over the budget ({size:.2g})",
             size,
-            _best_seconds(run(BinaryStats(thresholds=(0.25, 0.5, 0.75)), batches), args.repeats),
+            _best_seconds(run(BinaryStats(thresholds), batches), args.repeats),
+            raw,
+        ),
+        (
+            "binary: + loss, 3 thresholds, histogram only",
+            size,
+            _best_seconds(run(BinaryStats(thresholds, max_exact_scores=0), batches), args.repeats),
             raw,
         ),
     ]
@@ -140,11 +175,11 @@ def _multilabel_rows(
     every_class = tuple(range(classes))
 
     def run(stats_obj: MultilabelStats) -> Callable[[], None]:
-        stats = stats_obj.create()
-
         def update_all() -> None:
+            stats = stats_obj.create()
             for batch in batches:
                 stats_obj.update(stats, batch)
+            _finish(stats)
 
         return update_all
 
@@ -173,6 +208,14 @@ def _multilabel_rows(
         class_num_buckets=default_class_num_buckets(classes, 2**16),
     )
     default_seconds = _best_seconds(run(default), args.repeats)
+    histogram_only = MultilabelStats(
+        classes,
+        thresholds=(0.5,),
+        classes_for_class_based_metrics=every_class,
+        class_num_buckets=default_class_num_buckets(classes, 2**16),
+        max_exact_scores=0,
+    )
+    histogram_seconds = _best_seconds(run(histogram_only), args.repeats)
     stats = full.create()
     # The alternative the per-class update avoids: a bincount of the whole [C, 2, N]
     # histogram per batch (allocates and adds `16 * N * C` bytes per batch).
@@ -204,6 +247,12 @@ def _multilabel_rows(
             raw,
         ),
         (
+            f"multi-label {classes} classes: + per-class, default buckets, histogram only",
+            size,
+            histogram_seconds,
+            raw,
+        ),
+        (
             f"  per-class scatter-add (np.add.at), one batch of {rows_in_batch}",
             rows_in_batch,
             add_at,
@@ -228,13 +277,21 @@ def _multiclass_rows(
     batches = _batches({"logits": logits, "labels": labels}, args.multilabel_batch_size)
     raw = _best_seconds(lambda: _raw_read(batches), args.repeats)
     rows = []
-    for title, selected in (("head keys only", ()), ("+ every class", tuple(range(classes)))):
-        stats_obj = MulticlassStats(classes, classes_for_class_based_metrics=selected)
-        stats = stats_obj.create()
+    every_class = tuple(range(classes))
+    for title, selected, budget in (
+        ("head keys only", (), 0),
+        ("+ every class, exact", every_class, 2**20),
+        ("+ every class, histogram only", every_class, 0),
+    ):
+        stats_obj = MulticlassStats(
+            classes, classes_for_class_based_metrics=selected, max_exact_scores=budget
+        )
 
-        def update_all(stats_obj=stats_obj, stats=stats) -> None:
+        def update_all(stats_obj=stats_obj) -> None:
+            stats = stats_obj.create()
             for batch in batches:
                 stats_obj.update(stats, batch)
+            _finish(stats)
 
         seconds = _best_seconds(update_all, args.repeats)
         rows.append((f"multi-class {classes} classes: {title}", size, seconds, raw))
@@ -291,11 +348,22 @@ def _accuracy_rows(args: argparse.Namespace) -> list[tuple[str, ...]]:
     rows = []
     for kind in ("uniform", "skewed", "near-perfect", "tied"):
         logits, labels = _distribution(rng, kind, args.accuracy_examples)
-        metrics = binary_curve(logits, labels)
+        metrics = binary_curve(logits, labels, max_exact_scores=0)
+        references = (
+            roc_auc_score(labels, logits),
+            _keras_pr_auc(logits, labels),
+            average_precision_score(labels, logits),
+        )
         errors = (
-            abs(metrics.auc - roc_auc_score(labels, logits)),
-            abs(metrics.auc_precision_recall - _keras_pr_auc(logits, labels)),
-            abs(metrics.average_precision - average_precision_score(labels, logits)),
+            abs(metrics.auc - references[0]),
+            abs(metrics.auc_precision_recall - references[1]),
+            abs(metrics.average_precision - references[2]),
+        )
+        exact = binary_curve(logits, labels, max_exact_scores=len(logits))
+        exact_error = max(
+            abs(exact.auc - references[0]),
+            abs(exact.auc_precision_recall - references[1]),
+            abs(exact.average_precision - references[2]),
         )
         bounds = (
             metrics.auc_error_bound,
@@ -309,6 +377,7 @@ def _accuracy_rows(args: argparse.Namespace) -> list[tuple[str, ...]]:
                     f"{error:.1e} ({bound:.1e})"
                     for error, bound in zip(errors, bounds, strict=True)
                 ),
+                f"{exact_error:.1e}",
             )
         )
     return rows
@@ -338,8 +407,9 @@ def main() -> None:
         f"accumulator pickles to {mebibytes:.1f} MiB in {pickle_seconds * 1e3:.0f} ms."
     )
     print(f"\n|error| (guaranteed bound) against exact sort-based references, "
-          f"{args.accuracy_examples:.0e} examples, 2**16 buckets on [-16, 16]:")  # fmt: skip
-    header = ("scores", "AUC", "AUC-PR", "average precision")
+          f"{args.accuracy_examples:.0e} examples, histogram only (2**16 buckets on [-16, 16]), "
+          "and the largest error of the exact curves (budget raised to every score):")  # fmt: skip
+    header = ("scores", "AUC", "AUC-PR", "average precision", "exact: max |error|")
     print(f"{header[0]:<14}" + "".join(f"{column:>24}" for column in header[1:]))
     for row in _accuracy_rows(args):
         print(f"{row[0]:<14}" + "".join(f"{column:>24}" for column in row[1:]))

@@ -93,6 +93,12 @@ def add_subcommand(subparsers: Any) -> None:
         type=int,
         help="per-class histogram resolution (default: the finest within 16 MiB per head)",
     )
+    parser.add_argument(
+        "--max-exact-scores",
+        type=int,
+        help="a curve with at most this many distinct scores is exact, one with more comes "
+        "from its histogram with error bounds (default 2**20; 0: histograms only)",
+    )
     parser.set_defaults(run=run)
     _pass_unknown_arguments_to_beam(parser)
 
@@ -153,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
             options["num_buckets"] = args.num_buckets
         if args.class_num_buckets is not None:
             options["class_num_buckets"] = args.class_num_buckets
+        if args.max_exact_scores is not None:
+            options["max_exact_scores"] = args.max_exact_scores
         document = pipeline.evaluate(
             examples=args.examples,
             output=args.output,

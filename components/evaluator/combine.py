@@ -9,8 +9,9 @@ statistics per replicate:
     merge_accumulators  -> SliceStats.merge    (HeadStats.merge: elementwise sums)
     extract_output      -> SliceStats.finalize (HeadStats.compute, plots, intervals)
 
-Merging is an elementwise sum, so the result does not depend on how the runner splits the
-data or orders the merges (up to float64 rounding, about 1e-15 relative).
+Merging is an elementwise sum (a merge of sorted keys for exact curves), so the result does
+not depend on how the runner splits the data or orders the merges (up to float64 rounding,
+about 1e-15 relative).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from components.evaluator.slicing import SliceBatch
 from heads.serialization import deserialize
 from heads.stats import stats_for_head
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
+from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 
 
 class SliceResult(NamedTuple):
@@ -50,6 +52,8 @@ class SliceStats:
         logit_range: AUC histogram range `[-logit_range, logit_range]`.
         class_num_buckets: per-class histogram resolution (default: see
             `heads.stats.factory`).
+        max_exact_scores: the most distinct scores of an exact curve (see
+            `heads.stats.score_counts`).
         num_bootstrap_samples: replicates `K` (0 for no confidence intervals).
         confidence: coverage of the intervals.
         max_plot_points: most thresholds per plotted curve.
@@ -63,13 +67,16 @@ class SliceStats:
         num_buckets: int = DEFAULT_NUM_BUCKETS,
         logit_range: float = DEFAULT_LOGIT_RANGE,
         class_num_buckets: int | None = None,
+        max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
         num_bootstrap_samples: int = 0,
         confidence: float = 0.95,
         max_plot_points: int = 1000,
         max_class_curves: int = 10,
     ) -> None:
         self._head = head
-        self._stats = stats_for_head(head, num_buckets, logit_range, class_num_buckets)
+        self._stats = stats_for_head(
+            head, num_buckets, logit_range, class_num_buckets, max_exact_scores
+        )
         self._logit_range = logit_range
         self._replicates = num_bootstrap_samples
         self._confidence = confidence

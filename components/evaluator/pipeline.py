@@ -55,6 +55,7 @@ from components.evaluator.writers import WriteResults, eval_config
 from heads.export import head_config_document, load_head_config
 from heads.serialization import deserialize, serialize
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
+from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 
 _LOG = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class EvaluationConfig:
     bootstrap_seed: int = 0
     num_buckets: int = DEFAULT_NUM_BUCKETS
     class_num_buckets: int | None = None
+    max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES
     logit_range: float = DEFAULT_LOGIT_RANGE
     inference_chunk_size: int = DEFAULT_CHUNK_SIZE
 
@@ -137,6 +139,7 @@ class EvaluateHeads(beam.PTransform):
             num_buckets=config.num_buckets,
             logit_range=config.logit_range,
             class_num_buckets=config.class_num_buckets,
+            max_exact_scores=config.max_exact_scores,
             num_bootstrap_samples=config.num_bootstrap_samples,
             confidence=config.confidence_level,
             max_plot_points=constants.MAX_PLOT_POINTS,
@@ -329,6 +332,7 @@ def evaluate(
     bootstrap_seed: int = 0,
     num_buckets: int = DEFAULT_NUM_BUCKETS,
     class_num_buckets: int | None = None,
+    max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
     label_formats: str | Mapping[str, str] | None = None,
     compression: str = "auto",
     inference_chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -358,6 +362,9 @@ def evaluate(
         num_buckets: AUC histogram resolution (see `heads.stats`).
         class_num_buckets: per-class histogram resolution (default: the finest that keeps
             a head's per-class histograms within 16 MiB, see `heads.stats.factory`).
+        max_exact_scores: a curve (per slice) with at most this many distinct scores is
+            computed exactly (error bound 0); one with more falls back to its histogram
+            (see `heads.stats.score_counts`; 0: histograms only).
         label_formats: label format overrides (see `head_inputs.LabelFormat`).
         compression: `"auto"`, `"gzip"`, `"zlib"` or `"none"`.
         inference_chunk_size: examples per call of the model's signature (every call has
@@ -385,6 +392,7 @@ def evaluate(
         bootstrap_seed=bootstrap_seed,
         num_buckets=num_buckets,
         class_num_buckets=class_num_buckets,
+        max_exact_scores=max_exact_scores,
         inference_chunk_size=inference_chunk_size,
     )
     _LOG.info("Evaluating %d files of %s into %s.", len(config.files), examples, output)

@@ -14,7 +14,8 @@ for a MultiHead), which pickles cheaply and maps one-to-one onto a Beam `Combine
 
 `update` adds the batch *into* the given stats and returns them (so a 1 GiB per-class
 accumulator is never copied per batch); `merge` returns new arrays and leaves its inputs
-alone. Merge is an elementwise sum, hence associative and commutative, and `compute` of
+alone. Merge is an elementwise sum (a merge of sorted keys for the exact score counts of
+`heads.stats.score_counts`), hence associative and commutative, and `compute` of
 merged stats equals `compute` of stats built from all the batches at once up to float64
 rounding (about 1e-15 relative), whatever the batch sizes or merge order.
 
@@ -35,14 +36,16 @@ import numpy as np
 
 from heads.stats.inputs import invalid, validate_name
 from heads.stats.metric_keys import MetricKeys, suffixed
+from heads.stats.score_counts import ScoreCounts
 
 __all__ = ["CurveHistogram", "HeadStats", "Stats", "merge_stats", "merge_stats_into"]
 
 _CHUNK_CELLS = 2**16
 """Cells (examples x logits) added per chunk: keeps every temporary array in cache."""
 
-Stats = dict[str, Union[np.ndarray, "Stats"]]
-"""Sufficient statistics: arrays (or nested stats for a MultiHead) by name."""
+Stats = dict[str, Union[np.ndarray, ScoreCounts, "Stats"]]
+"""Sufficient statistics: arrays, exact score counts (or nested stats for a MultiHead) by
+name."""
 
 
 class CurveHistogram(NamedTuple):
@@ -65,6 +68,8 @@ def _check_layout(first: Stats, second: Stats) -> None:
         other = second[key]
         if isinstance(value, Mapping):
             _check_layout(value, other)
+        elif isinstance(value, ScoreCounts):
+            value.check_compatible(other)
         elif np.shape(value) != np.shape(other):
             raise ValueError(
                 invalid(f"second[{key!r}]", f"shape {np.shape(value)}", np.shape(other))
@@ -73,18 +78,22 @@ def _check_layout(first: Stats, second: Stats) -> None:
 
 def _sum(first: Stats, second: Stats) -> Stats:
     # np.add with a fresh output keeps 0-d counters arrays (a plain `+` returns scalars).
-    return {
-        key: _sum(value, second[key])
-        if isinstance(value, Mapping)
-        else np.add(value, second[key], out=np.empty_like(value))
-        for key, value in first.items()
-    }
+    def merged(value: Any, other: Any) -> Any:
+        if isinstance(value, Mapping):
+            return _sum(value, other)
+        if isinstance(value, ScoreCounts):
+            return value.merged(other)
+        return np.add(value, other, out=np.empty_like(value))
+
+    return {key: merged(value, second[key]) for key, value in first.items()}
 
 
 def _add_into(target: Stats, source: Stats) -> None:
     for key, value in target.items():
         if isinstance(value, Mapping):
             _add_into(value, source[key])
+        elif isinstance(value, ScoreCounts):
+            value.merge_from(source[key])
         else:
             np.add(value, source[key], out=value)
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
-from heads.stats.curve import CurveMetrics, _binary_curve_compute
+from heads.stats.curve import CurveMetrics, curve_metrics
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
     DEFAULT_NUM_BUCKETS,
@@ -37,6 +37,11 @@ from heads.stats.inputs import (
 from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
 from heads.stats.metric_keys import MetricKeys, error_bound_key, threshold_key
 from heads.stats.moments import safe_divide, weighted_sums
+from heads.stats.score_counts import (
+    DEFAULT_MAX_EXACT_SCORES,
+    ScoreCounts,
+    validate_max_exact_scores,
+)
 from heads.stats.threshold_counts import (
     ThresholdMetrics,
     _add_threshold_levels,
@@ -144,7 +149,8 @@ class BinaryStats(HeadStats):
     labels with `class_ids` (`logit > 0`); the threshold keys compare `sigmoid(logit) > t`
     in the logits' precision (float32 for float32 logits); `accuracy_baseline` is
     `max(p, 1 - p)` of the weighted label mean `p`; AUCs rank the probabilities through
-    their logits (see `heads.stats.curve` for the error bounds). A soft label (0 < y < 1)
+    their logits: exactly while the data have at most `max_exact_scores` distinct scores,
+    else from the histogram with error bounds (see `heads.stats.curve`). A soft label (0 < y < 1)
     counts as a positive for precision, recall and the AUCs, never matches for accuracy,
     and enters `label/mean` with its value, as in the original head.
 
@@ -153,13 +159,15 @@ class BinaryStats(HeadStats):
     (18 ns an example: 6.5 for the sigmoid and the loss, 4.5 for the histogram, 3 for
     the confusion counts, 1.5 for the weighted sums, 1.5 for the checks and label classes).
 
-    Memory per accumulator: `16 * num_buckets` bytes (1 MiB at 2**16) plus a few hundred.
+    Memory per accumulator: `16 * num_buckets` bytes (1 MiB at 2**16) plus the exact
+    counts, 20 bytes a distinct score up to `max_exact_scores` (`heads.stats.score_counts`).
 
     Args:
         thresholds: floats in `(0, 1)` for the `.../positive_threshold_%g` keys.
         name: head name suffixing every key, or None.
         num_buckets: AUC histogram resolution.
         logit_range: AUC histogram range `[-logit_range, logit_range]` (clamped outside).
+        max_exact_scores: the most distinct scores with exact curves (0: histogram only).
     """
 
     _LOSS_INDEX = 3
@@ -170,9 +178,11 @@ class BinaryStats(HeadStats):
         name: str | None = None,
         num_buckets: int = DEFAULT_NUM_BUCKETS,
         logit_range: float = DEFAULT_LOGIT_RANGE,
+        max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
     ) -> None:
         super().__init__(name)
         self._thresholds = validate_thresholds(thresholds)
+        self._max_exact_scores = validate_max_exact_scores(max_exact_scores)
         self._num_buckets, self._logit_range = logit_histogram_validate_args(
             num_buckets, logit_range
         )
@@ -191,12 +201,14 @@ class BinaryStats(HeadStats):
 
     def create(self) -> Stats:
         """Empty stats: example count, `[weight, label, prediction, loss]` sums, confusion
-        counts of `class_ids` and of each threshold, and the logit histogram."""
+        counts of `class_ids` and of each threshold, the logit histogram and the exact
+        score counts."""
         return {
             "example_count": np.zeros((), dtype=np.int64),
             "moments": np.zeros(4),
             "confusion_counts": np.zeros((len(self._thresholds) + 2, 3)),
             "histogram": np.zeros((2, self._num_buckets)),
+            "scores": ScoreCounts(1, self._max_exact_scores),
         }
 
     def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
@@ -251,6 +263,7 @@ class BinaryStats(HeadStats):
         _histogram_add_logits(
             stats["histogram"], logits, rows["positive"], weights, self._logit_range
         )
+        stats["scores"].add(logits[:, None], rows["positive"][:, None], weights)
 
     def _cells(
         self, logits: np.ndarray, probabilities: np.ndarray, classes: np.ndarray
@@ -271,7 +284,7 @@ class BinaryStats(HeadStats):
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, label_sum, prediction_sum, loss_sum = (float(v) for v in stats["moments"])
         confusion = _threshold_counts_compute(stats["confusion_counts"])
-        own, added = curve_entries(self._key, _binary_curve_compute(stats["histogram"]))
+        own, added = curve_entries(self._key, curve_metrics(stats["histogram"], stats["scores"]))
         key = self._key
         metrics = {
             key(MetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),

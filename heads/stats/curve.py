@@ -79,8 +79,14 @@ from heads.stats.histogram import (
 )
 from heads.stats.inputs import BinaryLabels, binary_labels
 from heads.stats.moments import safe_divide as _safe_divide
+from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES, ScoreCounts
 
-__all__ = ["CurveMetrics", "binary_curve", "binary_curve_validate_args"]
+__all__ = [
+    "CurveMetrics",
+    "binary_curve",
+    "binary_curve_validate_args",
+    "curve_metrics",
+]
 
 
 class CurveMetrics(NamedTuple):
@@ -140,6 +146,32 @@ def _x_log1p_ratio(factor: np.ndarray, step: np.ndarray, base: np.ndarray) -> np
     return factor * np.log1p(_safe_divide(step, base))
 
 
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator != 0 else 0.0
+
+
+def _descending_shares(neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-group PR quantities, highest scores first, of ascending groups `neg`, `pos`.
+
+    Returns `(a, b, tp0, fp0, p0, pr)`: the group's positive and negative weight, the
+    positive, negative and total weight of the higher groups, and the group's interpolated
+    PR AUC share (times the total positive weight).
+    """
+    a, b = pos[::-1], neg[::-1]
+    tp0, fp0 = _exclusive_cumsum(a), _exclusive_cumsum(b)
+    p0 = tp0 + fp0
+    d = a + b
+    slope = a / d
+    intercept = tp0 - slope * p0
+    pr = slope * (a + _x_log1p_ratio(intercept, d, p0))
+    return a, b, tp0, fp0, p0, pr
+
+
+def _roc_numerator(neg: np.ndarray, pos: np.ndarray) -> float:
+    """Positive-negative pairs ranked right, ties counted half (ascending groups)."""
+    return np.sum(pos * (_exclusive_cumsum(neg) + 0.5 * neg))
+
+
 def _curve(negatives: np.ndarray, positives: np.ndarray) -> tuple[float, ...]:
     """Finalizes one histogram (float64 `[N]` rows); returns the six `CurveMetrics` values.
 
@@ -152,62 +184,89 @@ def _curve(negatives: np.ndarray, positives: np.ndarray) -> tuple[float, ...]:
     pairs = total_pos * total_neg
 
     # ROC: ascending buckets; a positive beats the negatives below it and ties half its own.
-    roc = np.sum(pos * (_exclusive_cumsum(neg) + 0.5 * neg))
+    roc = _roc_numerator(neg, pos)
     roc_error = 0.5 * np.sum(pos * neg)
 
     # PR and AP: descending buckets (highest threshold first).
-    a, b = pos[::-1], neg[::-1]
-    tp0, fp0 = _exclusive_cumsum(a), _exclusive_cumsum(b)
-    p0 = tp0 + fp0
-    d = a + b
-    slope = a / d
-    intercept = tp0 - slope * p0
-    pr = slope * (a + _x_log1p_ratio(intercept, d, p0))
+    a, b, tp0, fp0, p0, pr = _descending_shares(neg, pos)
     pr_upper = a - _x_log1p_ratio(fp0, a, p0)
     lower = a - _x_log1p_ratio(fp0 + b, a, p0 + b)
     # A bucket with empty neighbours is taken as tied scores (one AP step), others as
     # continuous scores (the interpolated share).
     gaps = np.diff(occupied[::-1]) < -1
     isolated = np.r_[True, gaps] & np.r_[gaps, True]
-    ap = np.where(isolated, a * (tp0 + a) / (p0 + d), pr)
+    ap = np.where(isolated, a * (tp0 + a) / (p0 + a + b), pr)
     ap_upper = _safe_divide(a * (tp0 + a), p0 + a)
     mixed = (a > 0) & (b > 0)
     pr_error = np.where(mixed, np.maximum(pr_upper - pr, pr - lower), 0.0)
     ap_uncertain = (a > 0) & (fp0 + b > 0)
     ap_error = np.where(ap_uncertain, np.maximum(ap_upper - ap, ap - lower), 0.0)
-
-    def ratio(numerator: float, denominator: float) -> float:
-        return float(numerator / denominator) if denominator != 0 else 0.0
-
     return (
-        ratio(roc, pairs),
-        ratio(roc_error, pairs),
-        ratio(pr.sum(), total_pos),
-        ratio(np.maximum(pr_error, 0.0).sum(), total_pos),
-        ratio(ap.sum(), total_pos),
-        ratio(np.maximum(ap_error, 0.0).sum(), total_pos),
+        _ratio(roc, pairs),
+        _ratio(roc_error, pairs),
+        _ratio(pr.sum(), total_pos),
+        _ratio(np.maximum(pr_error, 0.0).sum(), total_pos),
+        _ratio(ap.sum(), total_pos),
+        _ratio(np.maximum(ap_error, 0.0).sum(), total_pos),
     )
 
 
-def _binary_curve_compute(histogram: np.ndarray) -> CurveMetrics:
-    """Finalizes curve states into metrics and error bounds.
+def _exact_curve(negatives: np.ndarray, positives: np.ndarray) -> tuple[float, ...]:
+    """The six `CurveMetrics` values of exact counts: one group per distinct score.
+
+    `negatives`, `positives`: float64 `[K]` weights of the distinct scores in ascending
+    order. The same formulas as a histogram's, with every group one threshold of tied
+    scores: the ROC AUC counts tied pairs half (scikit-learn's trapezoid), the average
+    precision takes one step per score (`sum (R_n - R_n-1) P_n`), and every bound is 0.
+    """
+    occupied = (negatives != 0) | (positives != 0)
+    neg, pos = negatives[occupied], positives[occupied]
+    total_pos = pos.sum()
+    a, b, tp0, _, p0, pr = _descending_shares(neg, pos)
+    ap = a * (tp0 + a) / (p0 + a + b)
+    return (
+        _ratio(_roc_numerator(neg, pos), total_pos * neg.sum()),
+        0.0,
+        _ratio(pr.sum(), total_pos),
+        0.0,
+        _ratio(ap.sum(), total_pos),
+        0.0,
+    )
+
+
+def curve_metrics(histograms: np.ndarray, counts: ScoreCounts | None = None) -> CurveMetrics:
+    """Curve metrics of `C` curves: exact where `counts` has a curve's exact counts, else
+    from its histogram with error bounds.
 
     Args:
-        histogram: float64 `[2, N]` for one curve, or `[C, 2, N]` for C curves (finalized
-            one by one over their occupied buckets: about a second for 1,000 classes at
-            2**16 buckets).
+        histograms: float64 `[2, N]` (one curve) or `[C, 2, N]`.
+        counts: the curves' `ScoreCounts` (keys: log-odds), or None for histograms only.
 
     Returns:
         `CurveMetrics` of Python floats (`[2, N]` input) or float64 `[C]` arrays.
     """
-    histogram = np.asarray(histogram, dtype=np.float64)
+    histograms = np.asarray(histograms, dtype=np.float64)
+    single = histograms.ndim == 2
+    curves = histograms[None] if single else histograms
+    values = []
     with np.errstate(divide="ignore", invalid="ignore"):
-        if histogram.ndim == 2:
-            return CurveMetrics(*_curve(histogram[0], histogram[1]))
-        values = [_curve(curve[0], curve[1]) for curve in histogram]
+        for index, histogram in enumerate(curves):
+            exact = None if counts is None else counts.curve_counts(index)
+            if exact is None:
+                values.append(_curve(histogram[0], histogram[1]))
+            else:
+                values.append(_exact_curve(exact[1], exact[2]))
+    if single:
+        return CurveMetrics(*values[0])
     if not values:
         return CurveMetrics(*(np.zeros(0) for _ in CurveMetrics._fields))
     return CurveMetrics(*(np.array(column) for column in zip(*values, strict=True)))
+
+
+def _binary_curve_compute(histogram: np.ndarray) -> CurveMetrics:
+    """Finalizes histograms `[2, N]` or `[C, 2, N]` into metrics and error bounds (see
+    `curve_metrics`; about a second for 1,000 classes at 2**16 buckets)."""
+    return curve_metrics(histogram)
 
 
 def binary_curve(
@@ -216,6 +275,7 @@ def binary_curve(
     weights: np.ndarray | None = None,
     num_buckets: int = DEFAULT_NUM_BUCKETS,
     logit_range: float = DEFAULT_LOGIT_RANGE,
+    max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
 ) -> CurveMetrics:
     """ROC AUC, interpolated PR AUC and average precision of scores `sigmoid(logits)`.
 
@@ -225,6 +285,9 @@ def binary_curve(
         weights: float `[M]` example weights (non-negative), or None for weight 1.
         num_buckets: histogram resolution `N`.
         logit_range: half-width `L` of the bucketed interval `[-L, L]`.
+        max_exact_scores: up to this many distinct scores the metrics are exact (bounds
+            0); beyond, or with 0, they come from the histogram (see
+            `heads.stats.score_counts`).
 
     Returns:
         `CurveMetrics` with each value and its guaranteed error bound (Python floats).
@@ -235,4 +298,6 @@ def binary_curve(
     if weights is not None:
         weights = np.asarray(weights, dtype=np.float64).reshape(-1)
     histogram = _binary_curve_update(None, logits, labels, weights, num_buckets, logit_range)
-    return _binary_curve_compute(histogram)
+    counts = ScoreCounts(1, max_exact_scores)
+    counts.add(logits[:, None], labels.positive[:, None], weights)
+    return curve_metrics(histogram, counts)

@@ -31,6 +31,7 @@ from heads.stats.multi_head_stats import MultiHeadStats
 from heads.stats.multiclass_stats import MulticlassStats
 from heads.stats.multilabel_stats import MultilabelStats
 from heads.stats.regression_stats import RegressionStats
+from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 
 __all__ = ["HEAD_TYPES", "stats_for_head"]
 
@@ -58,6 +59,7 @@ def stats_for_head(
     num_buckets: int = DEFAULT_NUM_BUCKETS,
     logit_range: float = DEFAULT_LOGIT_RANGE,
     class_num_buckets: int | None = None,
+    max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
 ) -> HeadStats:
     """Returns the `HeadStats` whose metric keys match `head.metrics()`.
 
@@ -67,6 +69,8 @@ def stats_for_head(
         logit_range: AUC histogram range `[-logit_range, logit_range]`.
         class_num_buckets: per-class histogram resolution (MultiLabel/MultiClass per-class
             keys); default `default_class_num_buckets(number of classes, num_buckets)`.
+        max_exact_scores: the most distinct scores a curve is exact for (see
+            `heads.stats.score_counts`; 0: histograms only).
 
     Returns:
         `BinaryStats`, `MulticlassStats`, `MultilabelStats`, `RegressionStats` or
@@ -76,7 +80,11 @@ def stats_for_head(
         TypeError: if the head is of none of the known types.
     """
     head_type = _head_type(head)
-    curve = {"num_buckets": num_buckets, "logit_range": logit_range}
+    curve = {
+        "num_buckets": num_buckets,
+        "logit_range": logit_range,
+        "max_exact_scores": max_exact_scores,
+    }
     if head_type == "BinaryClassHead":
         return BinaryStats(thresholds=head.thresholds, name=head.name, **curve)
     if head_type in ("MultiClassHead", "MultiLabelHead"):
@@ -113,7 +121,7 @@ def stats_for_head(
         return RegressionStats(label_dimension=1, name=head.name, loss="sigmoid_cross_entropy")
     return MultiHeadStats(
         [
-            stats_for_head(sub_head, num_buckets, logit_range, class_num_buckets)
+            stats_for_head(sub_head, num_buckets, logit_range, class_num_buckets, max_exact_scores)
             for sub_head in head.heads
         ]
     )

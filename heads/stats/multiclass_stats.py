@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
-from heads.stats.curve import _binary_curve_compute
+from heads.stats.curve import curve_metrics
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
     DEFAULT_NUM_BUCKETS,
@@ -45,6 +45,11 @@ from heads.stats.multilabel_stats import (
     per_class_curves,
     per_class_entries,
 )
+from heads.stats.score_counts import (
+    DEFAULT_MAX_EXACT_SCORES,
+    ScoreCounts,
+    validate_max_exact_scores,
+)
 
 __all__ = ["MulticlassStats"]
 
@@ -69,7 +74,9 @@ class MulticlassStats(HeadStats):
     multi-label ones: `probability_mean/class<c>`, `auc/class<c>`,
     `auc_precision_recall/class<c>`, `average_precision/class<c>` and the error bounds. The
     one-vs-rest score of class `c` is its softmax probability, histogrammed through its
-    log-odds `logit_c - logsumexp(other logits)` (computed in float64 without cancellation).
+    log-odds `logit_c - logsumexp(other logits)` (computed in float64 without cancellation);
+    its curves are exact, ranked by the float64 probability, while a class has at most
+    `max_exact_scores` distinct scores (`heads.stats.score_counts`).
 
     Memory per accumulator: `16 * class_num_buckets` bytes per selected class, within 16 MiB
     for all of them at the default resolution (see `default_class_num_buckets`).
@@ -83,6 +90,8 @@ class MulticlassStats(HeadStats):
         logit_range: histogram range `[-logit_range, logit_range]` (clamped outside).
         class_num_buckets: resolution of the per-class histograms; default
             `default_class_num_buckets(len(classes_for_class_based_metrics), num_buckets)`.
+        max_exact_scores: the most distinct scores a class's curves are exact for (0:
+            histograms only).
     """
 
     def __init__(
@@ -94,8 +103,10 @@ class MulticlassStats(HeadStats):
         num_buckets: int = DEFAULT_NUM_BUCKETS,
         logit_range: float = DEFAULT_LOGIT_RANGE,
         class_num_buckets: int | None = None,
+        max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
     ) -> None:
         super().__init__(name)
+        self._max_exact_scores = validate_max_exact_scores(max_exact_scores)
         self._n_classes = validate_n_classes(n_classes, minimum=2)
         self._vocabulary = validate_vocabulary(label_vocabulary, self._n_classes)
         self._classes = validate_class_ids(classes_for_class_based_metrics, self._n_classes)
@@ -117,12 +128,13 @@ class MulticlassStats(HeadStats):
 
     def create(self) -> Stats:
         """Empty stats: example count, `[weight, loss, correct]` sums, per-class
-        probability sums and one-vs-rest histograms."""
+        probability sums, one-vs-rest histograms and exact score counts."""
         return {
             "example_count": np.zeros((), dtype=np.int64),
             "moments": np.zeros(3),
             "class_probability_sums": np.zeros(len(self._classes)),
             "class_histograms": np.zeros((len(self._classes), 2, self._class_num_buckets)),
+            "class_scores": ScoreCounts(len(self._classes), self._max_exact_scores),
         }
 
     def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
@@ -162,6 +174,7 @@ class MulticlassStats(HeadStats):
         one_vs_rest = binary_labels(labels[:, None] == self._class_index[None, :])
         buckets = bucketize(softmax.log_odds, self._class_num_buckets, self._logit_range)
         _class_histograms_update(stats["class_histograms"], buckets, one_vs_rest, weights)
+        stats["class_scores"].add(softmax.log_odds, one_vs_rest.positive, weights)
         if weights is None:
             stats["class_probability_sums"] += softmax.probabilities.sum(axis=0)
         else:
@@ -180,7 +193,7 @@ class MulticlassStats(HeadStats):
                 self._classes,
                 self._vocabulary,
                 safe_divide(stats["class_probability_sums"], weight),
-                _binary_curve_compute(stats["class_histograms"]),
+                curve_metrics(stats["class_histograms"], stats["class_scores"]),
             )
             metrics.update(class_own)
             metrics.update(class_added)

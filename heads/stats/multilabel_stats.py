@@ -19,7 +19,7 @@ import numpy as np
 
 from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.binary_stats import curve_entries, threshold_entries
-from heads.stats.curve import _binary_curve_compute
+from heads.stats.curve import curve_metrics
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
     DEFAULT_NUM_BUCKETS,
@@ -46,6 +46,11 @@ from heads.stats.inputs import (
 from heads.stats.losses import sigmoid, sigmoid_cross_entropy
 from heads.stats.metric_keys import MetricKeys, class_key
 from heads.stats.moments import _weighted_mean_update, safe_divide
+from heads.stats.score_counts import (
+    DEFAULT_MAX_EXACT_SCORES,
+    ScoreCounts,
+    validate_max_exact_scores,
+)
 from heads.stats.threshold_counts import (
     _threshold_counts_compute,
     _threshold_counts_update,
@@ -153,7 +158,8 @@ class MultilabelStats(HeadStats):
     threshold accuracy is the weighted fraction of matching cells. Per selected class `c`:
     `probability_mean/class<c>`, `auc/class<c>`, `auc_precision_recall/class<c>` (with a
     label vocabulary the class is named by its string), plus their average precision and
-    error bounds.
+    error bounds. Every curve is exact while it has at most `max_exact_scores` distinct
+    scores (`heads.stats.score_counts`), else it comes from its histogram with bounds.
 
     Memory per accumulator: `16 * class_num_buckets` bytes per selected class, within 16 MiB
     for all of them at the default resolution (`default_class_num_buckets`: 2**16 up to 16
@@ -177,6 +183,8 @@ class MultilabelStats(HeadStats):
         logit_range: histogram range `[-logit_range, logit_range]` (clamped outside).
         class_num_buckets: resolution of the per-class histograms; default
             `default_class_num_buckets(len(classes_for_class_based_metrics), num_buckets)`.
+        max_exact_scores: the most distinct scores a curve is exact for (0: histograms
+            only).
     """
 
     def __init__(
@@ -189,8 +197,10 @@ class MultilabelStats(HeadStats):
         num_buckets: int = DEFAULT_NUM_BUCKETS,
         logit_range: float = DEFAULT_LOGIT_RANGE,
         class_num_buckets: int | None = None,
+        max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
     ) -> None:
         super().__init__(name)
+        self._max_exact_scores = validate_max_exact_scores(max_exact_scores)
         self._n_classes = validate_n_classes(n_classes, minimum=2)
         self._thresholds = validate_thresholds(thresholds)
         self._classes = validate_class_ids(classes_for_class_based_metrics, self._n_classes)
@@ -215,13 +225,15 @@ class MultilabelStats(HeadStats):
     def create(self) -> Stats:
         """Empty stats: example count, `[weight, loss]` sums, pooled confusion counts, the
         pooled histogram (unless derived from the class ones), per-class probability sums
-        and per-class histograms."""
+        per-class histograms, and the exact score counts (pooled and per class)."""
         stats: Stats = {
             "example_count": np.zeros((), dtype=np.int64),
             "moments": np.zeros(2),
             "confusion_counts": np.zeros((len(self._thresholds) + 1, 3)),
             "class_probability_sums": np.zeros(len(self._classes)),
             "class_histograms": np.zeros((len(self._classes), 2, self._class_num_buckets)),
+            "scores": ScoreCounts(1, self._max_exact_scores),
+            "class_scores": ScoreCounts(len(self._classes), self._max_exact_scores),
         }
         if not self._pooled_from_classes:
             stats["histogram"] = np.zeros((2, self._num_buckets))
@@ -254,6 +266,11 @@ class MultilabelStats(HeadStats):
         predicates = threshold_predicates(probabilities, np.asarray(self._thresholds))
         _threshold_counts_update(stats["confusion_counts"], predicates, labels, weights)
         buckets = bucketize(logits, self._num_buckets, self._logit_range)
+        stats["scores"].add(
+            logits.reshape(-1, 1),
+            labels.positive.reshape(-1, 1),
+            None if weights is None else np.repeat(weights, self._n_classes),
+        )
         if not self._pooled_from_classes:
             flat = BinaryLabels(*(part.reshape(-1) for part in labels[:3]), labels.hard)
             cell_weights = None if weights is None else np.repeat(weights, self._n_classes)
@@ -285,6 +302,7 @@ class MultilabelStats(HeadStats):
         if self._class_num_buckets != self._num_buckets:
             buckets = bucketize(logits, self._class_num_buckets, self._logit_range)
         _class_histograms_update(stats["class_histograms"], buckets, labels, weights)
+        stats["class_scores"].add(logits, labels.positive, weights)
         if weights is None:
             stats["class_probability_sums"] += probabilities.sum(axis=0, dtype=np.float64)
         else:
@@ -302,7 +320,8 @@ class MultilabelStats(HeadStats):
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, loss_sum = (float(value) for value in stats["moments"])
         key = self._key
-        own, added = curve_entries(key, _binary_curve_compute(self._pooled_histogram(stats)))
+        pooled = curve_metrics(self._pooled_histogram(stats), stats["scores"])
+        own, added = curve_entries(key, pooled)
         metrics = {key(MetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)), **own}
         confusion = _threshold_counts_compute(stats["confusion_counts"])
         metrics.update(threshold_entries(key, self._thresholds, confusion))
@@ -311,7 +330,7 @@ class MultilabelStats(HeadStats):
             self._classes,
             self._vocabulary,
             safe_divide(stats["class_probability_sums"], weight),
-            _binary_curve_compute(stats["class_histograms"]),
+            curve_metrics(stats["class_histograms"], stats["class_scores"]),
         )
         metrics.update(class_own)
         metrics.update(added)

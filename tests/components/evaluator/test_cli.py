@@ -150,16 +150,20 @@ def test_per_head_values():
         cli.per_head_values(["a=1", "a=2"], "--label-key")
 
 
-def test_class_num_buckets_sets_the_per_class_resolution(synthetic, synthetic_result, tmp_path):
+def test_histogram_options_set_the_fallback_curves(synthetic, synthetic_result, tmp_path):
     output = str(tmp_path / "out")
-    argv = _logits_feature_argv(synthetic, tmp_path, output) + ["--class-num-buckets", "16"]
+    argv = _logits_feature_argv(synthetic, tmp_path, output)
+    argv += ["--class-num-buckets", "16", "--max-exact-scores", "0"]
     assert main_cli.main(argv) == 0
     coarse = _load(output)["slices"][0]["metrics"]
-    fine = synthetic_result[0]["slices"][0]["metrics"]
-    # 16 buckets of 2 logits each tie many scores: per-class bounds widen, the rest is equal.
-    for key in ("auc/a/error_bound/cls", "auc/x/error_bound/tags"):
-        assert coarse[key] > 10 * fine[key] + 1e-3, key
+    exact = synthetic_result[0]["slices"][0]["metrics"]  # the default: exact curves
+    # Histograms only, 16 per-class buckets of 2 logits each: bounds (wide per class) that
+    # hold the exact values; the other metrics are equal.
+    for key in ("auc/a/error_bound/cls", "auc/x/error_bound/tags", "auc/error_bound/bin"):
+        assert exact[key] == 0.0, key
         value = key.replace("/error_bound", "")
-        assert abs(coarse[value] - fine[value]) <= coarse[key] + fine[key]
-    for key in ("auc/bin", "auc/tags", "accuracy/cls", "average_loss/reg"):
-        assert coarse[key] == fine[key], key
+        assert abs(coarse[value] - exact[value]) <= coarse[key], key
+    assert coarse["auc/a/error_bound/cls"] > 1e-3 and coarse["auc/x/error_bound/tags"] > 1e-3
+    assert coarse["auc/error_bound/bin"] > 0
+    for key in ("accuracy/cls", "average_loss/reg", "precision/bin"):
+        assert coarse[key] == exact[key], key

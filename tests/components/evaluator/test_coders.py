@@ -14,6 +14,7 @@ from components.evaluator import coders, constants, pipeline
 from components.evaluator.coders import MIN_SPARSE_SIZE, AccumulatorCoder
 from components.evaluator.combine import HeadStatsCombineFn
 from components.evaluator.slicing import SliceBatch
+from heads.stats.score_counts import ScoreCounts
 
 
 def _assert_same_bits(decoded, original):
@@ -22,7 +23,9 @@ def _assert_same_bits(decoded, original):
         assert decoded.keys() == original.keys()
         for key in original:
             _assert_same_bits(decoded[key], original[key])
-    elif isinstance(original, list):
+    elif isinstance(original, ScoreCounts):
+        _assert_same_bits(decoded.__getstate__(), original.__getstate__())
+    elif isinstance(original, (list, tuple)):
         assert len(decoded) == len(original)
         for first, second in zip(decoded, original, strict=True):
             _assert_same_bits(first, second)

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+import scipy.special
 import tensorflow as tf
 from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -109,8 +110,10 @@ def binary_reference(y, logits, w, thresholds, name=None):
 
 
 def multiclass_reference(y, logits, w, names, name):
-    """Every key of a MultiClassHead, plus the one-vs-rest keys of every class (ranked by
-    the softmax probability, which scikit-learn gets directly)."""
+    """Every key of a MultiClassHead, plus the one-vs-rest keys of every class, ranked by the
+    softmax probability: scikit-learn gets its float64 log-odds `x_c - logsumexp(x_others)`,
+    which keep the order of probabilities that round to 1.0 in float64 (a barely trained
+    model has logits in the hundreds)."""
     s = f"/{name}"
     x = logits.astype(np.float64)
     logsumexp = np.log(np.exp(x - x.max(1, keepdims=True)).sum(1)) + x.max(1)
@@ -125,7 +128,8 @@ def multiclass_reference(y, logits, w, names, name):
     }
     for c, label in enumerate(names):
         result[f"probability_mean/{label}{s}"] = _mean(probabilities[:, c], w)
-        result.update(_curve(f"/{label}", y == c, probabilities[:, c], w, s))
+        log_odds = x[:, c] - scipy.special.logsumexp(np.delete(x, c, axis=1), axis=1)
+        result.update(_curve(f"/{label}", y == c, log_odds, w, s))
     return result
 
 
@@ -203,13 +207,10 @@ def synthetic_reference(a, rows):
     return result
 
 
-def assert_matches_reference(metrics, reference, curve_tolerance=1e-6, bounded_only=("cls",)):
-    """Every reported metric equals its reference; AUC-like values lie within their
-    reported error bound (and `curve_tolerance`) of the exact value.
-
-    The curves of the heads in `bounded_only` are checked against their bound alone: their
-    scores (multi-class one-vs-rest log-odds) are not on the test's histogram grid, so
-    bucket ties make the bound exceed `curve_tolerance`."""
+def assert_matches_reference(metrics, reference):
+    """Every reported metric equals its reference. The data have far fewer distinct scores
+    than the exact-curve budget, so AUC-like values are exact: error bound 0, and within
+    1e-9 of scikit-learn's sort-based values."""
     bounds = {key: value for key, value in metrics.items() if "/error_bound" in key}
     assert all(value >= 0 for value in bounds.values())
     missing = sorted(set(metrics) - set(reference) - set(bounds))
@@ -221,9 +222,8 @@ def assert_matches_reference(metrics, reference, curve_tolerance=1e-6, bounded_o
             unnamed = f"{key}/error_bound"
             named = "/".join([*parts[:-1], "error_bound", parts[-1]])
             bound = metrics[unnamed] if unnamed in metrics else metrics[named]
-            assert abs(value - expected) <= bound + 1e-12, (key, value, expected, bound)
-            if parts[-1] not in bounded_only:
-                assert abs(value - expected) <= curve_tolerance, (key, value, expected)
+            assert bound == 0.0, (key, bound)
+            assert abs(value - expected) <= 1e-9, (key, value, expected)
         elif parts[0] in ("average_loss", "loss", "prediction", "probability_mean"):
             # Computed from float32 logits in float32, like the heads (about 1e-7 relative).
             np.testing.assert_allclose(value, expected, rtol=2e-6, err_msg=key)
@@ -515,8 +515,7 @@ def test_single_head_keys_and_confidence_intervals(tmp_path, helpers):
     )
     overall = document["slices"][0]
     reference = binary_reference(y, logits, np.ones(len(y)), ())
-    # Continuous scores: AUCs within their error bounds (checked), not to 1e-6 at this size.
-    assert_matches_reference(overall["metrics"], reference, curve_tolerance=1e-3)
+    assert_matches_reference(overall["metrics"], reference)
     intervals = overall["confidence_intervals"]
     assert set(intervals) == set(overall["metrics"])
     for key in ("auc", "accuracy", "label/mean"):
@@ -590,9 +589,7 @@ def test_taxi_multi_head_from_the_saved_model(taxi_trips, taxi_model, taxi_examp
     overall = document["slices"][0]
     assert overall["example_count"] == len(taxi_trips)
     reference = _taxi_reference(taxi_trips, taxi_model, taxi_examples)
-    # A barely trained model's scores crowd a few histogram buckets: AUCs are checked against
-    # their error bounds only (the synthetic test checks them to 1e-6).
-    assert_matches_reference(overall["metrics"], reference, curve_tolerance=1.0)
+    assert_matches_reference(overall["metrics"], reference)
     with open(os.path.join(output, "metrics.json")) as f:
         assert json.load(f) == json.loads(json.dumps(document))
     # The evaluated head, as the SavedModel stores it.

@@ -51,10 +51,30 @@ def pairwise_roc_auc(scores, labels, weights=None):
     return float(positive @ above @ negative / pairs) if pairs else 0.0
 
 
+def check_curves(metrics, suffix, scores, labels, weights, exact):
+    """Checks a curve's `auc`, `auc_precision_recall` and `average_precision` keys (each
+    followed by `suffix`, e.g. `/class0`) against the sort-based references: to 1e-9 with
+    bounds 0 when `exact`, else within their error bounds (the AUC also to 1e-6)."""
+    references = {
+        "auc": float(roc_auc_score(labels, scores, sample_weight=weights)),
+        "auc_precision_recall": keras_pr_auc(scores, labels, weights),
+        "average_precision": float(average_precision_score(labels, scores, sample_weight=weights)),
+    }
+    for key, expected in references.items():
+        value, bound = metrics[f"{key}{suffix}"], metrics[f"{key}{suffix}/error_bound"]
+        if exact:
+            assert bound == 0.0, key
+            assert abs(value - expected) <= 1e-9, (key, value, expected)
+        else:
+            limit = min(bound, 1e-6) if key == "auc" else bound + 1e-12
+            assert abs(value - expected) <= limit, (key, value, expected, bound)
+
+
 @pytest.fixture(scope="session")
 def reference():
     """Reference metric implementations, independent of `heads.stats`."""
     return types.SimpleNamespace(
+        check_curves=check_curves,
         roc_auc=lambda s, y, w=None: float(roc_auc_score(y, s, sample_weight=w)),
         average_precision=lambda s, y, w=None: float(
             average_precision_score(y, s, sample_weight=w)

@@ -12,6 +12,7 @@ from heads.stats.multi_head_stats import MultiHeadStats
 from heads.stats.multiclass_stats import MulticlassStats
 from heads.stats.multilabel_stats import MultilabelStats
 from heads.stats.regression_stats import RegressionStats
+from heads.stats.score_counts import ScoreCounts
 
 
 def _binary_batch(rng, size):
@@ -130,6 +131,9 @@ def test_merge_is_commutative_and_associative(case):
     def leaves(stats):
         if isinstance(stats, dict):
             return [leaf for key in sorted(stats) for leaf in leaves(stats[key])]
+        if isinstance(stats, ScoreCounts):
+            curves = (stats.curve_counts(index) for index in range(stats.n_curves))
+            return [array for counts in curves for array in counts]
         return [stats]
 
     for left, right in zip(

@@ -29,7 +29,7 @@ def test_matches_references_at_default_resolution(kind, reference, scores_factor
     rng = np.random.default_rng(7)
     logits, labels = scores_factory(rng, kind, 200_000)
     weights = rng.uniform(0.5, 2.0, logits.shape)
-    metrics = binary_curve(logits, labels, weights)
+    metrics = binary_curve(logits, labels, weights, max_exact_scores=0)
     exact_auc = reference.roc_auc(logits, labels, weights)
     exact_pr = reference.keras_pr_auc(logits, labels, weights)
     exact_ap = reference.average_precision(logits, labels, weights)
@@ -50,7 +50,7 @@ def test_bounds_hold_at_coarse_resolution(num_buckets, seed, reference):
     labels = (rng.random(size) < rng.uniform(0.1, 0.9)).astype(np.float64)
     labels[:2] = [0.0, 1.0]
     weights = rng.random(size)
-    metrics = binary_curve(logits, labels, weights, num_buckets=num_buckets)
+    metrics = binary_curve(logits, labels, weights, num_buckets=num_buckets, max_exact_scores=0)
     _check_within_bounds(
         metrics,
         reference.roc_auc(logits, labels, weights),
@@ -83,9 +83,11 @@ def test_soft_labels_are_positives_like_the_original_heads(seed, reference):
 def test_tied_scores_are_exact_and_bounds_are_honest(reference):
     logits = np.array([0.0, 0.0, 1.0])
     labels = np.array([0.0, 1.0, 1.0])
-    metrics = binary_curve(logits, labels)
+    metrics = binary_curve(logits, labels, max_exact_scores=0)
     assert metrics.auc == 0.75  # the tied pair counts half
     assert metrics.auc_error_bound == 0.25  # the histogram cannot tell a tie from an order
+    exact = binary_curve(logits, labels)
+    assert exact.auc == 0.75 and exact.auc_error_bound == 0.0  # exact counts know the tie
     assert metrics.average_precision == pytest.approx(reference.average_precision(logits, labels))
     assert metrics.auc_precision_recall == pytest.approx(reference.keras_pr_auc(logits, labels))
 

@@ -44,11 +44,17 @@ def test_vocabulary_names_per_class_keys():
     assert "auc_precision_recall/blue/error_bound" in keys
 
 
+@pytest.mark.parametrize("exact", [True, False])
 @pytest.mark.parametrize("classes", [(0, 3), (0, 1, 2, 3)])
-def test_pooled_and_per_class_metrics_match_references(classes, reference):
+def test_pooled_and_per_class_metrics_match_references(classes, exact, reference):
     rng = np.random.default_rng(5)
     logits, labels, weights = _data(rng, 100_000, 4)
-    stats_obj = MultilabelStats(4, thresholds=(0.3, 0.7), classes_for_class_based_metrics=classes)
+    stats_obj = MultilabelStats(
+        4,
+        thresholds=(0.3, 0.7),
+        classes_for_class_based_metrics=classes,
+        max_exact_scores=2**20 if exact else 0,
+    )
     batch = {"logits": logits, "labels": labels, "weights": weights}
     metrics = stats_obj.compute(stats_obj.update(None, batch))
     cell_weights = np.repeat(weights, 4)
@@ -57,15 +63,7 @@ def test_pooled_and_per_class_metrics_match_references(classes, reference):
     assert metrics["average_loss"] == pytest.approx(
         np.sum(weights * loss.mean(axis=1)) / weights.sum(), rel=1e-12
     )
-    exact = reference.roc_auc(flat_logits, flat_labels, cell_weights)
-    assert abs(metrics["auc"] - exact) <= min(metrics["auc/error_bound"], 1e-6)
-    exact = reference.keras_pr_auc(flat_logits, flat_labels, cell_weights)
-    assert (
-        abs(metrics["auc_precision_recall"] - exact)
-        <= (metrics["auc_precision_recall/error_bound"])
-    )
-    exact = reference.average_precision(flat_logits, flat_labels, cell_weights)
-    assert abs(metrics["average_precision"] - exact) <= metrics["average_precision/error_bound"]
+    reference.check_curves(metrics, "", flat_logits, flat_labels, cell_weights, exact)
     probabilities = 1 / (1 + np.exp(-logits))
     for threshold in (0.3, 0.7):
         predicted = (probabilities.ravel() > threshold).astype(np.float64)
@@ -84,19 +82,8 @@ def test_pooled_and_per_class_metrics_match_references(classes, reference):
         assert metrics[f"probability_mean/class{class_id}"] == pytest.approx(
             np.average(probabilities[:, class_id], weights=weights), rel=1e-13
         )
-        exact = reference.roc_auc(column_logits, column_labels, weights)
-        assert abs(metrics[f"auc/class{class_id}"] - exact) <= min(
-            metrics[f"auc/class{class_id}/error_bound"], 1e-6
-        )
-        exact = reference.keras_pr_auc(column_logits, column_labels, weights)
-        assert (
-            abs(metrics[f"auc_precision_recall/class{class_id}"] - exact)
-            <= (metrics[f"auc_precision_recall/class{class_id}/error_bound"])
-        )
-        exact = reference.average_precision(column_logits, column_labels, weights)
-        assert (
-            abs(metrics[f"average_precision/class{class_id}"] - exact)
-            <= (metrics[f"average_precision/class{class_id}/error_bound"])
+        reference.check_curves(
+            metrics, f"/class{class_id}", column_logits, column_labels, weights, exact
         )
 
 
