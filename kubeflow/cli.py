@@ -51,6 +51,10 @@ def add_subcommand(subparsers: Any) -> None:
     parser.add_argument("--eval-steps", type=int, help="validation steps per epoch")
     parser.add_argument("--no-cache", action="store_true", help="disable step caching")
     parser.add_argument(
+        "--thresholds",
+        help="JSON file with the blessing thresholds (default: pipeline/taxi/config.py's)",
+    )
+    parser.add_argument(
         "--kfp-package",
         help="also write the bare PipelineSpec as YAML for kfp.Client (a .yaml path)",
     )
@@ -110,6 +114,27 @@ def load_trainer_config(path: str | None) -> dict[str, dict[str, Any]]:
     return config
 
 
+def load_thresholds(path: str) -> list[dict[str, Any]]:
+    """Reads a `--thresholds` file: a JSON list of thresholds (checked by the evaluator's
+    `parse_thresholds`).
+
+    Raises:
+        ValueError: if the file is not JSON or not a valid list of thresholds.
+        OSError: if the file cannot be read.
+    """
+    from components.evaluator import blessing
+
+    with open(path) as f:
+        try:
+            thresholds = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"Invalid `--thresholds`: expected a JSON list; received {path!r} ({error})."
+            ) from error
+    blessing.parse_thresholds(thresholds)
+    return thresholds
+
+
 def trainer_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """The HeadTrainer options and `TrainerResources` from the config file and the flags.
 
@@ -149,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         extra["pipeline_name"] = args.pipeline_name
     if args.module_file:
         extra["module_file"] = args.module_file
+    if args.thresholds:
+        extra["thresholds"] = load_thresholds(args.thresholds)
     output = kubeflow_compile.compile_pipeline(
         output=args.output,
         image=args.image,

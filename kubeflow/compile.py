@@ -134,6 +134,7 @@ def compile_pipeline(
     eval_steps: int | None = None,
     trainer_options: Mapping[str, Any] | None = None,
     trainer_resources: TrainerResources | None = None,
+    thresholds: Sequence[Mapping[str, Any]] | None = None,
     enable_cache: bool = True,
 ) -> str:
     """Writes the Kubeflow `PipelineJob` JSON of the taxi sample pipeline.
@@ -153,6 +154,8 @@ def compile_pipeline(
         eval_steps: validation steps per epoch (None: a full pass).
         trainer_options: HeadTrainer options (`strategy`, `batch_size`, `epochs`, `tpu`, ...).
         trainer_resources: the trainer container's vCPUs, memory and accelerators.
+        thresholds: the evaluator's blessing thresholds (default: the taxi sample's,
+            `pipeline/taxi/config.py`).
         enable_cache: reuse results of components whose inputs did not change.
 
     Returns:
@@ -195,7 +198,7 @@ def compile_pipeline(
             eval_steps=eval_steps,
             trainer_options=trainer_options,
             slices=config.SLICES,
-            thresholds=config.THRESHOLDS,
+            thresholds=config.THRESHOLDS if thresholds is None else thresholds,
             beam_pipeline_args=beam_pipeline_args,
             enable_cache=enable_cache,
         )

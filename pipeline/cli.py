@@ -42,12 +42,14 @@ def _subcommands():
     from components.evaluator import cli as evaluator_cli
     from components.report import cli as report_cli
     from kubeflow import cli as kubeflow_cli
+    from kubeflow import run_spec
     from pipeline import local_runner
 
     return [
         local_runner.add_subcommand,
         evaluator_cli.add_subcommand,
         kubeflow_cli.add_subcommand,
+        run_spec.add_subcommand,
         report_cli.add_subcommand,
     ]
 

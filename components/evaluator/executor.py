@@ -19,7 +19,7 @@ from typing import Any
 import tensorflow as tf
 from tfx import types
 from tfx.components.evaluator import constants as tfx_evaluator_constants
-from tfx.dsl.components.base import base_beam_executor
+from tfx.components.evaluator import executor as tfx_evaluator_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
@@ -33,8 +33,16 @@ BASELINE_DIR = "baseline"
 REPORT_FILE = "report.html"
 
 
-class Executor(base_beam_executor.BaseBeamExecutor):
-    """Runs `components.evaluator.pipeline.evaluate` with the pipeline's Beam arguments."""
+class Executor(tfx_evaluator_executor.Executor):
+    """Runs `components.evaluator.pipeline.evaluate` with the pipeline's Beam arguments.
+
+    It derives from TFX's Evaluator executor (a Beam executor) only so that TFX's Kubeflow V2
+    entrypoint (`kubeflow_v2_run_executor`) treats it as an evaluator: for those it rewrites
+    the blessing's `current_model_id` and `baseline_model_id` from the numeric ids it gives
+    artifacts to the artifacts' names, which the compiled latest-blessed-model resolver
+    matches (`name="{{$.inputs.artifacts['input'].metadata['current_model_id']}}"`). Without
+    it that resolver never finds a model on Vertex. `Do` is this class's own.
+    """
 
     def Do(
         self,
