@@ -13,6 +13,14 @@ every Beam step (ExampleGen, StatisticsGen, the head evaluator); with
 --sdk_container_image=IMAGE and --setup_file=/tfx-heads/setup.py are added unless given.
 Write them as one argument, `--beam-args="..."`.
 
+Per component (ids ImportExampleGen, StatisticsGen, SchemaGen, HeadTrainer, HeadEvaluator,
+Pusher): `--component-image ID=IMAGE` runs it in its own image (e.g. a GPU image for the
+trainer), `--component-beam-args ID="--a=1 --b=2"` adds Beam arguments after the common ones
+(Beam components only), and `--component-config` is a JSON file
+{"HeadEvaluator": {"image": ..., "beam_args": ..., "resources": {"cpu_limit": 8,
+"memory_limit": 32}}, ...} (flags override the file). With Dataflow, a Beam component with
+an image of its own also gets it as its workers' --sdk_container_image.
+
 `--trainer-config` is a JSON file {"options": {...}, "resources": {...}}: HeadTrainer
 options (strategy, devices, tpu, batch_size, eval_batch_size, epochs, steps_per_execution,
 jit_compile, mixed_precision, backup, backup_steps, hparams) and the trainer container's
@@ -57,6 +65,24 @@ def add_subcommand(subparsers: Any) -> None:
     parser.add_argument(
         "--kfp-package",
         help="also write the bare PipelineSpec as YAML for kfp.Client (a .yaml path)",
+    )
+    component = parser.add_argument_group("per component")
+    component.add_argument(
+        "--component-config", help="JSON file of settings by component id (image, ...)"
+    )
+    component.add_argument(
+        "--component-image",
+        action="append",
+        default=[],
+        metavar="ID=IMAGE",
+        help="a component's own image (repeatable)",
+    )
+    component.add_argument(
+        "--component-beam-args",
+        action="append",
+        default=[],
+        metavar='ID="ARGS"',
+        help="Beam arguments of one Beam component, after the common ones (repeatable)",
     )
     trainer = parser.add_argument_group("trainer")
     trainer.add_argument("--trainer-config", help="JSON file of trainer options and resources")
@@ -160,6 +186,48 @@ def trainer_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     return options, TrainerResources.from_dict(resources)
 
 
+def component_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The `ComponentSettings` by component id from `--component-config` and the flags.
+
+    Raises:
+        ValueError: for a file that is not a JSON object of settings objects, or a flag that
+            is not ID=VALUE.
+        OSError: if the file cannot be read.
+    """
+    from kubeflow.run_spec import parse_assignments
+    from kubeflow.settings import ComponentSettings
+
+    loaded: dict[str, Any] = {}
+    if args.component_config:
+        with open(args.component_config) as f:
+            try:
+                loaded = json.load(f)
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"Invalid `--component-config`: expected a JSON object; received "
+                    f"{args.component_config!r} ({error})."
+                ) from error
+        if not isinstance(loaded, dict):
+            raise ValueError(
+                "Invalid `--component-config`: expected a JSON object of settings by component "
+                f"id; received {loaded!r}."
+            )
+    raw = {
+        component: dict(values) if isinstance(values, dict) else values
+        for component, values in loaded.items()
+    }
+    for flag, key, values in (
+        ("--component-image", "image", args.component_image),
+        ("--component-beam-args", "beam_args", args.component_beam_args),
+    ):
+        for component, value in parse_assignments(flag, values).items():
+            raw.setdefault(component, {})[key] = value
+    return {
+        component: ComponentSettings.from_dict(component, values)
+        for component, values in raw.items()
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     """Compiles the pipeline and prints the written path.
 
@@ -187,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
         eval_steps=args.eval_steps,
         trainer_options=options,
         trainer_resources=resources,
+        components=component_settings(args),
         enable_cache=not args.no_cache,
         **extra,
     )

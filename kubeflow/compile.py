@@ -1,17 +1,18 @@
 """Compiles the tfx-heads pipeline into a Kubeflow Pipelines job spec (`KubeflowV2DagRunner`).
 
 The spec runs every component in one container image (`kubeflow/Dockerfile`: the TFX 1.16
-image with this project installed at `/tfx-heads`), so the trainer imports its user module
+image with this project installed at `/tfx-heads`) unless a component has an image of its
+own (`components`, `kubeflow/settings.py`), so the trainer imports its user module
 from the image (`/tfx-heads/pipeline/taxi/trainer_module.py` by default) rather than from a
 wheel packaged at compile time; compiling therefore needs neither the module file on this
 machine nor write access to the pipeline root.
 
-The trainer's machine is described by a `TrainerResources` (vCPUs, memory, accelerator type
-and count), attached to the HeadTrainer as TFX's `platform_config`; KubeflowV2DagRunner
-writes it as the executor's `resources` (`PipelineContainerSpec.ResourceSpec`). Vertex
-Pipelines picks the smallest machine type that fits; Kubeflow Pipelines sets the pod's
-limits. The distribution strategy and batch size are HeadTrainer options
-(`trainer_options`).
+A component's machine is described by a `ComponentResources` (vCPUs, memory, accelerator
+type and count; `trainer_resources` for the trainer), attached as TFX's `platform_config`;
+KubeflowV2DagRunner writes it as the executor's `resources`
+(`PipelineContainerSpec.ResourceSpec`). Vertex Pipelines picks the smallest machine type
+that fits; Kubeflow Pipelines sets the pod's limits. The distribution strategy and batch
+size are HeadTrainer options (`trainer_options`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from kubeflow import dataflow
+from kubeflow.settings import ComponentResources, ComponentSettings, component_beam_args
+
+TrainerResources = ComponentResources
+"""The trainer's resources (`kubeflow.settings.ComponentResources`)."""
 
 PIPELINE_NAME = "tfx-heads-taxi"
 MODULE_FILE = f"{dataflow.PROJECT_DIR}/pipeline/taxi/trainer_module.py"
@@ -36,88 +40,6 @@ TRAINER_ID = "HeadTrainer"
 # TFX's switch (read when a Trainer is constructed) that keeps the module file as a path
 # instead of packaging its folder into a wheel under the pipeline root at compile time.
 _NO_PACKAGING_ENV = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainerResources:
-    """The trainer container's resources (Kubeflow `ResourceSpec`); None leaves one unset.
-
-    Attributes:
-        cpu_limit: vCPUs, > 0.
-        memory_limit: memory in GB, > 0.
-        accelerator_type: e.g. `NVIDIA_TESLA_T4`, `NVIDIA_L4`, `NVIDIA_TESLA_A100` or `TPU_V3`
-            (Vertex names); requires `accelerator_count`.
-        accelerator_count: number of accelerators, >= 1.
-    """
-
-    cpu_limit: float | None = None
-    memory_limit: float | None = None
-    accelerator_type: str | None = None
-    accelerator_count: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("cpu_limit", "memory_limit"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise ValueError(f"Invalid `{name}`: expected a number > 0; received {value!r}.")
-        if self.accelerator_type is not None and (
-            not isinstance(self.accelerator_type, str) or not self.accelerator_type.strip()
-        ):
-            raise ValueError(
-                "Invalid `accelerator_type`: expected an accelerator name such as "
-                f"'NVIDIA_TESLA_T4'; received {self.accelerator_type!r}."
-            )
-        count = self.accelerator_count
-        if count is not None and (
-            isinstance(count, bool) or not isinstance(count, int) or count < 1
-        ):
-            raise ValueError(
-                f"Invalid `accelerator_count`: expected an integer >= 1; received {count!r}."
-            )
-        if (self.accelerator_type is None) != (count is None):
-            raise ValueError(
-                "Invalid `accelerator_count`: expected it together with `accelerator_type`; "
-                f"received type {self.accelerator_type!r} and count {count!r}."
-            )
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> TrainerResources:
-        """Reads resources from a dict with the attribute names as keys.
-
-        Raises:
-            ValueError: for an unknown key or an invalid value.
-        """
-        known = [field.name for field in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(
-                f"Invalid `trainer_resources`: expected keys among {known}; received unknown "
-                f"{unknown}."
-            )
-        return cls(**values)
-
-    def to_resource_spec(self) -> Any:
-        """The Kubeflow `PipelineContainerSpec.ResourceSpec` proto."""
-        from kfp.pipeline_spec import pipeline_spec_pb2
-
-        spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
-        if self.cpu_limit is not None:
-            spec.cpu_limit = float(self.cpu_limit)
-        if self.memory_limit is not None:
-            spec.memory_limit = float(self.memory_limit)
-        if self.accelerator_type is not None:
-            spec.accelerator.type = self.accelerator_type
-            spec.accelerator.count = self.accelerator_count
-        return spec
-
-    def is_empty(self) -> bool:
-        """Whether no resource is set."""
-        return all(getattr(self, field.name) is None for field in dataclasses.fields(self))
 
 
 def compile_pipeline(
@@ -135,6 +57,7 @@ def compile_pipeline(
     trainer_options: Mapping[str, Any] | None = None,
     trainer_resources: TrainerResources | None = None,
     thresholds: Sequence[Mapping[str, Any]] | None = None,
+    components: Mapping[str, ComponentSettings] | None = None,
     enable_cache: bool = True,
 ) -> str:
     """Writes the Kubeflow `PipelineJob` JSON of the taxi sample pipeline.
@@ -156,6 +79,9 @@ def compile_pipeline(
         trainer_resources: the trainer container's vCPUs, memory and accelerators.
         thresholds: the evaluator's blessing thresholds (default: the taxi sample's,
             `pipeline/taxi/config.py`).
+        components: settings by component id (`ImportExampleGen`, `StatisticsGen`,
+            `SchemaGen`, `HeadTrainer`, `HeadEvaluator`, `Pusher`): an image of its own, Beam
+            arguments after the common ones (Beam components), container resources.
         enable_cache: reuse results of components whose inputs did not change.
 
     Returns:
@@ -163,7 +89,9 @@ def compile_pipeline(
 
     Raises:
         ValueError: for an invalid argument (empty `output`, `pipeline_root`, `data_root`,
-            `module_file`; invalid Beam arguments or trainer options).
+            `module_file`; invalid Beam arguments or trainer options; settings of an unknown
+            component, Beam arguments for a component that does not run Beam, the trainer's
+            resources given twice).
         TypeError: for an argument of the wrong type.
     """
     for name, value in (
@@ -202,13 +130,17 @@ def compile_pipeline(
             beam_pipeline_args=beam_pipeline_args,
             enable_cache=enable_cache,
         )
-    if trainer_resources is not None and not trainer_resources.is_empty():
-        _component(tfx_pipeline, TRAINER_ID).with_platform_config(
-            trainer_resources.to_resource_spec()
-        )
+    default_image = _apply_settings(
+        tfx_pipeline,
+        _with_trainer_resources(components or {}, trainer_resources),
+        image,
+        beam_pipeline_args,
+    )
     output_dir, output_filename = os.path.split(os.path.abspath(output))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=default_image
+        ),
         output_dir=output_dir,
         output_filename=output_filename,
     )
@@ -245,12 +177,68 @@ def write_kfp_package(job_json: str, package: str) -> str:
     return package
 
 
+def _with_trainer_resources(
+    components: Mapping[str, ComponentSettings], trainer_resources: ComponentResources | None
+) -> dict[str, ComponentSettings]:
+    settings = dict(components)
+    for component_id, setting in settings.items():
+        if not isinstance(setting, ComponentSettings):
+            raise TypeError(
+                f"Invalid `components[{component_id!r}]`: expected ComponentSettings; received "
+                f"{setting!r}."
+            )
+    if trainer_resources is None or trainer_resources.is_empty():
+        return settings
+    trainer = settings.get(TRAINER_ID, ComponentSettings())
+    if trainer.resources is not None:
+        raise ValueError(
+            f"Invalid `trainer_resources`: expected the trainer's resources once; received them "
+            f"also in the settings of {TRAINER_ID!r}."
+        )
+    settings[TRAINER_ID] = dataclasses.replace(trainer, resources=trainer_resources)
+    return settings
+
+
+def _apply_settings(
+    tfx_pipeline: Any,
+    settings: Mapping[str, ComponentSettings],
+    image: str,
+    beam_pipeline_args: Sequence[str],
+) -> str | dict[str, str]:
+    """Sets each component's Beam arguments and resources; returns the runner's
+    `default_image` (one image, or a map by component id with TFX's default key)."""
+    from tfx.dsl.components.base import base_beam_component
+    from tfx.orchestration.kubeflow.v2 import pipeline_builder
+
+    images = {}
+    for component_id, setting in settings.items():
+        component = _component(tfx_pipeline, component_id)
+        is_beam = isinstance(component, base_beam_component.BaseBeamComponent)
+        if setting.beam_args and not is_beam:
+            raise ValueError(
+                f"Invalid settings of component {component_id!r}: expected Beam arguments only "
+                "for the Beam components (ImportExampleGen, StatisticsGen, HeadEvaluator); "
+                f"received {list(setting.beam_args)}."
+            )
+        if is_beam and (setting.beam_args or setting.image):
+            own = component_beam_args(beam_pipeline_args, setting.beam_args, setting.image)
+            if own:
+                component.with_beam_pipeline_args(own)
+        if setting.image:
+            images[component_id] = setting.image
+        if setting.resources is not None and not setting.resources.is_empty():
+            component.with_platform_config(setting.resources.to_resource_spec())
+    if not images:
+        return image
+    return {pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image, **images}
+
+
 def _component(tfx_pipeline: Any, component_id: str) -> Any:
     for component in tfx_pipeline.components:
         if component.id == component_id:
             return component
     raise ValueError(
-        f"Invalid pipeline: expected a component {component_id!r}; received "
+        f"Invalid component {component_id!r}: expected one of the pipeline's components "
         f"{[component.id for component in tfx_pipeline.components]}."
     )
 
