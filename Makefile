@@ -28,11 +28,10 @@ env: $(STAMP)
 
 env-heads: $(HEADS_STAMP)
 
-$(STAMP): constraints.txt pyproject.toml setup.py
+$(STAMP): constraints.txt pyproject.toml setup.py install.sh
 	@test -n "$(PYTHON)" || { echo "Python 3.10 not found: install it (pyenv install 3.10) or pass PYTHON=/path/to/python3.10" >&2; exit 1; }
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip<25"
-	$(PY) -m pip install --quiet --constraint constraints.txt --editable '.[tfx,test,kfp]'
+	./install.sh $(PY) tfx,test,kfp --editable
 	touch $(STAMP)
 
 $(HEADS_STAMP): constraints-heads.txt pyproject.toml setup.py
