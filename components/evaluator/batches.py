@@ -53,6 +53,9 @@ class ExampleCounts(NamedTuple):
     evaluated: int
     rejected: Mapping[str, int]
     """Rejected examples by reason (each example under its first reason)."""
+    unreadable: tuple[Mapping[str, Any], ...] = ()
+    """Files whose rest could not be read (with `reject_malformed`): `file`, `where`,
+    `problem` and `records` (how many records the rest holds, or None if unknown)."""
 
 
 @dataclasses.dataclass(frozen=True)

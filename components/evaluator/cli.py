@@ -192,6 +192,9 @@ def run(args: argparse.Namespace) -> int:
         f"{': ' + json.dumps(rejected['reasons']) if rejected['count'] else ''}) in "
         f"{len(document['slices'])} slices in {time.time() - started:.0f} s."
     )
+    for entry in rejected.get("unreadable_files", []):
+        records = "an unknown number of" if entry["records"] is None else entry["records"]
+        print(f"Unreadable: {entry['file']} {entry['where']}: {records} records not read")
     print(f"Results: {args.output} (metrics.json; TFMA: tfma.load_eval_result)")
     return 0
 

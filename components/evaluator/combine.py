@@ -187,15 +187,19 @@ class ExampleCountsCombineFn(beam.CombineFn):
         return self.merge_accumulators([accumulator, element])
 
     def merge_accumulators(self, accumulators: Iterable[ExampleCounts]) -> ExampleCounts:
-        read, evaluated, rejected = 0, 0, {}
+        read, evaluated, rejected, unreadable = 0, 0, {}, []
         for counts in accumulators:
             read += counts.read
             evaluated += counts.evaluated
             for reason, count in counts.rejected.items():
                 rejected[reason] = rejected.get(reason, 0) + count
-        return ExampleCounts(read, evaluated, rejected)
+            unreadable.extend(counts.unreadable)
+        return ExampleCounts(read, evaluated, rejected, tuple(unreadable))
 
     def extract_output(self, accumulator: ExampleCounts) -> ExampleCounts:
         return ExampleCounts(
-            accumulator.read, accumulator.evaluated, dict(sorted(accumulator.rejected.items()))
+            accumulator.read,
+            accumulator.evaluated,
+            dict(sorted(accumulator.rejected.items())),
+            tuple(sorted(accumulator.unreadable, key=lambda entry: entry["file"])),
         )

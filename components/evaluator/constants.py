@@ -17,6 +17,7 @@ PREPARE_STAGE = "PrepareHeadBatches"
 SLICE_STAGE = "SliceBatches"
 COMBINE_STAGE = "CombineStatsPerSlice"
 COUNT_STAGE = "CombineExampleCounts"
+GATHER_COUNTS_STAGE = "GatherExampleCounts"
 WRITE_METRICS_JSON_STAGE = "WriteMetricsJson"
 WRITE_RESULTS_STAGE = "WriteResults"
 
@@ -43,8 +44,10 @@ EXAMPLES_REJECTED_COUNTER = "examples_rejected"
 METRICS_JSON_FILE = "metrics.json"
 HEAD_CONFIG_FILE = "head_config.json"
 
-# Tagged output of the batch preparation stage carrying example counts.
+# Tagged output of the reading and batch preparation stages carrying example counts.
 COUNTS_TAG = "counts"
+# The rejection reason of the records in a file's unreadable rest (with reject_malformed).
+UNREADABLE_RECORDS_REASON = "unreadable_records"
 
 # Defaults.
 DEFAULT_BATCH_SIZE = 4096

@@ -134,11 +134,16 @@ def malformed_example_error(
 
 
 def sample_examples(
-    files: Sequence[str], compression: str, max_records: int = _SAMPLE_RECORDS
+    files: Sequence[str],
+    compression: str,
+    max_records: int = _SAMPLE_RECORDS,
+    reject_malformed: bool = False,
 ) -> list[tf.train.Example]:
     """The first `max_records` examples of the data (of the first files), parsed.
 
-    Read on the machine that builds the pipeline, to learn how features are stored.
+    Read on the machine that builds the pipeline, to learn how features are stored. A file
+    that stops being readable fails naming it and the record, or with `reject_malformed`
+    gives the records before the damage (the reading stage reports the rest).
     """
     examples: list[tf.train.Example] = []
     for path in files:
@@ -150,26 +155,32 @@ def sample_examples(
             for batch in wanted.batch(max_records):
                 examples.extend(tf.train.Example.FromString(record) for record in batch.numpy())
         except tf.errors.DataLossError as error:
-            raise unreadable_file_error(
-                path,
-                compression,
-                f"at record {_records_before_error(wanted)}",
-                error.message.strip(),
-            ) from error
+            readable = _records_before_error(wanted)
+            if not reject_malformed:
+                raise unreadable_file_error(
+                    path, compression, f"at record {len(readable)}", tensorflow_message(error)
+                ) from error
+            examples.extend(tf.train.Example.FromString(record) for record in readable)
         if len(examples) >= max_records:
             break
     return examples
 
 
-def _records_before_error(dataset: tf.data.Dataset) -> int:
-    """How many records of `dataset` read before its `DataLossError` (read one by one)."""
-    read = 0
+def _records_before_error(dataset: tf.data.Dataset) -> list[bytes]:
+    """The records of `dataset` read before its `DataLossError` (read one by one)."""
+    records = []
     try:
-        for _ in dataset:
-            read += 1
+        for record in dataset:
+            records.append(record.numpy())
     except tf.errors.DataLossError:
         pass
-    return read
+    return records
+
+
+def tensorflow_message(error: tf.errors.OpError) -> str:
+    """TensorFlow's message without the op's internals (`{{function_node ...}}`, `[Op:...]`)."""
+    message = re.sub(r"\{\{[^}]*\}\}|\[Op:[^\]]*\].*$", "", error.message, flags=re.DOTALL)
+    return message.strip()
 
 
 def unreadable_file_error(path: str, compression: str, where: str, problem: str) -> OSError:

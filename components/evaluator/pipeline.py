@@ -107,14 +107,17 @@ class EvaluateHeads(beam.PTransform):
         config = self._config
         head = deserialize(config.head_config)
         spec = config.input_spec
-        batches = (
+        read = (
             root
             | constants.MATCH_FILES_STAGE >> beam.Create(config.files)
             | constants.DISTRIBUTE_FILES_STAGE >> beam.Reshuffle()
             | constants.READ_STAGE
-            >> beam.ParDo(ReadExamples(config.batch_size, config.compression))
-            | constants.PARSE_STAGE
-            >> beam.ParDo(ParseExamples(spec.feature_spec(), config.reject_malformed))
+            >> beam.ParDo(
+                ReadExamples(config.batch_size, config.compression, config.reject_malformed)
+            ).with_outputs(constants.COUNTS_TAG, main="batches")
+        )
+        batches = read.batches | constants.PARSE_STAGE >> beam.ParDo(
+            ParseExamples(spec.feature_spec(), config.reject_malformed)
         )
         if config.model is not None:
             link_heads = [h.name for h in single_heads(head) if has_custom_link(h)]
@@ -151,8 +154,10 @@ class EvaluateHeads(beam.PTransform):
             | constants.COMBINE_STAGE
             >> beam.CombinePerKey(HeadStatsCombineFn(config.head_config, **options))
         )
-        counts = prepared[constants.COUNTS_TAG] | constants.COUNT_STAGE >> beam.CombineGlobally(
-            ExampleCountsCombineFn()
+        counts = (
+            (read[constants.COUNTS_TAG], prepared[constants.COUNTS_TAG])
+            | constants.GATHER_COUNTS_STAGE >> beam.Flatten()
+            | constants.COUNT_STAGE >> beam.CombineGlobally(ExampleCountsCombineFn())
         )
         slice_stats = SliceStats(head, **options)
         label_keys = (
@@ -253,7 +258,11 @@ def build_config(
     keys = {*labels.values(), *logits.values(), *(weight_key(h) for h in heads)}
     keys.update(feature for spec in specs for feature in spec.features)
     keys.discard(None)
-    sample = sample_examples(files, options.get("compression", "auto"))
+    sample = sample_examples(
+        files,
+        options.get("compression", "auto"),
+        reject_malformed=options.get("reject_malformed", False),
+    )
     types = feature_types(sample, sorted(keys))
     multi_hot = [
         labels[single.name]

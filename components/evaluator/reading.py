@@ -8,6 +8,13 @@ errors can name them. TFRecord files (compressed or not) cannot be split, so a f
 unit of parallelism, as with Beam's own `ReadFromTFRecord`: give the evaluator at least as
 many files as workers.
 
+A file that stops being readable (a corrupt record, a truncated end) fails naming the file
+and the record, or with `reject_malformed` ends there: its unreadable rest goes to the
+`counts` output as an `ExampleCounts` that names the file and, where the framing of the
+rest can be walked, how many records it holds (counted as read and rejected under
+`unreadable_records`, so read = evaluated + rejected still reconciles); where it cannot
+(a corrupt or cut gzip stream), the count is reported as unknown.
+
 Progress is logged (examples read so far, per worker) every `PROGRESS_INTERVAL_SECONDS`, and
 counted in the Beam counter `examples_read`.
 """
@@ -24,9 +31,11 @@ import numpy as np
 import tensorflow as tf
 
 from components.evaluator import constants
+from components.evaluator.batches import ExampleCounts
 from components.evaluator.example_inputs import (
     ExampleBatch,
     compression_type,
+    tensorflow_message,
     unreadable_file_error,
 )
 
@@ -41,6 +50,7 @@ class ReadExamples(beam.DoFn):
     Args:
         batch_size: examples per batch (the last batch of a file may be smaller).
         compression: `"auto"` (from the file extension), `"gzip"`, `"zlib"` or `"none"`.
+        reject_malformed: report a file's unreadable rest instead of failing.
         progress_interval: seconds between progress messages.
     """
 
@@ -48,6 +58,7 @@ class ReadExamples(beam.DoFn):
         self,
         batch_size: int,
         compression: str = "auto",
+        reject_malformed: bool = False,
         progress_interval: float = constants.PROGRESS_INTERVAL_SECONDS,
     ) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -57,6 +68,7 @@ class ReadExamples(beam.DoFn):
         compression_type("", compression)  # Validates the option.
         self._batch_size = batch_size
         self._compression = compression
+        self._reject_malformed = reject_malformed
         self._progress_interval = progress_interval
         self._read = beam.metrics.Metrics.counter(
             constants.COUNTER_NAMESPACE, constants.EXAMPLES_READ_COUNTER
@@ -66,7 +78,7 @@ class ReadExamples(beam.DoFn):
         self._total = 0
         self._last_report = time.monotonic()
 
-    def process(self, path: str) -> Iterator[ExampleBatch]:
+    def process(self, path: str) -> Iterator[ExampleBatch | beam.pvalue.TaggedOutput]:
         compression = compression_type(path, self._compression)
         dataset = tf.data.TFRecordDataset(path, compression_type=compression)
         dataset = dataset.batch(self._batch_size).prefetch(1)
@@ -87,14 +99,19 @@ class ReadExamples(beam.DoFn):
                 start += size
         except tf.errors.DataLossError as error:
             where = f"at or after record {start} (the records before it were read)"
-            raise unreadable_file_error(
-                path, self._compression, where, error.message.strip()
-            ) from error
-        problem = _truncation(path, compression, record_bytes)
-        if problem:
-            raise unreadable_file_error(
-                path, self._compression, f"after record {start - 1}", problem
+            problem = tensorflow_message(error)
+        else:
+            where, problem = (
+                f"after record {start - 1}",
+                _truncation(path, compression, record_bytes),
             )
+        if problem is None:
+            return
+        if not self._reject_malformed:
+            raise unreadable_file_error(path, self._compression, where, problem)
+        yield beam.pvalue.TaggedOutput(
+            constants.COUNTS_TAG, unreadable_rest(path, compression, start, where, problem)
+        )
 
     def _report(self, size: int, path: str) -> None:
         self._total += size
@@ -102,6 +119,62 @@ class ReadExamples(beam.DoFn):
         if now - self._last_report >= self._progress_interval:
             self._last_report = now
             _LOG.info("Read %d examples so far on this worker (now reading %s).", self._total, path)
+
+
+def unreadable_rest(
+    path: str, compression: str, records_read: int, where: str, problem: str
+) -> ExampleCounts:
+    """The counts of a file's unreadable rest, from `records_read` on.
+
+    The records there are counted by walking the file's record framing (8-byte length,
+    4-byte length checksum, data, 4-byte checksum) from the start; the count is known when
+    the framing ends exactly at the end of the (decompressed) data, else unknown (None).
+    """
+    records = _framed_records(path, compression)
+    lost = None if records is None else records - records_read
+    _LOG.warning("Unreadable rest of %s (%s records), %s: %s", path, lost, where, problem)
+    unreadable = {"file": path, "where": where, "problem": problem, "records": lost}
+    rejected = {constants.UNREADABLE_RECORDS_REASON: lost} if lost else {}
+    return ExampleCounts(read=lost or 0, evaluated=0, rejected=rejected, unreadable=(unreadable,))
+
+
+def _framed_records(path: str, compression: str) -> int | None:
+    """How many records the framing of a TFRecord file delimits, or None if it does not end
+    exactly at the end of the data (a cut record) or the data cannot be decompressed."""
+    records, position, pending = 0, 0, b""
+    try:
+        for chunk in _data_chunks(path, compression):
+            pending += chunk
+            while True:
+                if len(pending) - position < 8:
+                    break
+                length = int.from_bytes(pending[position : position + 8], "little")
+                if len(pending) - position < length + 16:
+                    break
+                position += length + 16
+                records += 1
+            pending, position = pending[position:], 0
+    except zlib.error:
+        return None
+    return records if not pending else None
+
+
+def _data_chunks(path: str, compression: str) -> Iterator[bytes]:
+    """The file's (decompressed) bytes in chunks; raises zlib.error if the stream is cut."""
+    wbits = {"": None, "GZIP": 47, "ZLIB": 15}[compression]
+    decompressor = None if wbits is None else zlib.decompressobj(wbits=wbits)
+    with tf.io.gfile.GFile(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            if decompressor is None:
+                yield chunk
+                continue
+            while chunk:
+                yield decompressor.decompress(chunk)
+                chunk = decompressor.unused_data
+                if chunk:
+                    decompressor = zlib.decompressobj(wbits=wbits)
+    if decompressor is not None and not decompressor.eof:
+        raise zlib.error("the compressed stream ends early")
 
 
 def _truncation(path: str, compression: str, record_bytes: int) -> str | None:

@@ -25,6 +25,10 @@ TFMA output, readable by `tfma.load_eval_result(output)` and `tfma.view.*`:
                  "metrics": {"<key>": value, ...}}, ...],
      "rejected": {"count": R, "reasons": {"<reason>": count, ...}}}
 
+With `reject_malformed`, files whose rest could not be read are listed in
+`"rejected": {..., "unreadable_files": [{"file": f, "where": w, "problem": p, "records": n}]}`
+(`n` is None where the count is unknown; known counts are in `reasons` as well).
+
 The overall slice comes first, then the slicings in the order given, each sorted by value.
 `example_count` and `weighted_example_count` are the head's (a MultiHead's example count and
 its first head's weighted count); with bootstrap each slice also has
@@ -221,10 +225,10 @@ def metrics_json(
                 for key, interval in result.intervals.items()
             }
         slices.append(entry)
-    return {
-        "slices": slices,
-        "rejected": {"count": sum(counts.rejected.values()), "reasons": dict(counts.rejected)},
-    }
+    rejected = {"count": sum(counts.rejected.values()), "reasons": dict(counts.rejected)}
+    if counts.unreadable:
+        rejected["unreadable_files"] = [dict(entry) for entry in counts.unreadable]
+    return {"slices": slices, "rejected": rejected}
 
 
 def with_overall(

@@ -167,3 +167,25 @@ def test_histogram_options_set_the_fallback_curves(synthetic, synthetic_result, 
     assert coarse["auc/error_bound/bin"] > 0
     for key in ("accuracy/cls", "average_loss/reg", "precision/bin"):
         assert coarse[key] == exact[key], key
+
+
+def test_reject_malformed_reports_a_files_unreadable_rest(tmp_path, helpers, capsys):
+    rows = [{"y": i % 2, "logit": [i / 10]} for i in range(40)]
+    path = helpers.write_examples(tmp_path / "data.tfrecord", rows, gzip=False)
+    first_10 = helpers.write_examples(tmp_path / "head.tfrecord.x", rows[:10], gzip=False)
+    with open(path, "r+b") as f:  # record 10's data no longer matches its checksum
+        f.seek(os.path.getsize(first_10) + 14)
+        f.write(b"\xff")
+    config = tmp_path / "head.json"
+    config.write_text(json.dumps(heads.serialize(heads.BinaryClassHead())))
+    argv = ["evaluate", "--examples", path, "--output", str(tmp_path / "out")]
+    argv += ["--head-config", str(config), "--logits-feature", "logit", "--label-key", "y"]
+    argv += ["--batch-size", "4"]
+    assert main_cli.main(argv) == 2  # fails naming the file and the record
+    assert f"file {path}: expected TFRecords; reading failed at record 10" in (
+        capsys.readouterr().err
+    )
+    assert main_cli.main([*argv, "--reject-malformed"]) == 0
+    out = capsys.readouterr().out
+    assert 'Evaluated 8 examples (rejected 32: {"unreadable_records": 32})' in out
+    assert f"Unreadable: {path} at or after record 8" in out and "32 records not read" in out

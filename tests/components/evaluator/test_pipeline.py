@@ -720,3 +720,53 @@ def test_concatenated_gzip_members_are_read_whole(tmp_path, helpers):
         label_keys="y",
     )
     assert document["slices"][0]["example_count"] == 40
+
+
+def test_with_reject_malformed_unreadable_rests_are_reported_and_counts_reconcile(
+    tmp_path, helpers
+):
+    rows = [{"y": i % 2, "logit": [(i % 7) / 10]} for i in range(50)]
+    helpers.write_examples(tmp_path / "part-0.tfrecord", rows, gzip=False)
+    corrupt = helpers.write_examples(tmp_path / "part-1.tfrecord", rows, gzip=False)
+    first_30 = helpers.write_examples(tmp_path / "head.tfrecord.x", rows[:30], gzip=False)
+    with open(corrupt, "r+b") as f:  # flip a byte of record 30's data
+        f.seek(os.path.getsize(first_30) + 14)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    whole_gzip = open(helpers.write_examples(tmp_path / "g", rows), "rb").read()
+    cut_gzip = tmp_path / "part-2.tfrecord.gz"
+    cut_gzip.write_bytes(whole_gzip[: len(whole_gzip) // 2])
+    document = pipeline.evaluate(
+        str(tmp_path / "part-*"),
+        str(tmp_path / "out"),
+        head=heads.BinaryClassHead(),
+        logits_features="logit",
+        label_keys="y",
+        batch_size=8,
+        reject_malformed=True,
+    )
+    rejected = document["rejected"]
+    evaluated = document["slices"][0]["example_count"]
+    by_file = {entry["file"]: entry for entry in rejected["unreadable_files"]}
+    assert sorted(by_file) == sorted([corrupt, str(cut_gzip)])
+    assert by_file[corrupt]["records"] == 26  # batches of 8: records 24-49 were not read
+    assert by_file[str(cut_gzip)]["records"] is None  # the cut stream's rest is unknown
+    assert rejected["reasons"] == {"unreadable_records": 26}
+    read_from_gzip = evaluated - 50 - 24
+    assert 0 <= read_from_gzip < 50
+    # Every record of the intact and the corrupt file is evaluated or rejected.
+    assert evaluated + rejected["count"] == 50 + 50 + read_from_gzip
+    # The metrics are those of the records read.
+    logits = [r["logit"][0] for r in rows]
+    labels = [r["y"] for r in rows]
+    used = list(range(50)) + list(range(24)) + list(range(read_from_gzip))
+    expected = roc_auc_score([labels[i] for i in used], [logits[i] for i in used])
+    assert document["slices"][0]["metrics"]["auc"] == pytest.approx(expected, abs=1e-12)
+    # Without it, the start-up sampling already fails, naming the record.
+    message = f"Invalid `examples` file {corrupt}: .* at record 30: corrupted record at \\d+$"
+    with pytest.raises(OSError, match=message):
+        pipeline.evaluate(
+            corrupt, str(tmp_path / "o2"), head=heads.BinaryClassHead(),
+            logits_features="logit", label_keys="y", batch_size=8,
+        )  # fmt: skip

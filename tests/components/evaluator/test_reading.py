@@ -2,6 +2,7 @@
 
 import os
 
+import apache_beam as beam
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -80,3 +81,64 @@ def test_a_gzip_stream_cut_where_tensorflow_reads_on_quietly_is_caught(tmp_path,
     stage.setup()
     with pytest.raises(OSError, match="the gzip stream ends early"):
         list(stage.process(str(truncated)))
+
+
+def _counts(outputs):
+    """The stage's batches, and the `ExampleCounts` of its counts output (or None)."""
+    batches = [o for o in outputs if not isinstance(o, beam.pvalue.TaggedOutput)]
+    tagged = [o.value for o in outputs if isinstance(o, beam.pvalue.TaggedOutput)]
+    assert len(tagged) <= 1
+    assert all(o.tag == "counts" for o in outputs if isinstance(o, beam.pvalue.TaggedOutput))
+    return batches, tagged[0] if tagged else None
+
+
+def test_with_reject_malformed_a_corrupt_record_ends_the_file_and_its_rest_is_counted(
+    tmp_path, helpers
+):
+    path = helpers.write_examples(
+        tmp_path / "a.tfrecord", [{"y": i} for i in range(100)], gzip=False
+    )
+    head = os.path.getsize(
+        helpers.write_examples(tmp_path / "h.tfrecord", [{"y": i} for i in range(30)], gzip=False)
+    )
+    with open(path, "r+b") as f:  # a byte of record 30's data: its checksum fails
+        f.seek(head + 14)
+        byte = f.read(1)
+        f.seek(head + 14)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    stage = ReadExamples(batch_size=8, reject_malformed=True)
+    stage.setup()
+    batches, counts = _counts(list(stage.process(path)))
+    read = sum(batch.read for batch in batches)
+    assert read == 24  # the batches before the one holding record 30
+    assert counts.read + read == 100 and counts.evaluated == 0
+    assert counts.rejected == {"unreadable_records": 76}
+    (entry,) = counts.unreadable
+    assert entry["file"] == path and entry["records"] == 76
+    assert entry["where"] == "at or after record 24 (the records before it were read)"
+    assert "corrupted record" in entry["problem"].lower()
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+def test_with_reject_malformed_a_truncated_rest_has_an_unknown_count(tmp_path, helpers, gzip):
+    rows = [{"y": i} for i in range(60)]
+    path = helpers.write_examples(tmp_path / "whole", rows, gzip=gzip)
+    data = open(path, "rb").read()
+    cut = (
+        len(data) // 2
+        if gzip
+        else (os.path.getsize(helpers.write_examples(tmp_path / "h", rows[:40], gzip=False)) + 5)
+    )
+    truncated = tmp_path / "cut"
+    truncated.write_bytes(data[:cut])
+    stage = ReadExamples(8, "gzip" if gzip else "none", reject_malformed=True)
+    stage.setup()
+    batches, counts = _counts(list(stage.process(str(truncated))))
+    assert counts.read == 0 and counts.rejected == {}  # nothing known to reconcile
+    (entry,) = counts.unreadable
+    assert entry["records"] is None and entry["file"] == str(truncated)
+    if not gzip:
+        assert sum(batch.read for batch in batches) == 40
+        assert entry["problem"] == "5 bytes remain that are no complete record (a truncated file?)"
+    _, intact = _counts(list(stage.process(path)))
+    assert intact is None
