@@ -216,14 +216,16 @@ def _root_message(error: BaseException) -> str | None:
 
 
 class _WorkerProgress(logging.Filter):
-    """Keeps only this package's messages among the worker logs the DirectRunner relays
-    (multi-processing), and shows just their text."""
+    """Keeps only this package's progress messages among the worker logs the DirectRunner
+    relays (multi-processing), and shows just their text. A worker's errors are left out:
+    the error that stops the pipeline carries them, and is reported once (its traceback
+    with `--debug`)."""
 
     _MESSAGE = re.compile(r'message: "(.*?)"(?: instruction_id| log_location| thread|$)')
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.ERROR:
-            return True
+            return False
         text = record.getMessage()
         if "components/evaluator/" not in text:
             return False
