@@ -229,7 +229,7 @@ def component_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compiles the pipeline and prints the written path.
+    """Compiles the pipeline and prints the written paths in one line.
 
     Raises:
         ValueError, TypeError, OSError: bad options or files (reported by `pipeline.cli`).
@@ -259,7 +259,9 @@ def run(args: argparse.Namespace) -> int:
         enable_cache=not args.no_cache,
         **extra,
     )
-    print(f"Wrote {output} (Kubeflow PipelineJob, image {args.image})")
+    package = ""
     if args.kfp_package:
-        print(f"Wrote {kubeflow_compile.write_kfp_package(output, args.kfp_package)}")
+        written = kubeflow_compile.write_kfp_package(output, args.kfp_package)
+        package = f" and {written} (PipelineSpec for kfp.Client)"
+    args.console.line(f"Wrote {output} (Kubeflow PipelineJob, image {args.image}){package}")
     return 0

@@ -4,19 +4,30 @@ Each subcommand lives in its own module and registers itself here through `_subc
 a function that adds its parser to the subparsers and returns nothing. The parsed
 arguments carry the function to run as `args.run`.
 
-Failures end like a command-line tool's: one line on stderr naming the command and the
-problem, exit status 2 for bad input or arguments (`ValueError`, `TypeError`, `OSError`: a
-subcommand raises these with a message that says what was wrong, where and what was
-expected) and 1 for anything else (an internal error), with no traceback unless `--debug`
-is given (anywhere on the command line).
+Every subcommand prints only its own lines (`args.console`, see `pipeline.output`): what
+other libraries print (TensorFlow, absl, Beam, TFX, warnings) goes to a log file, by default
+`tfx-heads/COMMAND-TIME.log` in the temporary directory (a subcommand may choose another
+folder with `set_defaults(log_dir=lambda args: ...)`; `--log-file` names the file);
+`--verbose` shows it all on the terminal instead.
+
+Failures end like a command-line tool's: one line on stderr naming the command, the
+problem and the log file, exit status 2 for bad input or arguments (`ValueError`,
+`TypeError`, `OSError`: a subcommand raises these with a message that says what was wrong,
+where and what was expected) and 1 for anything else (an internal error, whose traceback
+goes to the log), with the traceback on the terminal only if `--debug` is given (anywhere on
+the command line). `StageFailed` names the stage (a pipeline component) an error came from.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+
+from pipeline.output import command_output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for add_subcommand in _subcommands():
         add_subcommand(subparsers)
+    for subparser in subparsers.choices.values():
+        _add_output_options(subparser)
     return parser
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show every library's messages here instead of in the log file",
+    )
+    output.add_argument(
+        "--log-file", help="where other libraries' messages go (default: a new file per run)"
+    )
 
 
 def _subcommands():
@@ -57,6 +82,16 @@ def _subcommands():
 BAD_INPUT = (ValueError, TypeError, OSError)
 """Errors that mean bad input or arguments (exit status 2); any other is internal (1)."""
 
+
+class StageFailed(Exception):
+    """`error` was raised while `stage` (e.g. a pipeline component) ran; the exit status is
+    `error`'s."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(f"{stage}: {error}")
+        self.stage, self.error = stage, error
+
+
 MISSING_TFX = (
     "tfx-heads: the command line runs the TFX components, and TFX is not installed; "
     "install them with: pip install 'tfx-heads[tfx]' (Python 3.10)"
@@ -77,30 +112,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    if not debug:
-        # Beam logs a DoFn's exception with its traceback before it re-raises it; the
-        # re-raised error is reported below, once.
-        logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
     try:
-        return int(args.run(args) or 0)
-    except KeyboardInterrupt:
+        log_path = None if args.verbose else (args.log_file or _new_log_path(args))
+    except OSError as error:
+        print(failure_line(args.command, error), file=sys.stderr)
+        return 2
+    args.log_file = log_path
+    failure: BaseException | None = None
+    status = 0
+    with command_output(log_path) as console:
+        args.console = console
+        try:
+            status = int(args.run(args) or 0)
+        except KeyboardInterrupt:
+            failure = KeyboardInterrupt()  # reported below, after the terminal is back
+        except Exception as error:
+            if debug:
+                raise
+            logging.getLogger("tfx_heads").error("tfx-heads %s failed", args.command, exc_info=True)
+            failure = error
+    if isinstance(failure, KeyboardInterrupt):
         print(f"tfx-heads {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:
-        if debug:
-            raise
-        print(failure_line(args.command, error), file=sys.stderr)
-        return 2 if isinstance(error, BAD_INPUT) else 1
+    if failure is None:
+        return status
+    print(failure_line(args.command, failure, log_path), file=sys.stderr)
+    cause = failure.error if isinstance(failure, StageFailed) else failure
+    return 2 if isinstance(cause, BAD_INPUT) else 1
 
 
-def failure_line(command: str, error: BaseException) -> str:
-    """The one line printed for `error` in `tfx-heads COMMAND`."""
-    message = " ".join(str(error).split()) or type(error).__name__
-    if isinstance(error, BAD_INPUT):
-        return f"tfx-heads {command}: error: {message}"
+def _new_log_path(args: argparse.Namespace) -> str:
+    """A new log file in the subcommand's `log_dir` (or `tempdir/tfx-heads`)."""
+    from pipeline.log_capture import new_log_path
+
+    log_dir = getattr(args, "log_dir", None)
+    folder = log_dir(args) if log_dir else os.path.join(tempfile.gettempdir(), "tfx-heads")
+    return new_log_path(folder, args.command)
+
+
+def failure_line(command: str, error: BaseException, log_path: str | None = None) -> str:
+    """The one line printed for `error` in `tfx-heads COMMAND` (whose log is `log_path`)."""
+    stage, cause = "", error
+    if isinstance(error, StageFailed):
+        stage, cause = f"{error.stage} failed: ", error.error
+    message = " ".join(str(cause).split()) or type(cause).__name__
+    if isinstance(cause, BAD_INPUT):
+        log = f" (log: {log_path})" if log_path else ""
+        return f"tfx-heads {command}: error: {stage}{message}{log}"
+    where = f"the traceback is in {log_path}; " if log_path else ""
     return (
-        f"tfx-heads {command}: internal error: {type(error).__name__}: {message} "
-        "(run it again with --debug for the traceback, and report it)"
+        f"tfx-heads {command}: internal error: {stage}{type(cause).__name__}: {message} "
+        f"({where}run it again with --debug to see it here, and report it)"
     )
 
 

@@ -2,9 +2,13 @@
 ML Metadata in SQLite).
 
 Everything a run writes lives under `--root` (default `demo/`): `data/` (the taxi sample as
-TFRecords), `pipeline_root/` (every component's artifacts), `metadata.sqlite` (ML Metadata)
-and `serving/` (where the Pusher copies a blessed model). A re-run reuses cached component
-results unless `--no-cache` is given.
+TFRecords), `pipeline_root/` (every component's artifacts), `metadata.sqlite` (ML Metadata),
+`serving/` (where the Pusher copies a blessed model) and `logs/` (one file per run with
+every library's messages; `--verbose` shows them here instead). A re-run reuses cached
+component results unless `--no-cache` is given.
+
+It prints a line as each component starts and ends (with progress while it trains and
+evaluates), then where the results are and the headline metrics.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ def add_subcommand(subparsers) -> None:
         default=[],
         help="a Beam pipeline argument for every Beam step (repeatable)",
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, log_dir=lambda args: os.path.join(args.root, "logs"))
 
 
 def prepare_data(root: str, sample_size: int | None) -> str:
@@ -119,32 +123,56 @@ def latest_outputs(metadata_path: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs the pipeline, showing each component; prints the summary.
+
+    Raises:
+        pipeline.cli.StageFailed: a component failed (naming it, with its error).
+    """
     from tfx import v1 as tfx
 
+    from pipeline import component_lines
+    from pipeline.cli import StageFailed
+
+    console = args.console
+    if args.log_file:
+        console.line(f"Log: {os.path.abspath(args.log_file)} (every library's messages)")
     started = time.time()
-    tfx.orchestration.LocalDagRunner().run(build(args))
-    root = os.path.abspath(args.root)
+    built = build(args)
+    shown = [c.id for c in built.components if not isinstance(c, tfx.dsl.Resolver)]
+    with component_lines.shown(console, shown) as lines:
+        try:
+            tfx.orchestration.LocalDagRunner().run(built)
+        except Exception as error:
+            if lines.current is None:
+                raise
+            raise StageFailed(lines.current, error) from error
+    print_summary(console, os.path.abspath(args.root), time.time() - started)
+    return 0
+
+
+def print_summary(console: Any, root: str, seconds: float) -> None:
+    """Where the model, evaluation, report, blessing and pushed model are; headline metrics."""
     outputs = latest_outputs(os.path.join(root, "metadata.sqlite"))
-    print(f"\nPipeline {PIPELINE_NAME} finished in {time.time() - started:.0f} s under {root}")
-    print(f"  model:      {outputs['Model'].uri}")
+    line = console.line
+    line(f"\nPipeline {PIPELINE_NAME} finished in {seconds:.0f} s under {root}")
+    line(f"  model:      {outputs['Model'].uri}")
     evaluation = outputs["ModelEvaluation"].uri
-    print(f"  evaluation: {evaluation}")
+    line(f"  evaluation: {evaluation}")
     report = os.path.join(evaluation, "report.html")
     if os.path.exists(report):
-        print(f"  report:     {report}")
+        line(f"  report:     {report}")
     blessing = outputs["ModelBlessing"]
     blessed = blessing.custom_properties["blessed"].int_value == 1
-    print(f"  blessing:   {blessing.uri} ({'BLESSED' if blessed else 'NOT BLESSED'})")
+    line(f"  blessing:   {blessing.uri} ({'BLESSED' if blessed else 'NOT BLESSED'})")
     pushed = outputs.get("PushedModel")
     if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         destination = pushed.custom_properties["pushed_destination"].string_value
-        print(f"  pushed to:  {destination}")
+        line(f"  pushed to:  {destination}")
     else:
-        print("  pushed to:  nothing (the model was not blessed)")
+        line("  pushed to:  nothing (the model was not blessed)")
     with open(os.path.join(evaluation, "metrics.json")) as f:
         overall = json.load(f)["slices"][0]
-    print(f"Headline metrics, overall slice ({overall['example_count']} examples):")
+    line(f"Headline metrics, overall slice ({overall['example_count']} examples):")
     for head, keys in HEADLINE_METRICS.items():
         values = ", ".join(f"{key} {overall['metrics'][f'{key}/{head}']:.4f}" for key in keys)
-        print(f"  {head:13s} {values}")
-    return 0
+        line(f"  {head:13s} {values}")

@@ -21,12 +21,14 @@ import argparse
 import json
 import logging
 import re
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-_PACKAGE_LOGGER = "components.evaluator"
+from components import progress
+
+_PROGRESS_SOURCE = "components/progress.py"
+"""Where `components.progress` records come from (the relayed records name the file)."""
 _WORKER_LOGGER = "apache_beam.runners.portability.local_job_service"
 
 
@@ -144,11 +146,12 @@ def run(args: argparse.Namespace) -> int:
         ValueError: bad input (malformed examples, bad arguments or files), with the
             innermost message; `pipeline.cli` prints it and exits with status 2.
     """
-    _configure_logging()
+    _relay_worker_progress()
     from components.evaluator import pipeline
     from components.evaluator.example_inputs import MalformedExampleError
 
     started = time.time()
+    args.console.begin("evaluating", announce=False)
     try:
         head = None
         if args.head_config:
@@ -187,15 +190,17 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(message) from error
     overall = document["slices"][0]
     rejected = document["rejected"]
-    print(
+    args.console.end(
         f"Evaluated {overall['example_count']} examples (rejected {rejected['count']}"
         f"{': ' + json.dumps(rejected['reasons']) if rejected['count'] else ''}) in "
-        f"{len(document['slices'])} slices in {time.time() - started:.0f} s."
+        f"{len(document['slices'])} slices in {time.time() - started:.0f} s: {args.output} "
+        "(metrics.json; TFMA: tfma.load_eval_result)"
     )
     for entry in rejected.get("unreadable_files", []):
         records = "an unknown number of" if entry["records"] is None else entry["records"]
-        print(f"Unreadable: {entry['file']} {entry['where']}: {records} records not read")
-    print(f"Results: {args.output} (metrics.json; TFMA: tfma.load_eval_result)")
+        args.console.line(
+            f"Unreadable: {entry['file']} {entry['where']}: {records} records not read"
+        )
     return 0
 
 
@@ -215,52 +220,25 @@ def _root_message(error: BaseException) -> str | None:
     return messages[0].strip().splitlines()[-1]
 
 
-class _WorkerProgress(logging.Filter):
-    """Keeps only this package's progress messages among the worker logs the DirectRunner
-    relays (multi-processing), and shows just their text. A worker's errors are left out:
-    the error that stops the pipeline carries them, and is reported once (its traceback
-    with `--debug`)."""
+class _WorkerProgress(logging.Handler):
+    """Passes the progress reports that DirectRunner worker processes relay to this process
+    (`--num-workers`; as text in a `local_job_service` record) on to `components.progress`'s
+    logger, which the command line shows."""
 
     _MESSAGE = re.compile(r'message: "(.*?)"(?: instruction_id| log_location| thread|$)')
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR:
-            return False
+    def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
-        if "components/evaluator/" not in text:
-            return False
+        if record.levelno >= logging.ERROR or _PROGRESS_SOURCE not in text:
+            return  # a worker's error reaches the command line as the pipeline's error
         found = self._MESSAGE.search(text)
-        record.msg, record.args = (found.group(1) if found else text), None
-        return True
+        logging.getLogger(progress.LOGGER_NAME).info("%s", found.group(1) if found else text)
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to the current `sys.stderr` (which tests and notebooks replace)."""
-
-    @property
-    def stream(self):  # type: ignore[override]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value) -> None:
-        del value
-
-
-def _configure_logging() -> None:
-    """Progress (examples read) on stderr: this package's INFO messages, also from workers."""
-    package = logging.getLogger(_PACKAGE_LOGGER)
-    if any(getattr(h, "_tfx_heads_cli", False) for h in package.handlers):
-        return
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    handler._tfx_heads_cli = True  # type: ignore[attr-defined]
-    package.setLevel(logging.INFO)
-    package.addHandler(handler)
-    package.propagate = False
-    relayed = _StderrHandler()
-    relayed.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    relayed.addFilter(_WorkerProgress())
+def _relay_worker_progress() -> None:
+    """Shows the workers' progress reports too (once per process)."""
     workers = logging.getLogger(_WORKER_LOGGER)
-    workers.setLevel(logging.INFO)
-    workers.addHandler(relayed)
-    workers.propagate = False
+    if not any(isinstance(handler, _WorkerProgress) for handler in workers.handlers):
+        workers.addHandler(_WorkerProgress(logging.INFO))
+    if workers.getEffectiveLevel() > logging.INFO:
+        workers.setLevel(logging.INFO)

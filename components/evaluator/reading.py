@@ -15,14 +15,15 @@ rest can be walked, how many records it holds (counted as read and rejected unde
 `unreadable_records`, so read = evaluated + rejected still reconciles); where it cannot
 (a corrupt or cut gzip stream), the count is reported as unknown.
 
-Progress is logged (examples read so far, per worker) every `PROGRESS_INTERVAL_SECONDS`, and
-counted in the Beam counter `examples_read`.
+Progress (examples read so far, per worker) is reported through `components.progress`: logged
+every `PROGRESS_INTERVAL_SECONDS`, more often for a live display; it is also counted in the
+Beam counter `examples_read`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import os
 import zlib
 from collections.abc import Iterator
 
@@ -30,6 +31,7 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
+from components import progress
 from components.evaluator import constants
 from components.evaluator.batches import ExampleCounts
 from components.evaluator.example_inputs import (
@@ -76,7 +78,9 @@ class ReadExamples(beam.DoFn):
 
     def setup(self) -> None:
         self._total = 0
-        self._last_report = time.monotonic()
+        self._progress = progress.Progress(
+            "evaluation", "examples read", log_interval=self._progress_interval
+        )
 
     def process(self, path: str) -> Iterator[ExampleBatch | beam.pvalue.TaggedOutput]:
         compression = compression_type(path, self._compression)
@@ -115,10 +119,7 @@ class ReadExamples(beam.DoFn):
 
     def _report(self, size: int, path: str) -> None:
         self._total += size
-        now = time.monotonic()
-        if now - self._last_report >= self._progress_interval:
-            self._last_report = now
-            _LOG.info("Read %d examples so far on this worker (now reading %s).", self._total, path)
+        self._progress.update(self._total, f"on this worker, now {os.path.basename(path)}")
 
 
 def unreadable_rest(

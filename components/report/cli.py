@@ -32,5 +32,5 @@ def run(args: argparse.Namespace) -> int:
     """Writes the report; prints its path."""
     from components.report.html import write_report
 
-    print(write_report(args.eval_dir, args.output))
+    args.console.line(write_report(args.eval_dir, args.output))
     return 0

@@ -29,6 +29,7 @@ import heads
 from components.trainer import backup as backup_lib
 from components.trainer import constants, module_contract
 from components.trainer import features as features_lib
+from components.trainer import progress as progress_lib
 from components.trainer import serving as serving_lib
 from components.trainer import strategy as strategy_lib
 from components.trainer.options import TrainerOptions
@@ -246,7 +247,10 @@ def _fit(
     if initial_epoch >= plan.epochs or (total_steps is not None and start_step >= total_steps):
         logging.info("HeadTrainer: the backup holds the finished training; nothing to run.")
         return {}
-    callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")]
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch"),
+        progress_lib.TrainingProgress(total_steps),
+    ]
     if state:
         callbacks.append(backup_lib.StepBackup(state, options.backup_steps, total_steps))
     history = model.fit(

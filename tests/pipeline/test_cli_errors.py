@@ -18,11 +18,15 @@ def test_bad_input_is_one_line_with_status_2(tmp_path):
     result = _main(["report", str(tmp_path / "missing"), "-o", str(tmp_path / "r.html")])
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines  # TensorFlow's and other libraries' lines went to the log
     assert lines[-1].startswith("tfx-heads report: error: ") and "missing" in lines[-1]
+    assert lines[-1].endswith(".log)") and "(log: " in lines[-1]
     assert "Traceback" not in result.stderr
 
 
-def test_an_internal_error_is_one_line_with_status_1_and_debug_raises_it(monkeypatch, capsys):
+def test_an_internal_error_is_one_line_with_status_1_and_debug_raises_it(
+    monkeypatch, capsys, tmp_path
+):
     from pipeline import cli
 
     def add_failing(subparsers):  # a subcommand with a bug
@@ -32,12 +36,15 @@ def test_an_internal_error_is_one_line_with_status_1_and_debug_raises_it(monkeyp
         subparsers.add_parser("failing").set_defaults(run=run)
 
     monkeypatch.setattr(cli, "_subcommands", lambda: [add_failing])
-    assert cli.main(["failing"]) == 1
+    log = tmp_path / "failing.log"
+    assert cli.main(["failing", "--log-file", str(log)]) == 1
     error = capsys.readouterr().err
     assert error.splitlines() == [
-        "tfx-heads failing: internal error: KeyError: 'slices' (run it again with --debug for "
-        "the traceback, and report it)"
+        f"tfx-heads failing: internal error: KeyError: 'slices' (the traceback is in {log}; "
+        "run it again with --debug to see it here, and report it)"
     ]
+    logged = log.read_text()
+    assert "Traceback (most recent call last)" in logged and "KeyError: 'slices'" in logged
     with pytest.raises(KeyError, match="slices"):
         cli.main(["failing", "--debug"])
 
