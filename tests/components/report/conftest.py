@@ -1,14 +1,78 @@
-"""Fixtures of the report tests: one small real evaluation (with a baseline and a blessing)."""
+"""Fixtures of the report tests: one small real evaluation (with a baseline and a blessing),
+and headless chromium (Debian's `chromium`; `make test` installs it when missing)."""
 
 from __future__ import annotations
 
 import json
 import os
+import pathlib
+import re
+import shutil
+import subprocess
 import types
 
 import numpy as np
 import pytest
 import tensorflow as tf
+
+ARTIFACTS = pathlib.Path(__file__).resolve().parents[3] / "test-artifacts"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+)
+
+
+def chromium_path() -> str:
+    """The chromium executable; fails the test without one."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail(
+        "chromium is missing: the browser test needs Debian's `chromium` package "
+        "(`apt-get install -y chromium`; `make test` installs it when missing)."
+    )
+
+
+def run_chromium(url: str, profile: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
+    """Runs headless chromium on `url` with `extra` flags; fails the test if it fails."""
+    command = [chromium_path(), *FLAGS, f"--user-data-dir={profile}", *extra, url]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"chromium failed ({result.returncode}): {result.stderr[-2000:]}"
+    return result
+
+
+def console_errors(stderr: str) -> list[str]:
+    """The page's console errors in chromium's stderr."""
+    return [
+        line
+        for line in stderr.splitlines()
+        if "CONSOLE" in line and re.search(r"error|uncaught", line, re.IGNORECASE)
+    ]
+
+
+def body_data(dom: str) -> dict[str, str]:
+    """The `data-*` attributes of the `<body>` of a dumped DOM."""
+    tag = re.search(r"<body([^>]*)>", dom).group(1)
+    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', tag))
+
+
+@pytest.fixture
+def browser():
+    """Headless chromium: `run`, `console_errors`, `body` (see above) and `artifacts` (the
+    folder for screenshots, `test-artifacts/` at the repository root)."""
+    return types.SimpleNamespace(
+        run=run_chromium, console_errors=console_errors, body=body_data, artifacts=ARTIFACTS
+    )
+
 
 SIZE = 1500
 SMALL_GROUP = 40
@@ -101,15 +165,25 @@ def evaluation(tmp_path_factory):
         confidence_intervals=True,
         num_bootstrap_samples=8,
     )
-    document = pipeline.evaluate(
-        examples, output, logits_features={k: f"logit_{k}" for k in label_keys}, **options
-    )
-    baseline = pipeline.evaluate(
-        examples,
-        os.path.join(output, "baseline"),
-        logits_features={k: f"logit_{k}_base" for k in label_keys},
-        **options,
-    )
+    # Relative to the folder, so the report (and the README's screenshot of it) shows
+    # "examples.tfrecord" rather than a temporary path of the machine that ran the tests.
+    working_directory = os.getcwd()
+    os.chdir(folder)
+    try:
+        document = pipeline.evaluate(
+            "examples.tfrecord",
+            output,
+            logits_features={k: f"logit_{k}" for k in label_keys},
+            **options,
+        )
+        baseline = pipeline.evaluate(
+            "examples.tfrecord",
+            os.path.join(output, "baseline"),
+            logits_features={k: f"logit_{k}_base" for k in label_keys},
+            **options,
+        )
+    finally:
+        os.chdir(working_directory)
     verdict = blessing.decide(
         blessing.parse_thresholds(THRESHOLDS), _by_slice(document), _by_slice(baseline)
     )

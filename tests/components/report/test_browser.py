@@ -1,77 +1,36 @@
 """The report in headless Chromium: loads without errors, every plot drew, numbers match.
 
 Needs Debian's `chromium` (`make test` installs it when missing); fails, not skips, without
-it. The screenshot is kept in `test-artifacts/report.png` at the repository root.
+it. The screenshots are kept in `test-artifacts/` at the repository root (`report.png`, the
+whole page; `report-top.png`, the README's picture, which `UPDATE_SCREENSHOT=1` copies to
+`docs/report.png`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import pathlib
 import re
-import shutil
-import subprocess
 
 import pytest
 
 from components.report.html import write_report
 
-ARTIFACTS = pathlib.Path(__file__).resolve().parents[3] / "test-artifacts"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-logging=stderr",
-    "--v=0",
-)
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail(
-        "chromium is missing: the browser test needs Debian's `chromium` package "
-        "(`apt-get install -y chromium`; `make test` installs it when missing)."
-    )
-
-
-def _run(url: str, profile: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [_chromium(), *FLAGS, f"--user-data-dir={profile}", *extra, url]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, f"chromium failed ({result.returncode}): {result.stderr[-2000:]}"
-    return result
-
-
-def _console_errors(stderr: str) -> list[str]:
-    return [
-        line
-        for line in stderr.splitlines()
-        if "CONSOLE" in line and re.search(r"error|uncaught", line, re.IGNORECASE)
-    ]
-
-
-def _body(dom: str) -> dict[str, str]:
-    tag = re.search(r"<body([^>]*)>", dom).group(1)
-    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', tag))
+README_SCREENSHOT = pathlib.Path(__file__).resolve().parents[3] / "docs" / "report.png"
+README_SCREENSHOT_BYTES = 200_000
 
 
 @pytest.mark.slow
-def test_report_in_chromium(evaluation, tmp_path):
+def test_report_in_chromium(evaluation, browser, tmp_path):
     report = tmp_path / "report.html"
     write_report(evaluation.dir, str(report))
-    result = _run(report.as_uri(), tmp_path / "profile", "--dump-dom")
+    result = browser.run(report.as_uri(), tmp_path / "profile", "--dump-dom")
     dom = result.stdout
-    body = _body(dom)
+    body = browser.body(dom)
     assert body.get("ready") == "1", "the page script did not run to its end"
-    assert body["errors"] == "0" and not _console_errors(result.stderr), _console_errors(
-        result.stderr
+    assert body["errors"] == "0" and not browser.console_errors(result.stderr), (
+        browser.console_errors(result.stderr)
     )
     expected_plots = len(re.findall(r"data-plot=", report.read_text()))
     assert int(body["plots-total"]) == expected_plots == 24
@@ -93,10 +52,10 @@ def test_report_in_chromium(evaluation, tmp_path):
     count = re.search(r'data-count="example_count">(\d+)<', dom).group(1)
     assert int(count) == overall["example_count"]
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / "report.png"
+    browser.artifacts.mkdir(exist_ok=True)
+    screenshot = browser.artifacts / "report.png"
     screenshot.unlink(missing_ok=True)
-    _run(
+    browser.run(
         report.as_uri(),
         tmp_path / "profile",
         f"--screenshot={screenshot}",
@@ -105,14 +64,29 @@ def test_report_in_chromium(evaluation, tmp_path):
     )
     assert screenshot.stat().st_size > 20_000, "the screenshot looks blank"
 
+    # The README's picture: the top of the page (overview, blessing, the first head's summary
+    # and curves), small enough to commit. `UPDATE_SCREENSHOT=1` rewrites docs/report.png.
+    top = browser.artifacts / "report-top.png"
+    top.unlink(missing_ok=True)
+    browser.run(
+        report.as_uri(),
+        tmp_path / "profile",
+        f"--screenshot={top}",
+        "--window-size=1100,1700",
+        "--hide-scrollbars",
+    )
+    assert 20_000 < top.stat().st_size < README_SCREENSHOT_BYTES, top.stat().st_size
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        README_SCREENSHOT.write_bytes(top.read_bytes())
+
 
 @pytest.mark.slow
-def test_class_table_paginates_and_sorts_1000_classes(many_classes_dir, tmp_path):
+def test_class_table_paginates_and_sorts_1000_classes(many_classes_dir, browser, tmp_path):
     report = tmp_path / "many.html"
     write_report(many_classes_dir, str(report))
-    result = _run(report.as_uri() + "#sort=auc:desc", tmp_path / "profile", "--dump-dom")
+    result = browser.run(report.as_uri() + "#sort=auc:desc", tmp_path / "profile", "--dump-dom")
     dom = result.stdout
-    assert _body(dom)["errors"] == "0" and not _console_errors(result.stderr)
+    assert browser.body(dom)["errors"] == "0" and not browser.console_errors(result.stderr)
     table = re.search(r'<table class="classes">.*?</table>', dom, re.DOTALL).group(0)
     first_cells = re.findall(r'<tr><td class="name">([^<]+)</td>', table)
     assert len(first_cells) == 25
