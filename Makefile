@@ -49,8 +49,10 @@ test: $(STAMP) $(HEADS_STAMP)
 test-heads: $(HEADS_STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(HEADS_PY) -m pytest $(HEADS_TESTS) $(PYTEST_ARGS)
 
+# Prints a line per component and the summary; every library's messages go to demo/logs/
+# (DEMO_ARGS=--verbose shows them).
 demo: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(VENV)/bin/tfx-heads run --root demo $(DEMO_ARGS)
+	$(VENV)/bin/tfx-heads run --root demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

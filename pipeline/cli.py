@@ -15,7 +15,8 @@ problem and the log file, exit status 2 for bad input or arguments (`ValueError`
 `TypeError`, `OSError`: a subcommand raises these with a message that says what was wrong,
 where and what was expected) and 1 for anything else (an internal error, whose traceback
 goes to the log), with the traceback on the terminal only if `--debug` is given (anywhere on
-the command line). `StageFailed` names the stage (a pipeline component) an error came from.
+the command line). `pipeline.errors.StageFailed` names the stage (a pipeline component)
+an error came from.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+from pipeline.errors import StageFailed
 from pipeline.output import command_output
 
 
@@ -81,15 +83,6 @@ def _subcommands():
 
 BAD_INPUT = (ValueError, TypeError, OSError)
 """Errors that mean bad input or arguments (exit status 2); any other is internal (1)."""
-
-
-class StageFailed(Exception):
-    """`error` was raised while `stage` (e.g. a pipeline component) ran; the exit status is
-    `error`'s."""
-
-    def __init__(self, stage: str, error: BaseException) -> None:
-        super().__init__(f"{stage}: {error}")
-        self.stage, self.error = stage, error
 
 
 MISSING_TFX = (

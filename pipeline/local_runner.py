@@ -126,12 +126,12 @@ def run(args: argparse.Namespace) -> int:
     """Runs the pipeline, showing each component; prints the summary.
 
     Raises:
-        pipeline.cli.StageFailed: a component failed (naming it, with its error).
+        pipeline.errors.StageFailed: a component failed (naming it, with its error).
     """
     from tfx import v1 as tfx
 
     from pipeline import component_lines
-    from pipeline.cli import StageFailed
+    from pipeline.errors import StageFailed
 
     console = args.console
     if args.log_file:

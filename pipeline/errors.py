@@ -1,0 +1,16 @@
+"""Errors shared by the `tfx-heads` subcommands and `pipeline.cli`, which reports them.
+
+A module of its own, so that `python -m pipeline.cli` (where the command line is
+`__main__`) and the subcommands see the same classes.
+"""
+
+from __future__ import annotations
+
+
+class StageFailed(Exception):
+    """`error` was raised while `stage` (e.g. a pipeline component) ran; the command line
+    reports "STAGE failed: ERROR" with the exit status of `error`."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(f"{stage}: {error}")
+        self.stage, self.error = stage, error
