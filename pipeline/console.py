@@ -1,15 +1,18 @@
 """What a `tfx-heads` command itself prints: whole lines, a stage's status, its progress.
 
 On a terminal (`live`), the running stage and its latest progress share one status line that
-is rewritten in place (with the seconds it has run, ticking), and a stage's end replaces it
-with one line. Elsewhere (a pipe, a CI log, or `--verbose`, where other libraries' lines
-interleave) every stage start is a line, and progress is a line only now and then:
-at each quarter of a task with a known total, else at most every `QUIET_PROGRESS_SECONDS`.
+is rewritten in place (with the seconds it has run, ticking; cut to the terminal's width),
+and a stage's end replaces it with one line. Elsewhere (a pipe, a CI log, or `--verbose`,
+where other libraries' lines interleave) every stage start is a line, and progress is a line
+only now and then: at each quarter of a task with a known total, else at most every
+`QUIET_PROGRESS_SECONDS`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
 import time
 from typing import TextIO
@@ -95,9 +98,16 @@ class Console:
 
     def _draw(self) -> None:
         if self.live and self._stage is not None:
-            parts = [self._stage, self._detail, f"{self.elapsed():.0f} s"]
-            self.out.write(" · ".join(part for part in parts if part))
+            parts = [self._stage, f"{self.elapsed():.0f} s", self._detail]
+            text = " · ".join(part for part in parts if part)
+            self.out.write(text[: self._width() - 1])  # a wrapped line would not be erased
             self._shown = True
+
+    def _width(self) -> int:
+        try:
+            return os.get_terminal_size(self.out.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return shutil.get_terminal_size().columns
 
     def _start_ticker(self) -> None:
         if self._ticker is None:

@@ -53,7 +53,7 @@ def test_on_a_terminal_the_status_line_is_rewritten_and_ends_as_one_line():
     console.end("[4/6] HeadTrainer done in 3 s")
     console.close()
     text = out.getvalue()
-    assert "[4/6] HeadTrainer · training: step 5 of 10 (50%) · 0 s" in text
+    assert "[4/6] HeadTrainer · 0 s · training: step 5 of 10 (50%)" in text
     # What a terminal shows at the end: each "\r\x1b[K" erases the current line.
     shown = [line.split("\r\x1b[K")[-1] for line in text.split("\n")]
     assert shown == ["a line above the status", "[4/6] HeadTrainer done in 3 s", ""]
