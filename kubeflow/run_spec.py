@@ -169,17 +169,20 @@ def _summary(task: job_spec.Task, outputs: local_tasks.TaskOutputs, log: str | N
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs the job and prints where each task's results are.
+    """Runs the job and prints a line per finished task and where the results are (on the
+    command's console: other libraries' output goes to its log).
 
     Raises:
         ValueError, OSError: bad input or a failed task (reported by `pipeline.cli`).
     """
-    print(f"Running {args.pipeline_json} on this machine, task by task")
+    console = args.console
+    console.line(f"Running {args.pipeline_json} on this machine, task by task")
     result = run_job(
         args.pipeline_json,
         pipeline_root=args.pipeline_root,
         parameters=parse_assignments("--parameter", args.parameter),
+        report=console.line,
     )
-    print(f"Run {result.run} succeeded; its artifacts are under {result.directory}")
-    print(f"  record: {result.record}")
+    console.line(f"Run {result.run} succeeded; its artifacts are under {result.directory}")
+    console.end(f"  record: {result.record}")
     return 0

@@ -67,6 +67,12 @@ def first_run(compiled):
     assert process.returncode == 0, process.stderr[-3000:]
     records = sorted((base / "root").glob("*/run.json"))
     assert len(records) == 1
+    # The command's own lines only: the log path, the start, one per task, where the run is.
+    lines = process.stdout.splitlines()
+    with open(job) as f:
+        n_tasks = len(json.load(f)["pipelineSpec"]["root"]["dag"]["tasks"])
+    assert sum(line.startswith("  ") and ": " in line for line in lines) == n_tasks + 1
+    assert len(lines) <= n_tasks + 5 and "succeeded; its artifacts are under" in process.stdout
     with open(records[0]) as f:
         record = json.load(f)
     artifacts = {(a["task"], a["key"]): a["artifact"] for a in record["artifacts"]}
