@@ -12,6 +12,8 @@ MATCH_FILES_STAGE = "MatchExamples"
 DISTRIBUTE_FILES_STAGE = "DistributeFiles"
 READ_STAGE = "ReadExamples"
 PARSE_STAGE = "ParseExamples"
+EVALUATE_MODEL_STAGE = "EvaluateModel"
+"""Each model's stages (`InferLogits` to `WriteResults`), labelled `EvaluateModel[<i>]`."""
 INFER_STAGE = "InferLogits"
 PREPARE_STAGE = "PrepareHeadBatches"
 SLICE_STAGE = "SliceBatches"
@@ -43,6 +45,8 @@ EXAMPLES_REJECTED_COUNTER = "examples_rejected"
 # Output files, relative to the output directory.
 METRICS_JSON_FILE = "metrics.json"
 HEAD_CONFIG_FILE = "head_config.json"
+BASELINE_DIR = "baseline"
+"""The baseline model's results (the same files), a subdirectory of the candidate's."""
 
 # Tagged output of the reading and batch preparation stages carrying example counts.
 COUNTS_TAG = "counts"

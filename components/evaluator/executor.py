@@ -2,7 +2,8 @@
 
 The candidate's results go to the `evaluation` artifact's directory (TFMA files,
 `metrics.json`, `blessing.json` and the HTML report `report.html`); a baseline model, when
-given, is evaluated on the same data into its `baseline/` subdirectory. The `blessing`
+given, is evaluated on the same data in the same Beam pass (the records are read and parsed
+once, then each model infers) into its `baseline/` subdirectory. The `blessing`
 artifact gets the `blessed` custom property (1 or 0), a `BLESSED` or `NOT_BLESSED` file, the
 model ids that TFX's latest-blessed-model resolver reads, and `blessing.json` with the
 thresholds and every failed condition.
@@ -24,12 +25,11 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
 from components.evaluator import blessing, constants
-from components.evaluator.pipeline import evaluate
+from components.evaluator.pipeline import evaluate, read_metrics
 from components.report.html import write_report
 
 _LOG = logging.getLogger(__name__)
 BLESSING_FILE = "blessing.json"
-BASELINE_DIR = "baseline"
 REPORT_FILE = "report.html"
 
 
@@ -77,21 +77,23 @@ class Executor(tfx_evaluator_executor.Executor):
         }
         evaluation_dir = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
         model = artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY])
-        candidate = evaluate(
-            examples, evaluation_dir, model=path_utils.serving_model_path(model.uri), **options
-        )
-        baseline_model = None
-        baseline = None
+        baseline_model, baseline_path = None, None
         if input_dict.get(constants.BASELINE_MODEL_KEY):
             baseline_model = artifact_utils.get_single_instance(
                 input_dict[constants.BASELINE_MODEL_KEY]
             )
-            baseline = evaluate(
-                examples,
-                os.path.join(evaluation_dir, BASELINE_DIR),
-                model=path_utils.serving_model_path(baseline_model.uri),
-                **options,
-            )
+            baseline_path = path_utils.serving_model_path(baseline_model.uri)
+        # One Beam pass for both models; the baseline's results go to `baseline/`.
+        candidate = evaluate(
+            examples,
+            evaluation_dir,
+            model=path_utils.serving_model_path(model.uri),
+            baseline_model=baseline_path,
+            **options,
+        )
+        baseline = None
+        if baseline_model is not None:
+            baseline = read_metrics(os.path.join(evaluation_dir, constants.BASELINE_DIR))
 
         verdict = blessing.decide(
             thresholds, metrics_by_slice(candidate), baseline and metrics_by_slice(baseline)

@@ -5,25 +5,30 @@ Stage graph (labels from `constants`):
     MatchExamples (the files) -> DistributeFiles (Reshuffle)
       -> ReadExamples (tf.data, batches of `batch_size` records per file)
       -> ParseExamples (labels, weights, logits and slice features, whole batch)
-      -> InferLogits (the SavedModel's `predict` signature; skipped with logits features)
-      -> PrepareHeadBatches (labels and weights converted and checked; -> counts)
-      -> SliceBatches ((slice key, rows of the batch) for the overall slice and each slicing)
-      -> CombineStatsPerSlice (CombinePerKey of the heads' statistics; finalize)
-      -> WriteResults (TFMA files with TFMA's writers; metrics.json)
-    counts -> CombineExampleCounts -> (metrics.json's `rejected`)
+      -> per model, EvaluateModel[i]:
+           InferLogits (the SavedModel's `predict` signature; skipped with logits features)
+           -> PrepareHeadBatches (labels and weights converted and checked; -> counts)
+           -> SliceBatches ((slice key, rows of the batch) for the overall slice and each slicing)
+           -> CombineStatsPerSlice (CombinePerKey of the heads' statistics; finalize)
+           -> WriteResults (TFMA files with TFMA's writers; metrics.json)
+         counts -> CombineExampleCounts -> (metrics.json's `rejected`)
 
 Every stage after reading works on whole batches; the combine is lifted by Beam (each worker
 adds its batches into one accumulator per slice before the shuffle), so accumulators, not
-examples, cross workers. `EvaluateHeads` is the PTransform (a TFX executor can apply it to
-its own pipeline); `evaluate` resolves the inputs, builds and runs a pipeline from Beam
-arguments and returns the `metrics.json` document.
+examples, cross workers. A baseline model is a second `EvaluateModel` branch of the same
+parsed batches: the records are read and parsed once, and each model infers and writes into
+its own directory. `EvaluateHeads` is the PTransform (a TFX executor can apply it to its own
+pipeline); `evaluate` resolves the inputs, builds and runs a pipeline from Beam arguments and
+returns the `metrics.json` document.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -97,28 +102,100 @@ class EvaluationConfig:
 
 
 class EvaluateHeads(beam.PTransform):
-    """Reads, evaluates and writes; applied to a pipeline (`PBegin`)."""
+    """Reads and parses the examples once, then evaluates each config's model on them and
+    writes its results into the config's `output`; applied to a pipeline (`PBegin`).
 
-    def __init__(self, config: EvaluationConfig) -> None:
+    With several configs (a candidate model and its baseline), every config must read the
+    same examples the same way (`files`, `batch_size`, `compression`, `reject_malformed`).
+    The records are read and parsed once, with the features of every config, so a record
+    that cannot be parsed is rejected for each model; inference and the label, weight and
+    logits checks are each model's own (`EvaluateModel`).
+
+    Args:
+        configs: one evaluation per model, at least one.
+
+    Returns (from `expand`): per config, in order, the PCollection of its `metrics.json` path.
+
+    Raises:
+        ValueError: without a config, or for configs that read the examples differently.
+    """
+
+    def __init__(self, *configs: EvaluationConfig) -> None:
         super().__init__()
-        self._config = config
+        if not configs:
+            raise ValueError("Invalid `configs`: expected at least one; received none.")
+        reading = {_reading(config) for config in configs}
+        if len(reading) > 1:
+            raise ValueError(
+                "Invalid `configs`: expected evaluations that read the same examples the same "
+                "way (files, batch_size, compression, reject_malformed); received "
+                f"{sorted(reading, key=repr)}."
+            )
+        self._configs = configs
+        self._feature_spec = _feature_spec(configs)
 
-    def expand(self, root: beam.pvalue.PBegin) -> beam.PCollection:
-        config = self._config
-        head = deserialize(config.head_config)
-        spec = config.input_spec
+    def expand(self, root: beam.pvalue.PBegin) -> tuple[beam.PCollection, ...]:
+        first = self._configs[0]
         read = (
             root
-            | constants.MATCH_FILES_STAGE >> beam.Create(config.files)
+            | constants.MATCH_FILES_STAGE >> beam.Create(first.files)
             | constants.DISTRIBUTE_FILES_STAGE >> beam.Reshuffle()
             | constants.READ_STAGE
             >> beam.ParDo(
-                ReadExamples(config.batch_size, config.compression, config.reject_malformed)
+                ReadExamples(first.batch_size, first.compression, first.reject_malformed)
             ).with_outputs(constants.COUNTS_TAG, main="batches")
         )
         batches = read.batches | constants.PARSE_STAGE >> beam.ParDo(
-            ParseExamples(spec.feature_spec(), config.reject_malformed)
+            ParseExamples(self._feature_spec, first.reject_malformed)
         )
+        return tuple(
+            batches
+            | f"{constants.EVALUATE_MODEL_STAGE}[{index}]"
+            >> EvaluateModel(config, read[constants.COUNTS_TAG])
+            for index, config in enumerate(self._configs)
+        )
+
+
+def _reading(config: EvaluationConfig) -> tuple[Any, ...]:
+    """What decides which batches an evaluation reads (and which records it rejects)."""
+    return config.files, config.batch_size, config.compression, config.reject_malformed
+
+
+def _feature_spec(configs: Sequence[EvaluationConfig]) -> dict[str, tf.io.RaggedFeature]:
+    """The `tf.io.parse_example` spec of every feature that any of `configs` reads.
+
+    Raises:
+        ValueError: for a feature that two configs parse with different types.
+    """
+    spec: dict[str, tf.io.RaggedFeature] = {}
+    for config in configs:
+        for key, feature in config.input_spec.feature_spec().items():
+            if spec.setdefault(key, feature) != feature:
+                raise ValueError(
+                    f"Invalid `configs`: expected one type per feature; received feature "
+                    f"{key!r} as {spec[key].dtype.name} and as {feature.dtype.name}."
+                )
+    return spec
+
+
+class EvaluateModel(beam.PTransform):
+    """Evaluates one model on parsed batches (`ParseExamples`) and writes its results.
+
+    Infers the logits (unless the config reads logits features), prepares, slices and
+    combines the batches, and writes into `config.output`; returns the PCollection of the
+    `metrics.json` path. `read_counts` are the reading stage's counts (the files whose rest
+    could not be read), which every model reports.
+    """
+
+    def __init__(self, config: EvaluationConfig, read_counts: beam.PCollection) -> None:
+        super().__init__()
+        self._config = config
+        self._read_counts = read_counts
+
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        config = self._config
+        head = deserialize(config.head_config)
+        spec = config.input_spec
         if config.model is not None:
             link_heads = [h.name for h in single_heads(head) if has_custom_link(h)]
             batches = batches | constants.INFER_STAGE >> beam.ParDo(
@@ -155,7 +232,7 @@ class EvaluateHeads(beam.PTransform):
             >> beam.CombinePerKey(HeadStatsCombineFn(config.head_config, **options))
         )
         counts = (
-            (read[constants.COUNTS_TAG], prepared[constants.COUNTS_TAG])
+            (self._read_counts, prepared[constants.COUNTS_TAG])
             | constants.GATHER_COUNTS_STAGE >> beam.Flatten()
             | constants.COUNT_STAGE >> beam.CombineGlobally(ExampleCountsCombineFn())
         )
@@ -333,6 +410,8 @@ def evaluate(
     label_keys: str | Mapping[str, str] | None = None,
     slices: Sequence[str | Sequence[str]] = (),
     *,
+    baseline_model: str | None = None,
+    baseline_output: str | None = None,
     batch_size: int = constants.DEFAULT_BATCH_SIZE,
     reject_malformed: bool = False,
     confidence_intervals: bool = False,
@@ -362,6 +441,11 @@ def evaluate(
             the label keys stored with the model.
         slices: slicings besides the overall slice: feature names, or crosses as
             `"a,b"` / `("a", "b")`.
+        baseline_model: a second SavedModel to evaluate in the same pass (the records are
+            read and parsed once, then each model infers; see `EvaluateHeads`), with the
+            same arguments (its head is read from it when `head` is None). Needs `model`.
+        baseline_output: the baseline's output directory (default: `<output>/baseline`,
+            `constants.BASELINE_DIR`); its `metrics.json` is read with `read_metrics`.
         batch_size: examples per batch.
         reject_malformed: count malformed examples in `rejected` instead of failing.
         confidence_intervals: add Poisson bootstrap intervals (see `bootstrap`).
@@ -382,17 +466,23 @@ def evaluate(
         num_workers: DirectRunner worker processes (None: in-process).
 
     Returns:
-        The `metrics.json` document.
+        The `metrics.json` document (the model's, not the baseline's).
+
+    Raises:
+        ValueError: for invalid arguments (a baseline without `model`, for example).
     """
-    config = build_config(
-        examples,
-        output,
-        head,
-        model,
-        logits_features,
-        label_keys,
-        slices,
-        label_formats,
+    if baseline_model is None and baseline_output is not None:
+        raise ValueError(
+            f"Invalid `baseline_output`: expected it only with `baseline_model`; received "
+            f"{baseline_output!r} without a baseline model."
+        )
+    if baseline_model is not None and model is None:
+        raise ValueError(
+            "Invalid `baseline_model`: expected it with `model` (both models infer the "
+            f"logits); received baseline_model={baseline_model!r} with logits_features="
+            f"{logits_features!r}."
+        )
+    options = dict(
         num_bootstrap_samples=num_bootstrap_samples if confidence_intervals else 0,
         batch_size=batch_size,
         compression=compression,
@@ -404,8 +494,31 @@ def evaluate(
         max_exact_scores=max_exact_scores,
         inference_chunk_size=inference_chunk_size,
     )
-    _LOG.info("Evaluating %d files of %s into %s.", len(config.files), examples, output)
+    resolve = functools.partial(
+        build_config,
+        examples,
+        head=head,
+        label_keys=label_keys,
+        slices=slices,
+        label_formats=label_formats,
+        **options,
+    )
+    configs = [resolve(output=output, model=model, logits_features=logits_features)]
+    if baseline_model is not None:
+        baseline_output = baseline_output or os.path.join(output, constants.BASELINE_DIR)
+        configs.append(resolve(output=baseline_output, model=baseline_model))
+    _LOG.info(
+        "Evaluating %d files of %s into %s.",
+        len(configs[0].files),
+        examples,
+        " and ".join(config.output for config in configs),
+    )
     with beam.Pipeline(options=pipeline_options(beam_pipeline_args, num_workers)) as pipeline:
-        _ = pipeline | "EvaluateHeads" >> EvaluateHeads(config)
-    with tf.io.gfile.GFile(f"{output.rstrip('/')}/{constants.METRICS_JSON_FILE}") as f:
+        _ = pipeline | "EvaluateHeads" >> EvaluateHeads(*configs)
+    return read_metrics(output)
+
+
+def read_metrics(output: str) -> dict[str, Any]:
+    """The `metrics.json` document of an evaluation's output directory."""
+    with tf.io.gfile.GFile(os.path.join(output, constants.METRICS_JSON_FILE)) as f:
         return json.load(f)
