@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -64,26 +65,38 @@ def taxi_examples(tmp_path_factory, taxi_trips):
     return str(folder / "part-*.tfrecord.gz")
 
 
-@pytest.fixture(scope="session")
-def taxi_model(tmp_path_factory, taxi_trips):
-    """The taxi MultiHead model trained for a few steps and exported with its label keys."""
+def train_taxi_model(folder: str, trips: Any, seed: int, steps: int) -> str:
+    """The taxi MultiHead trained for `steps` batches of 256 and exported with its label keys
+    into `folder`; returns the SavedModel directory."""
     import keras
 
     import heads
     from pipeline.taxi import model as taxi_model_lib
     from pipeline.taxi import sample
 
-    keras.utils.set_random_seed(0)
-    features, labels = sample.features_and_labels(taxi_trips)
+    keras.utils.set_random_seed(seed)
+    features, labels = sample.features_and_labels(trips)
     logits_model, head = taxi_model_lib.build_model()
     model = heads.HeadModel(logits_model, head)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    dataset = tf.data.Dataset.from_tensor_slices((features, labels)).batch(256).take(8)
+    dataset = tf.data.Dataset.from_tensor_slices((features, labels)).batch(256).take(steps)
     model.fit(dataset, epochs=1, verbose=0)
-    export_dir = str(tmp_path_factory.mktemp("taxi_model") / "model")
+    export_dir = os.path.join(folder, "model")
     return heads.export_saved_model(
         model, export_dir, sample.feature_spec(), label_keys=sample.LABEL_KEYS
     )
+
+
+@pytest.fixture(scope="session")
+def taxi_model(tmp_path_factory, taxi_trips):
+    """The taxi MultiHead model trained for a few steps and exported with its label keys."""
+    return train_taxi_model(str(tmp_path_factory.mktemp("taxi_model")), taxi_trips, 0, 8)
+
+
+@pytest.fixture(scope="session")
+def taxi_baseline_model(tmp_path_factory, taxi_trips):
+    """Another taxi model (other seed, fewer steps): a baseline whose metrics differ."""
+    return train_taxi_model(str(tmp_path_factory.mktemp("taxi_baseline")), taxi_trips, 1, 3)
 
 
 SYNTHETIC_SIZE = 2000

@@ -5,6 +5,7 @@ import json
 import os
 import re
 
+import apache_beam as beam
 import numpy as np
 import pytest
 import scipy.special
@@ -770,3 +771,82 @@ def test_with_reject_malformed_unreadable_rests_are_reported_and_counts_reconcil
             corrupt, str(tmp_path / "o2"), head=heads.BinaryClassHead(),
             logits_features="logit", label_keys="y", batch_size=8,
         )  # fmt: skip
+
+
+def _two_scores_rows():
+    """Labels and two logits features; record 3's label is a float (unparseable), record 6
+    lacks `score_a` and record 9 has a NaN `score_b`."""
+    rows = [{"y": i % 2, "score_a": [i / 10 - 1], "score_b": [1 - i / 20]} for i in range(24)]
+    rows[3]["y"] = 0.5
+    del rows[6]["score_a"]
+    rows[9]["score_b"] = [float("nan")]
+    return rows
+
+
+def test_several_models_read_and_parse_once_and_reject_each_their_own(tmp_path, helpers):
+    from apache_beam.metrics.metric import MetricsFilter
+
+    rows = _two_scores_rows()
+    helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows[:10])
+    helpers.write_examples(tmp_path / "part-1.tfrecord.gz", rows[10:])
+    arguments = dict(head=heads.BinaryClassHead(), label_keys="y", reject_malformed=True)
+    arguments.update(examples=str(tmp_path / "part-*"), batch_size=4)
+    configs = [
+        pipeline.build_config(output=str(tmp_path / name), logits_features=name, **arguments)
+        for name in ("score_a", "score_b")
+    ]
+    root = beam.Pipeline(options=pipeline.pipeline_options())
+    _ = root | pipeline.EvaluateHeads(*configs)
+    result = root.run()
+    result.wait_until_finish()
+
+    def counter(name, step=None):
+        selected = MetricsFilter().with_name(name)
+        found = result.metrics().query(selected.with_step(step) if step else selected)
+        return sum(item.committed for item in found["counters"])
+
+    # Every record read (and so parsed: ParseExamples is one stage, fused with the reading)
+    # once; each model evaluates and rejects its own.
+    assert counter(constants.EXAMPLES_READ_COUNTER) == len(rows)
+    for index in (0, 1):
+        step = f"{constants.EVALUATE_MODEL_STAGE}[{index}]"
+        evaluated = counter(constants.EXAMPLES_EVALUATED_COUNTER, step)
+        assert evaluated + counter(constants.EXAMPLES_REJECTED_COUNTER, step) == len(rows)
+    stages = [name for name in _transform_names(root) if name.endswith(f"/{constants.PARSE_STAGE}")]
+    assert len(stages) == 1
+
+    documents = [pipeline.read_metrics(config.output) for config in configs]
+    assert documents[0]["rejected"] == {
+        "count": 2,
+        "reasons": {constants.UNPARSEABLE: 1, constants.MISSING_LOGITS: 1},
+    }
+    assert documents[1]["rejected"] == {
+        "count": 2,
+        "reasons": {constants.UNPARSEABLE: 1, constants.NON_FINITE_LOGITS: 1},
+    }
+    for config, document in zip(configs, documents, strict=True):
+        alone = pipeline.evaluate(
+            output=str(tmp_path / f"alone_{config.output}"),
+            logits_features=config.input_spec.heads[0].logits_key,
+            **arguments,
+        )
+        assert alone == document
+
+
+def _transform_names(root):
+    return [t.unique_name for t in root.to_runner_api().components.transforms.values()]
+
+
+def test_several_models_must_read_the_same_examples_the_same_way(synthetic, tmp_path):
+    arguments = dict(head=synthetic.head, label_keys=synthetic.label_keys)
+    arguments.update(examples=synthetic.glob, logits_features=synthetic.logits_features)
+    first = pipeline.build_config(output=str(tmp_path / "a"), **arguments)
+    second = pipeline.build_config(output=str(tmp_path / "b"), batch_size=10, **arguments)
+    with pytest.raises(ValueError, match="read the same examples the same way"):
+        pipeline.EvaluateHeads(first, second)
+    with pytest.raises(ValueError, match="at least one"):
+        pipeline.EvaluateHeads()
+    with pytest.raises(ValueError, match="Invalid `baseline_model`: expected it with `model`"):
+        pipeline.evaluate(output=str(tmp_path / "c"), baseline_model="m", **arguments)
+    with pytest.raises(ValueError, match="Invalid `baseline_output`"):
+        pipeline.evaluate(output=str(tmp_path / "c"), baseline_output="d", **arguments)

@@ -1,0 +1,110 @@
+"""The HeadEvaluator executor: a model and its baseline, evaluated in one Beam pass."""
+
+import json
+import os
+
+import pytest
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.evaluator import constants, pipeline
+from components.evaluator.executor import BLESSING_FILE, REPORT_FILE, Executor
+
+SLICES = [["trip_start_day"]]
+
+
+def _artifact(cls, uri, **properties):
+    artifact = cls()
+    artifact.uri = str(uri)
+    os.makedirs(artifact.uri, exist_ok=True)
+    for key, value in properties.items():
+        setattr(artifact, key, value)
+    return artifact
+
+
+def _model(folder, saved_model, artifact_id):
+    """A Model artifact whose serving model (`Format-Serving`) is `saved_model`."""
+    model = _artifact(standard_artifacts.Model, folder)
+    os.symlink(saved_model, os.path.join(model.uri, "Format-Serving"))
+    model.id = artifact_id
+    return model
+
+
+def _examples(folder, files_glob):
+    """An Examples artifact whose `eval` split holds the files of `files_glob`."""
+    examples = _artifact(
+        standard_artifacts.Examples,
+        folder,
+        split_names=artifact_utils.encode_split_names(["eval"]),
+    )
+    os.symlink(os.path.dirname(files_glob), os.path.join(examples.uri, "Split-eval"))
+    return examples
+
+
+def _files(folder):
+    """Every file under `folder`, subdirectories included: relative path to its bytes (to
+    its document for `eval_config.json`, which writes the label keys, a protobuf map, in no
+    fixed order)."""
+    found = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            with open(os.path.join(root, name), "rb") as f:
+                data = f.read()
+            relative = os.path.relpath(os.path.join(root, name), folder)
+            found[relative] = json.loads(data) if name == "eval_config.json" else data
+    return found
+
+
+@pytest.mark.slow
+def test_a_baseline_is_evaluated_in_the_same_pass_as_two_separate_evaluations(
+    taxi_examples, taxi_model, taxi_baseline_model, tmp_path
+):
+    examples = _examples(tmp_path / "examples", taxi_examples)
+    model = _model(tmp_path / "model", taxi_model, 1)
+    baseline_model = _model(tmp_path / "baseline_model", taxi_baseline_model, 2)
+    evaluation = _artifact(standard_artifacts.ModelEvaluation, tmp_path / "evaluation")
+    blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing")
+    Executor().Do(
+        {
+            constants.EXAMPLES_KEY: [examples],
+            constants.MODEL_KEY: [model],
+            constants.BASELINE_MODEL_KEY: [baseline_model],
+        },
+        {constants.EVALUATION_KEY: [evaluation], constants.BLESSING_KEY: [blessing]},
+        {
+            constants.SLICES_KEY: json.dumps(SLICES),
+            constants.THRESHOLDS_KEY: json.dumps([{"metric": "auc/big_tipper", "max_decrease": 1}]),
+        },
+    )
+    written = _files(evaluation.uri)
+    baseline_prefix = constants.BASELINE_DIR + os.sep
+    candidate_files = {
+        name: data
+        for name, data in written.items()
+        if not name.startswith(baseline_prefix) and name not in (BLESSING_FILE, REPORT_FILE)
+    }
+    baseline_files = {
+        name[len(baseline_prefix) :]: data
+        for name, data in written.items()
+        if name.startswith(baseline_prefix)
+    }
+    assert {constants.METRICS_JSON_FILE, constants.HEAD_CONFIG_FILE} <= set(baseline_files)
+    assert any(name.startswith("plots") for name in baseline_files)
+    # Each model's files are those of an evaluation of its own (given the same paths, so that
+    # eval_config.json's data and model locations match too), byte for byte.
+    for artifact, files in ((model, candidate_files), (baseline_model, baseline_files)):
+        output = str(tmp_path / f"alone-{artifact.id}")
+        pipeline.evaluate(
+            [os.path.join(examples.uri, "Split-eval", "*")],
+            output,
+            model=os.path.join(artifact.uri, "Format-Serving"),
+            slices=[",".join(features) for features in SLICES],
+        )
+        assert _files(output) == files
+    candidate = pipeline.read_metrics(evaluation.uri)
+    baseline = pipeline.read_metrics(os.path.join(evaluation.uri, constants.BASELINE_DIR))
+    auc = "auc/big_tipper"
+    assert candidate["slices"][0]["metrics"][auc] != baseline["slices"][0]["metrics"][auc]
+    with open(os.path.join(blessing.uri, BLESSING_FILE)) as f:
+        verdict = json.load(f)
+    assert verdict["blessed"] and verdict["checked"] == 1 and not verdict["skipped"]
+    assert blessing.get_int_custom_property("baseline_model_id") == 2
