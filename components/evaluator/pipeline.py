@@ -65,6 +65,8 @@ from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 _LOG = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_RUNNER = "FnApiRunner"
+_READING = ("files", "batch_size", "compression", "reject_malformed")
+"""The fields of `EvaluationConfig` that decide the batches read (and rejected unparseable)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,12 +126,13 @@ class EvaluateHeads(beam.PTransform):
         super().__init__()
         if not configs:
             raise ValueError("Invalid `configs`: expected at least one; received none.")
-        reading = {_reading(config) for config in configs}
-        if len(reading) > 1:
+        differing = [
+            field for field in _READING if len({getattr(config, field) for config in configs}) > 1
+        ]
+        if differing:
             raise ValueError(
                 "Invalid `configs`: expected evaluations that read the same examples the same "
-                "way (files, batch_size, compression, reject_malformed); received "
-                f"{sorted(reading, key=repr)}."
+                f"way; received configs that differ in {differing}."
             )
         self._configs = configs
         self._feature_spec = _feature_spec(configs)
@@ -154,11 +157,6 @@ class EvaluateHeads(beam.PTransform):
             >> EvaluateModel(config, read[constants.COUNTS_TAG])
             for index, config in enumerate(self._configs)
         )
-
-
-def _reading(config: EvaluationConfig) -> tuple[Any, ...]:
-    """What decides which batches an evaluation reads (and which records it rejects)."""
-    return config.files, config.batch_size, config.compression, config.reject_malformed
 
 
 def _feature_spec(configs: Sequence[EvaluationConfig]) -> dict[str, tf.io.RaggedFeature]:

@@ -1,6 +1,7 @@
 """Full evaluations against independent references: scikit-learn for AUC and average
 precision, exact NumPy for threshold metrics, means, losses and counts."""
 
+import dataclasses
 import json
 import os
 import re
@@ -842,8 +843,12 @@ def test_several_models_must_read_the_same_examples_the_same_way(synthetic, tmp_
     arguments.update(examples=synthetic.glob, logits_features=synthetic.logits_features)
     first = pipeline.build_config(output=str(tmp_path / "a"), **arguments)
     second = pipeline.build_config(output=str(tmp_path / "b"), batch_size=10, **arguments)
-    with pytest.raises(ValueError, match="read the same examples the same way"):
+    with pytest.raises(ValueError, match=r"the same way; received configs that differ in \['batch"):
         pipeline.EvaluateHeads(first, second)
+    types = {**first.input_spec.feature_types, "y_bin": "float"}
+    other = dataclasses.replace(first.input_spec, feature_types=types)
+    with pytest.raises(ValueError, match="received feature 'y_bin' as int64 and as float32"):
+        pipeline.EvaluateHeads(first, dataclasses.replace(first, input_spec=other))
     with pytest.raises(ValueError, match="at least one"):
         pipeline.EvaluateHeads()
     with pytest.raises(ValueError, match="Invalid `baseline_model`: expected it with `model`"):
