@@ -128,3 +128,25 @@ def run_cluster():
         return outputs
 
     return run
+
+
+def assert_serves_the_taxi_sample(model_dir: str) -> None:
+    """A pushed taxi SavedModel answers serialized examples: classification scores that sum
+    to 1, and every head's predictions from the `predict` signature."""
+    import tensorflow as tf
+
+    from pipeline.taxi import sample
+
+    served = tf.saved_model.load(model_dir)
+    examples = tf.constant(sample.to_tf_examples(sample.load_trips().iloc[:4]))
+    scores = served.signatures["serving_default"](inputs=examples)["scores"].numpy()
+    assert scores.shape == (4, 2)
+    assert (abs(scores.sum(axis=1) - 1) < 1e-5).all()
+    predictions = served.signatures["predict"](examples=examples)
+    assert {"big_tipper/probabilities", "trip_tags/probabilities"} <= set(predictions)
+
+
+@pytest.fixture(scope="session")
+def serves_the_taxi_sample():
+    """`assert_serves_the_taxi_sample`, for the end-to-end tests."""
+    return assert_serves_the_taxi_sample

@@ -14,12 +14,11 @@ import subprocess
 import sys
 
 import pytest
-import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
 from kubeflow import run_spec
 from pipeline import cli, local_runner
-from pipeline.taxi import sample, trainer_module
+from pipeline.taxi import trainer_module
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HEADS = ("big_tipper", "payment_type", "trip_seconds", "trip_tags")
@@ -135,7 +134,9 @@ def test_the_blessing_names_the_model_it_blessed(first_run):
 
 
 @pytest.mark.slow
-def test_the_blessed_model_was_pushed_and_answers_serialized_examples(compiled, first_run):
+def test_the_blessed_model_was_pushed_and_answers_serialized_examples(
+    compiled, first_run, serves_the_taxi_sample
+):
     base, _ = compiled
     _, _, artifacts = first_run
     pushed = _metadata(artifacts[("Pusher", "pushed_model")])
@@ -143,14 +144,7 @@ def test_the_blessed_model_was_pushed_and_answers_serialized_examples(compiled, 
     assert pushed["pushed"] == 1
     destination = pushed["pushed_destination"]
     assert destination.startswith(str(base / "serving"))
-    served = tf.saved_model.load(destination)
-    trips = sample.load_trips().iloc[:4]
-    examples = tf.constant(sample.to_tf_examples(trips))
-    scores = served.signatures["serving_default"](inputs=examples)["scores"].numpy()
-    assert scores.shape == (4, 2)
-    assert (abs(scores.sum(axis=1) - 1) < 1e-5).all()
-    predictions = served.signatures["predict"](examples=examples)
-    assert {"big_tipper/probabilities", "trip_tags/probabilities"} <= set(predictions)
+    serves_the_taxi_sample(destination)
 
 
 @pytest.mark.slow

@@ -8,14 +8,12 @@ import json
 import os
 
 import pytest
-import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from pipeline import cli, local_runner
-from pipeline.taxi import sample
 
 COMPONENTS = (
     "ImportExampleGen",
@@ -109,7 +107,7 @@ def test_evaluation_loads_in_tfma_with_every_heads_metrics(pipeline_run):
 
 
 @pytest.mark.slow
-def test_the_blessed_model_was_pushed_and_serves_predictions(pipeline_run):
+def test_the_blessed_model_was_pushed_and_serves_predictions(pipeline_run, serves_the_taxi_sample):
     root, _, _ = pipeline_run
     outputs = local_runner.latest_outputs(os.path.join(root, "metadata.sqlite"))
     assert outputs["ModelBlessing"].custom_properties["blessed"].int_value == 1
@@ -118,11 +116,4 @@ def test_the_blessed_model_was_pushed_and_serves_predictions(pipeline_run):
     destination = pushed.custom_properties["pushed_destination"].string_value
     assert destination.startswith(os.path.join(root, "serving"))
 
-    served = tf.saved_model.load(destination)
-    trips = sample.load_trips().iloc[:4]
-    examples = tf.constant(sample.to_tf_examples(trips))
-    scores = served.signatures["serving_default"](inputs=examples)["scores"].numpy()
-    assert scores.shape == (4, 2)
-    assert (abs(scores.sum(axis=1) - 1) < 1e-5).all()
-    predictions = served.signatures["predict"](examples=examples)
-    assert {"big_tipper/probabilities", "trip_tags/probabilities"} <= set(predictions)
+    serves_the_taxi_sample(destination)
