@@ -315,7 +315,35 @@ def _name_classes(
 
 def _read_json(path: str) -> Any:
     with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"Invalid {path}: expected JSON; {error}.") from error
+
+
+_SLICE_FIELDS = {"slice": dict, "example_count": (int, float), "metrics": dict}
+"""What the report reads of each slice entry of `metrics.json`, and its JSON type."""
+
+
+def _checked_document(document: Any, path: str) -> dict[str, Any]:
+    """`metrics.json` as the evaluator writes it (`components.evaluator.writers`), or a
+    ValueError naming the file, the entry and the field that is missing or mistyped."""
+    if not isinstance(document, dict) or not isinstance(document.get("slices"), list):
+        raise ValueError(f"Invalid {path}: expected an object with a `slices` list.")
+    if not document["slices"]:
+        raise ValueError(f"Invalid {path}: expected at least the overall slice; found none.")
+    for position, entry in enumerate(document["slices"]):
+        for field, kind in _SLICE_FIELDS.items():
+            value = entry.get(field) if isinstance(entry, dict) else None
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(
+                    f"Invalid {path}: expected slices[{position}].{field} as a JSON "
+                    f"{'object' if kind is dict else 'number'}; received {value!r}."
+                )
+    rejected = document.get("rejected", {})
+    if not isinstance(rejected, dict):
+        raise ValueError(f"Invalid {path}: expected `rejected` as an object; got {rejected!r}.")
+    return document
 
 
 def load_evaluation(directory: str, with_baseline: bool = True) -> Evaluation:
@@ -330,9 +358,7 @@ def load_evaluation(directory: str, with_baseline: bool = True) -> Evaluation:
             f"Invalid `eval_dir`: expected an evaluation output with {METRICS_JSON_FILE}; "
             f"received {directory!r}, which has none."
         )
-    document = _read_json(path)
-    if not document.get("slices"):
-        raise ValueError(f"Invalid {path}: expected at least the overall slice; found none.")
+    document = _checked_document(_read_json(path), path)
     heads = head_names(document["slices"][0]["metrics"])
     evaluation = Evaluation(directory=directory, document=document, heads=heads, curves=[])
     try:

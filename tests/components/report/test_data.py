@@ -141,3 +141,25 @@ def test_class_names_from_the_stored_head_config(evaluation, tmp_path):
     curves = data.load_evaluation(str(copy)).curves
     names = {c.class_id: c.class_name for c in curves if c.head == "tags"}
     assert names == {None: None, 0: "X", 2: "Z"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", r"expected JSON; Expecting property name"),
+        ("[]", r"expected an object with a `slices` list"),
+        ('{"slices": []}', r"expected at least the overall slice"),
+        (
+            '{"slices": [{"slice": {}, "metrics": {}}]}',
+            r"expected slices\[0\]\.example_count as a JSON number; received None",
+        ),
+        (
+            '{"slices": [{"slice": {}, "example_count": 1, "metrics": 3}]}',
+            r"expected slices\[0\]\.metrics as a JSON object; received 3",
+        ),
+    ],
+)
+def test_a_malformed_metrics_json_is_named_with_what_is_wrong(tmp_path, text, message):
+    (tmp_path / "metrics.json").write_text(text)
+    with pytest.raises(ValueError, match=f"Invalid {tmp_path / 'metrics.json'}: {message}"):
+        data.load_evaluation(str(tmp_path))
