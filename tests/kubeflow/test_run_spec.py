@@ -4,6 +4,7 @@ The whole taxi pipeline runs in `test_run_spec_taxi.py`."""
 
 import json
 import pathlib
+import re
 
 import pytest
 import tensorflow as tf
@@ -53,8 +54,10 @@ def test_a_failing_task_is_named_with_its_log(tmp_path, capsys):
     # TFX's driver takes a missing folder as no data; the executor then fails.
     assert "Task 'ImportExampleGen' failed: its command exited with status 1" in error
     assert "No files found" in error  # the log's last line
-    log = error.rsplit("log: ", 1)[1].strip()
+    # The task's log, then (from the command line) the command's own log.
+    log, command_log = re.findall(r"log: (\S+\.log)", error)
     assert log.endswith("ImportExampleGen.log") and pathlib.Path(log).stat().st_size > 0
+    assert command_log != log and pathlib.Path(command_log).exists()
     record = json.loads((pathlib.Path(log).parents[1] / "run.json").read_text())
     assert record["tasks"]["ImportExampleGen"]["state"] == "FAILED"
     assert "HeadTrainer" not in record["tasks"]
