@@ -5,6 +5,8 @@ serving signature keys of `base_head`), so code that reads predictions, metrics 
 signatures by key keeps working unchanged.
 """
 
+from heads.stats.metric_keys import EstimatorMetricKeys
+
 __all__ = [
     "CLASSIFY_SERVING_KEY",
     "DEFAULT_SERVING_KEY",
@@ -39,39 +41,11 @@ class PredictionKeys:
     TOP_K = "top_k"
 
 
-class MetricKeys:
+class MetricKeys(EstimatorMetricKeys):
     """Keys of the dict returned by `Head.metrics`, before the `/<head name>` suffix.
 
-    Keys ending in `%g` are formatted with a threshold (`0.5` -> `0.5`, `1/3` ->
-    `0.333333`); keys ending in `%d` with a class id; keys ending in `%s` with a class name
-    from the label vocabulary.
+    The strings are defined once, in `heads.stats.metric_keys.EstimatorMetricKeys` (the
+    NumPy-only statistics use them too). Keys ending in `%g` are formatted with a threshold
+    (`0.5` -> `0.5`, `1/3` -> `0.333333`); keys ending in `%d` with a class id; keys ending
+    in `%s` with a class name from the label vocabulary.
     """
-
-    LOSS = "loss"
-    LOSS_MEAN = "average_loss"
-    LOSS_REGULARIZATION = "regularization_loss"
-
-    ACCURACY = "accuracy"
-    PRECISION = "precision"
-    RECALL = "recall"
-    ACCURACY_BASELINE = "accuracy_baseline"
-    AUC = "auc"
-    AUC_PR = "auc_precision_recall"
-    LABEL_MEAN = "label/mean"
-    PREDICTION_MEAN = "prediction/mean"
-
-    ACCURACY_AT_THRESHOLD = "accuracy/positive_threshold_%g"
-    PRECISION_AT_THRESHOLD = "precision/positive_threshold_%g"
-    RECALL_AT_THRESHOLD = "recall/positive_threshold_%g"
-    PRECISION_AT_RECALL = "precision_at_recall_%g"
-    RECALL_AT_PRECISION = "recall_at_precision_%g"
-    SENSITIVITY_AT_SPECIFICITY = "sensitivity_at_specificity_%g"
-    SPECIFICITY_AT_SENSITIVITY = "specificity_at_sensitivity_%g"
-
-    PROBABILITY_MEAN_AT_CLASS = "probability_mean/class%d"
-    AUC_AT_CLASS = "auc/class%d"
-    AUC_PR_AT_CLASS = "auc_precision_recall/class%d"
-
-    PROBABILITY_MEAN_AT_NAME = "probability_mean/%s"
-    AUC_AT_NAME = "auc/%s"
-    AUC_PR_AT_NAME = "auc_precision_recall/%s"

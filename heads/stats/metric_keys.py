@@ -1,9 +1,10 @@
 """Metric key strings and the rules that build full keys from them.
 
-The base strings are those of `tf.estimator` 2.15 `MetricKeys` (see `heads.keys`), plus the
-keys this package adds beside them: `average_precision*`, `example_count`,
-`weighted_example_count` and the `error_bound` suffix. They are repeated here so the
-statistics layer depends on NumPy only.
+The strings are defined here once, for both layers: `EstimatorMetricKeys` holds those of
+`tf.estimator` 2.15 `MetricKeys` (the keys `Head.metrics` returns; `heads.MetricKeys` is
+this class), and `MetricKeys` adds the keys the statistics add beside them:
+`average_precision*`, `example_count`, `weighted_example_count` and the `error_bound`
+suffix. This module imports nothing, so the statistics layer depends on NumPy only.
 
 Rules, applied in this order:
 
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "ERROR_BOUND_SUFFIX",
+    "EstimatorMetricKeys",
     "MetricKeys",
     "class_key",
     "error_bound_key",
@@ -39,35 +41,52 @@ ERROR_BOUND_SUFFIX = "error_bound"
 """Appended (after a `/`) to a curve metric's key to name its guaranteed error bound."""
 
 
-class MetricKeys:
-    """Base metric keys, before the `/<head name>` suffix."""
+class EstimatorMetricKeys:
+    """The keys of `tf.estimator` 2.15 `MetricKeys`, before the `/<head name>` suffix.
+
+    Keys ending in `%g` are formatted with a threshold (`0.5` -> `0.5`, `1/3` ->
+    `0.333333`); keys ending in `%d` with a class id; keys ending in `%s` with a class name
+    from the label vocabulary.
+    """
 
     LOSS = "loss"
     LOSS_MEAN = "average_loss"
+    LOSS_REGULARIZATION = "regularization_loss"
+
     ACCURACY = "accuracy"
     PRECISION = "precision"
     RECALL = "recall"
     ACCURACY_BASELINE = "accuracy_baseline"
     AUC = "auc"
     AUC_PR = "auc_precision_recall"
-    AVERAGE_PRECISION = "average_precision"
     LABEL_MEAN = "label/mean"
     PREDICTION_MEAN = "prediction/mean"
-    EXAMPLE_COUNT = "example_count"
-    WEIGHTED_EXAMPLE_COUNT = "weighted_example_count"
 
     ACCURACY_AT_THRESHOLD = "accuracy/positive_threshold_%g"
     PRECISION_AT_THRESHOLD = "precision/positive_threshold_%g"
     RECALL_AT_THRESHOLD = "recall/positive_threshold_%g"
+    PRECISION_AT_RECALL = "precision_at_recall_%g"
+    RECALL_AT_PRECISION = "recall_at_precision_%g"
+    SENSITIVITY_AT_SPECIFICITY = "sensitivity_at_specificity_%g"
+    SPECIFICITY_AT_SENSITIVITY = "specificity_at_sensitivity_%g"
 
     PROBABILITY_MEAN_AT_CLASS = "probability_mean/class%d"
     AUC_AT_CLASS = "auc/class%d"
     AUC_PR_AT_CLASS = "auc_precision_recall/class%d"
-    AVERAGE_PRECISION_AT_CLASS = "average_precision/class%d"
 
     PROBABILITY_MEAN_AT_NAME = "probability_mean/%s"
     AUC_AT_NAME = "auc/%s"
     AUC_PR_AT_NAME = "auc_precision_recall/%s"
+
+
+class MetricKeys(EstimatorMetricKeys):
+    """Base metric keys of the statistics: the estimator's plus the keys added beside them."""
+
+    AVERAGE_PRECISION = "average_precision"
+    EXAMPLE_COUNT = "example_count"
+    WEIGHTED_EXAMPLE_COUNT = "weighted_example_count"
+
+    AVERAGE_PRECISION_AT_CLASS = "average_precision/class%d"
     AVERAGE_PRECISION_AT_NAME = "average_precision/%s"
 
 

@@ -43,13 +43,25 @@ def test_class_keys_with_and_without_vocabulary():
 
 
 def test_key_strings_agree_with_the_heads_metric_keys():
-    # heads.stats repeats the strings to stay importable with NumPy alone; they must not drift.
+    # The strings are defined once, here; `heads.MetricKeys` takes the estimator's from here.
     import heads
+    from heads.stats.metric_keys import EstimatorMetricKeys
     from heads.stats.metric_keys import MetricKeys as StatsMetricKeys
 
+    assert issubclass(heads.MetricKeys, EstimatorMetricKeys)
+    assert issubclass(StatsMetricKeys, EstimatorMetricKeys)
     shared = [
-        name for name in vars(StatsMetricKeys) if name.isupper() and hasattr(heads.MetricKeys, name)
+        name for name in dir(StatsMetricKeys) if name.isupper() and hasattr(heads.MetricKeys, name)
     ]
     assert len(shared) >= 15
     for name in shared:
         assert getattr(StatsMetricKeys, name) == getattr(heads.MetricKeys, name), name
+
+
+def test_heads_metric_keys_are_the_estimator_keys_only():
+    import heads
+
+    added = {"AVERAGE_PRECISION", "EXAMPLE_COUNT", "WEIGHTED_EXAMPLE_COUNT"}
+    assert not added & {name for name in dir(heads.MetricKeys) if name.isupper()}
+    assert heads.MetricKeys.LOSS_REGULARIZATION == "regularization_loss"
+    assert MetricKeys.AVERAGE_PRECISION == "average_precision"
