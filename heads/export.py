@@ -27,9 +27,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
 
-from heads import keys
+from heads import _compat, keys
 from heads.binary_class_head import BinaryClassHead
 from heads.keras_model import HeadModel
 from heads.multi_class_head import MultiClassHead
@@ -43,6 +42,7 @@ CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
 PREDICT_METHOD = "tensorflow/serving/predict"
 HEAD_CONFIG_PATH = os.path.join("assets.extra", "head_config.json")
+SAVED_MODEL_FILE = _compat.SAVED_MODEL_FILE
 _INPUT_NAME = {CLASSIFY_METHOD: "inputs", REGRESS_METHOD: "inputs", PREDICT_METHOD: "examples"}
 
 
@@ -105,7 +105,9 @@ def export_saved_model(
     signatures = {name: make_signature(output) for name, output in export_outputs.items()}
     export_dir = os.fspath(export_dir)
     tf.saved_model.save(model, export_dir, signatures=signatures)
-    _set_method_names(export_dir, {name: output.method for name, output in export_outputs.items()})
+    _compat.set_signature_method_names(
+        export_dir, {name: output.method for name, output in export_outputs.items()}
+    )
     tf.io.gfile.makedirs(os.path.join(export_dir, os.path.dirname(HEAD_CONFIG_PATH)))
     with tf.io.gfile.GFile(os.path.join(export_dir, HEAD_CONFIG_PATH), "w") as f:
         json.dump(head_config, f, indent=2, sort_keys=True)
@@ -214,16 +216,3 @@ def _for_sub_head(head_name: str, output: ExportOutput) -> Callable[..., dict[st
         return output.outputs(own)
 
     return outputs
-
-
-def _set_method_names(export_dir: str, methods: Mapping[str, str]) -> None:
-    """Rewrites the signatures' method names in `saved_model.pb`."""
-    path = os.path.join(export_dir, "saved_model.pb")
-    saved_model = saved_model_pb2.SavedModel()
-    with tf.io.gfile.GFile(path, "rb") as f:
-        saved_model.ParseFromString(f.read())
-    for meta_graph in saved_model.meta_graphs:
-        for name, method in methods.items():
-            meta_graph.signature_def[name].method_name = method
-    with tf.io.gfile.GFile(path, "wb") as f:
-        f.write(saved_model.SerializeToString())

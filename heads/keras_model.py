@@ -13,7 +13,8 @@ Under `tf.distribute` (see docs/heads-behaviour.md §12):
   summed across replicas;
 * the model and its optimizer are built before `fit` (in `__init__` and `compile`), so Keras
   has no reason to average a first batch over replicas to build them, which fails for string
-  features and sparse labels (keras-team/keras#21172, tensorflow/tensorflow#80951);
+  features and sparse labels (keras-team/keras#21172, tensorflow/tensorflow#80951; the
+  skip is `heads._compat.SkipsBuildWhenBuilt`);
 * under MultiWorkerMirroredStrategy the step's logs are shaped `[1]` (`_step_logs`), because
   Keras reduces them along axis 0 there.
 
@@ -33,13 +34,13 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _host
+from heads import _compat, _host
 from heads.base_head import Head
 
 _LOSS_KEY = "loss"
 
 
-class HeadModel(keras.Model):
+class HeadModel(_compat.SkipsBuildWhenBuilt, keras.Model):
     """A `keras.Model` that trains `logits_model` with `head`.
 
     Use it like any Keras model: `compile(optimizer=...)` (no `loss` or `metrics`: the head
@@ -185,15 +186,6 @@ class HeadModel(keras.Model):
         labels = _host.prepare_labels(self.head, element[1], check_ranges=self._compiled_steps)
         return (element[0], labels, *element[2:])
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras 3.12 (TensorFlow trainer) reduces the first batch with MEAN across replicas
-        # before it looks at whether anything needs building; that fails on strings and
-        # sparse tensors (keras-team/keras#21172). A built HeadModel with a built optimizer
-        # has nothing to build, so skip it; otherwise let Keras build as usual.
-        if self.built and (self.optimizer is None or self.optimizer.built):
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
     def call(self, features: dict[str, Any], training: bool = False) -> Any:
         """Logits of the wrapped model for `features` (only its own inputs are passed)."""
         logits = self.logits_model(_model_inputs(self.logits_model, features), training=training)
@@ -278,11 +270,7 @@ def _step_logs(logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     the same scalar. Keras reports the metrics' own cross-worker results after each epoch
     (see the module docstring), so only the per-batch progress values pass through here.
     """
-    strategy = tf.distribute.get_strategy()
-    if not (
-        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        and strategy.extended._in_multi_worker_mode()  # what Keras itself checks
-    ):
+    if not _compat.in_multi_worker_mode(tf.distribute.get_strategy()):
         return logs
     return {key: tf.reshape(value, [1]) for key, value in logs.items()}
 

@@ -17,13 +17,13 @@ size are HeadTrainer options (`trainer_options`).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from components import compat
 from kubeflow import dataflow
 from kubeflow.settings import ComponentResources, ComponentSettings, component_beam_args
 
@@ -36,10 +36,6 @@ MODULE_FILE = f"{dataflow.PROJECT_DIR}/pipeline/taxi/trainer_module.py"
 
 TRAINER_ID = "HeadTrainer"
 """The trainer's node id in the pipeline (its class name)."""
-
-# TFX's switch (read when a Trainer is constructed) that keeps the module file as a path
-# instead of packaging its folder into a wheel under the pipeline root at compile time.
-_NO_PACKAGING_ENV = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
 
 
 def compile_pipeline(
@@ -115,7 +111,7 @@ def compile_pipeline(
     from pipeline import pipeline
     from pipeline.taxi import config
 
-    with _user_module_packaging_disabled():
+    with compat.user_module_packaging_disabled():
         tfx_pipeline = pipeline.create_pipeline(
             pipeline_name=pipeline_name,
             pipeline_root=pipeline_root,
@@ -241,17 +237,3 @@ def _component(tfx_pipeline: Any, component_id: str) -> Any:
         f"Invalid component {component_id!r}: expected one of the pipeline's components "
         f"{[component.id for component in tfx_pipeline.components]}."
     )
-
-
-@contextlib.contextmanager
-def _user_module_packaging_disabled() -> Iterator[None]:
-    """Keeps module files as image paths while the pipeline's components are built."""
-    previous = os.environ.get(_NO_PACKAGING_ENV)
-    os.environ[_NO_PACKAGING_ENV] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ[_NO_PACKAGING_ENV]
-        else:
-            os.environ[_NO_PACKAGING_ENV] = previous

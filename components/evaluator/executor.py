@@ -24,6 +24,7 @@ from tfx.components.evaluator import executor as tfx_evaluator_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
+from components import compat
 from components.evaluator import blessing, constants
 from components.evaluator.pipeline import evaluate, read_metrics
 from components.report.html import write_report
@@ -73,7 +74,7 @@ class Executor(tfx_evaluator_executor.Executor):
             "confidence_intervals": bool(exec_properties.get(constants.CONFIDENCE_INTERVALS_KEY)),
             "num_bootstrap_samples": exec_properties.get(constants.CONFIDENCE_INTERVALS_KEY)
             or constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES,
-            "beam_pipeline_args": self._beam_pipeline_args or [],
+            "beam_pipeline_args": compat.beam_pipeline_args(self),
         }
         evaluation_dir = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
         model = artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY])

@@ -1,6 +1,6 @@
 """The head trainer's executor: TFX's generic trainer executor with a built-in `run_fn`.
 
-It keeps `GenericExecutor`'s reading of the inputs (`_GetFnArgs`: file patterns per split,
+It keeps `GenericExecutor`'s reading of the inputs (`compat.fn_args`: file patterns per split,
 step counts, schema, Transform output, hyperparameters, output directories and the data
 accessor), but instead of calling a user `run_fn` it loads the user module's model and head
 (`module_contract`) and runs `train.run_training`.
@@ -17,11 +17,10 @@ from tfx import types
 from tfx.components.trainer import executor as tfx_trainer_executor
 from tfx.types import standard_component_specs
 
+from components import compat
 from components.trainer import module_contract, strategy, train
 from components.trainer.options import TrainerOptions
-from heads.export import HEAD_CONFIG_PATH
-
-_SAVED_MODEL_FILE = "saved_model.pb"
+from heads.export import HEAD_CONFIG_PATH, SAVED_MODEL_FILE
 
 
 class Executor(tfx_trainer_executor.GenericExecutor):
@@ -55,7 +54,7 @@ class Executor(tfx_trainer_executor.GenericExecutor):
                 "validate, so it has nothing to do."
             )
             return
-        fn_args = self._GetFnArgs(input_dict, output_dict, exec_properties)
+        fn_args = compat.fn_args(self, input_dict, output_dict, exec_properties)
         options = TrainerOptions.from_custom_config(fn_args.custom_config)
         user_module = module_contract.load_user_module(exec_properties)
         result = train.run_training(fn_args, user_module, options)
@@ -114,7 +113,7 @@ def verify_outputs(serving_model_dir: str) -> None:
     Raises:
         RuntimeError: if either file is missing.
     """
-    for name in (_SAVED_MODEL_FILE, HEAD_CONFIG_PATH):
+    for name in (SAVED_MODEL_FILE, HEAD_CONFIG_PATH):
         path = os.path.join(serving_model_dir, name)
         if not tf.io.gfile.exists(path):
             raise RuntimeError(f"HeadTrainer wrote no {name}: expected {path} after export.")

@@ -26,6 +26,7 @@ from absl import logging
 from tfx.components.trainer import fn_args_utils
 
 import heads
+from components import compat
 from components.trainer import backup as backup_lib
 from components.trainer import constants, module_contract
 from components.trainer import features as features_lib
@@ -110,7 +111,7 @@ def run_training(
     """Trains and exports the user module's model.
 
     Args:
-        fn_args: TFX's trainer arguments (from `GenericExecutor._GetFnArgs`).
+        fn_args: TFX's trainer arguments (from `compat.fn_args`).
         user_module: the loaded user module.
         options: the trainer options.
 
@@ -290,10 +291,7 @@ def build_head_model(
             jit_compile="auto" if options.jit_compile is None else options.jit_compile,
         )
     if options.jit_compile and not model.jit_compile:
-        # `_flatten_layers` (private) is what Keras's own `model_supports_jit` walks.
-        unsupported = sorted(
-            {type(layer).__name__ for layer in model._flatten_layers() if not layer.supports_jit}
-        )
+        unsupported = compat.layers_without_xla(model)
         logging.warning(
             "HeadTrainer: jit_compile=True, but Keras runs the steps uncompiled: the layers "
             "%s do not support XLA. Move them into the input pipeline (Transform) to compile.",
