@@ -13,6 +13,7 @@ from typing import Any
 from tfx import v1 as tfx
 
 from components.evaluator.component import HeadEvaluator
+from components.evaluator.constants import DEFAULT_NUM_BOOTSTRAP_SAMPLES
 from components.trainer.component import HeadTrainer
 
 
@@ -27,7 +28,8 @@ def create_pipeline(
     trainer_options: Mapping[str, Any] | None = None,
     slices: Sequence[Sequence[str]] = (),
     thresholds: Sequence[Mapping[str, Any]] = (),
-    confidence_intervals: int = 0,
+    confidence_intervals: bool = False,
+    num_bootstrap_samples: int = DEFAULT_NUM_BOOTSTRAP_SAMPLES,
     metadata_connection_config: Any = None,
     beam_pipeline_args: Sequence[str] = (),
     enable_cache: bool = True,
@@ -47,7 +49,8 @@ def create_pipeline(
             ...).
         slices: feature lists to slice the evaluation by (a list of several is a cross).
         thresholds: the evaluator's blessing thresholds.
-        confidence_intervals: bootstrap replicates for confidence intervals (0: none).
+        confidence_intervals: add Poisson bootstrap confidence intervals to the evaluation.
+        num_bootstrap_samples: bootstrap replicates (with `confidence_intervals`).
         metadata_connection_config: ML Metadata connection (None: the runner's default).
         beam_pipeline_args: arguments for every Beam-based component (ExampleGen,
             StatisticsGen, the evaluator), e.g. `--runner=DataflowRunner ...`.
@@ -91,6 +94,7 @@ def create_pipeline(
         slices=slices,
         thresholds=thresholds,
         confidence_intervals=confidence_intervals,
+        num_bootstrap_samples=num_bootstrap_samples,
     )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],

@@ -80,14 +80,19 @@ def poisson_counts(file: str, record_index: np.ndarray, num_samples: int, seed: 
     return np.searchsorted(_POISSON_CDF, uniform, side="right").astype(np.int64)
 
 
+def validate_num_bootstrap_samples(num_samples: Any) -> None:
+    """Raises ValueError unless `num_samples` is an int >= 2 (replicates of the bootstrap)."""
+    if not isinstance(num_samples, int) or num_samples < 2:
+        raise ValueError(
+            f"Invalid `num_bootstrap_samples`: expected an int >= 2; received {num_samples!r}."
+        )
+
+
 class PoissonCounts:
     """Picklable `(file, record_index) -> [R, K]` counts for `SliceBatches`."""
 
     def __init__(self, num_samples: int, seed: int) -> None:
-        if not isinstance(num_samples, int) or num_samples < 2:
-            raise ValueError(
-                f"Invalid `num_bootstrap_samples`: expected an int >= 2; received {num_samples!r}."
-            )
+        validate_num_bootstrap_samples(num_samples)
         self.num_samples = num_samples
         self.seed = int(seed)
 

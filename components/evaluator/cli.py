@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from components import progress
+from components.evaluator import constants
 
 _PROGRESS_SOURCE = "components/progress.py"
 """Where `components.progress` records come from (the relayed records name the file)."""
@@ -70,7 +71,9 @@ def add_subcommand(subparsers: Any) -> None:
         type=int,
         help="DirectRunner worker processes (default: in-process)",
     )
-    parser.add_argument("--batch-size", type=int, default=4096, help="examples per batch")
+    parser.add_argument(
+        "--batch-size", type=int, default=constants.DEFAULT_BATCH_SIZE, help="examples per batch"
+    )
     parser.add_argument(
         "--reject-malformed",
         action="store_true",
@@ -81,7 +84,12 @@ def add_subcommand(subparsers: Any) -> None:
         action="store_true",
         help="add Poisson bootstrap confidence intervals",
     )
-    parser.add_argument("--num-bootstrap-samples", type=int, default=20)
+    parser.add_argument(
+        "--num-bootstrap-samples",
+        type=int,
+        default=constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES,
+        help="bootstrap replicates, with --confidence-intervals (default: %(default)s)",
+    )
     parser.add_argument(
         "--label-format",
         action="append",

@@ -18,11 +18,12 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import component_spec, standard_artifacts
 
-from components.evaluator import blessing, executor
+from components.evaluator import blessing, bootstrap, executor
 from components.evaluator.constants import (
     BASELINE_MODEL_KEY,
     BLESSING_KEY,
     CONFIDENCE_INTERVALS_KEY,
+    DEFAULT_NUM_BOOTSTRAP_SAMPLES,
     EVALUATION_KEY,
     EXAMPLE_SPLITS_KEY,
     EXAMPLES_KEY,
@@ -80,10 +81,14 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
             every evaluated model is blessed.
         example_splits: the splits to evaluate (default `["eval"]`).
         reject_malformed: count malformed examples in `rejected` instead of failing.
-        confidence_intervals: number of Poisson bootstrap replicates (0: none).
+        confidence_intervals: add Poisson bootstrap confidence intervals (as
+            `components.evaluator.pipeline.evaluate` and `tfx-heads evaluate` do).
+        num_bootstrap_samples: bootstrap replicates, >= 2 (with `confidence_intervals`).
 
     Raises:
-        ValueError: if a threshold or slice is malformed, or `confidence_intervals` < 0.
+        TypeError: if `confidence_intervals` is not a bool.
+        ValueError: if a threshold or slice is malformed, or `num_bootstrap_samples` < 2
+            with `confidence_intervals`.
     """
 
     SPEC_CLASS = HeadEvaluatorSpec
@@ -98,7 +103,8 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
         thresholds: Sequence[Mapping[str, Any]] | None = None,
         example_splits: Sequence[str] | None = None,
         reject_malformed: bool = False,
-        confidence_intervals: int = 0,
+        confidence_intervals: bool = False,
+        num_bootstrap_samples: int = DEFAULT_NUM_BOOTSTRAP_SAMPLES,
     ):
         blessing.parse_thresholds(list(thresholds or []))  # fail at definition, not at run
         slices = [list(features) for features in (slices or [])]
@@ -107,11 +113,13 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
                 raise ValueError(
                     f"Invalid `slices`: expected lists of feature names; received {features!r}."
                 )
-        if not isinstance(confidence_intervals, int) or confidence_intervals < 0:
-            raise ValueError(
-                "Invalid `confidence_intervals`: expected a number of bootstrap replicates "
-                f">= 0; received {confidence_intervals!r}."
+        if not isinstance(confidence_intervals, bool):
+            raise TypeError(
+                "Invalid `confidence_intervals`: expected a bool (the number of replicates is "
+                f"`num_bootstrap_samples`); received {confidence_intervals!r}."
             )
+        if confidence_intervals:  # as `evaluate` does: the count only matters with intervals
+            bootstrap.validate_num_bootstrap_samples(num_bootstrap_samples)
         spec = HeadEvaluatorSpec(
             examples=examples,
             model=model,
@@ -120,7 +128,7 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
             thresholds=json.dumps(list(thresholds or [])),
             example_splits=json.dumps(list(example_splits or ["eval"])),
             reject_malformed=int(reject_malformed),
-            confidence_intervals=confidence_intervals,
+            confidence_intervals=num_bootstrap_samples if confidence_intervals else 0,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing),
         )

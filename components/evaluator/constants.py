@@ -35,6 +35,8 @@ SLICES_KEY = "slices"
 THRESHOLDS_KEY = "thresholds"
 REJECT_MALFORMED_KEY = "reject_malformed"
 CONFIDENCE_INTERVALS_KEY = "confidence_intervals"
+"""Its value is the number of bootstrap replicates, 0 for none: the component's
+`confidence_intervals` and `num_bootstrap_samples` in one int parameter."""
 
 # Beam metrics counters (namespace, names).
 COUNTER_NAMESPACE = "tfx_heads.evaluator"
@@ -47,6 +49,10 @@ METRICS_JSON_FILE = "metrics.json"
 HEAD_CONFIG_FILE = "head_config.json"
 BASELINE_DIR = "baseline"
 """The baseline model's results (the same files), a subdirectory of the candidate's."""
+BLESSING_FILE = "blessing.json"
+"""The blessing's thresholds and failed conditions (the TFX component writes it)."""
+REPORT_FILE = "report.html"
+"""The HTML report the TFX component writes beside the results."""
 
 # Tagged output of the reading and batch preparation stages carrying example counts.
 COUNTS_TAG = "counts"
