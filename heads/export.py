@@ -43,7 +43,11 @@ REGRESS_METHOD = "tensorflow/serving/regress"
 PREDICT_METHOD = "tensorflow/serving/predict"
 HEAD_CONFIG_PATH = os.path.join("assets.extra", "head_config.json")
 SAVED_MODEL_FILE = _compat.SAVED_MODEL_FILE
-_INPUT_NAME = {CLASSIFY_METHOD: "inputs", REGRESS_METHOD: "inputs", PREDICT_METHOD: "examples"}
+_INPUT_NAME = {
+    CLASSIFY_METHOD: keys.INPUTS_INPUT_KEY,
+    REGRESS_METHOD: keys.INPUTS_INPUT_KEY,
+    PREDICT_METHOD: keys.EXAMPLES_INPUT_KEY,
+}
 
 
 @dataclasses.dataclass(frozen=True)

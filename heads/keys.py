@@ -10,6 +10,8 @@ from heads.stats.metric_keys import EstimatorMetricKeys
 __all__ = [
     "CLASSIFY_SERVING_KEY",
     "DEFAULT_SERVING_KEY",
+    "EXAMPLES_INPUT_KEY",
+    "INPUTS_INPUT_KEY",
     "PREDICT_SERVING_KEY",
     "REGRESS_SERVING_KEY",
     "MetricKeys",
@@ -22,6 +24,11 @@ DEFAULT_SERVING_KEY = "serving_default"
 CLASSIFY_SERVING_KEY = "classification"
 REGRESS_SERVING_KEY = "regression"
 PREDICT_SERVING_KEY = "predict"
+
+INPUTS_INPUT_KEY = "inputs"
+"""The input of the classify and regress signatures: a batch of serialized tf.Examples."""
+EXAMPLES_INPUT_KEY = "examples"
+"""The input of the predict signature: a batch of serialized tf.Examples."""
 
 
 class PredictionKeys:

@@ -26,11 +26,12 @@ from typing import Any
 from components import compat
 from kubeflow import dataflow
 from kubeflow.settings import ComponentResources, ComponentSettings, component_beam_args
+from pipeline.taxi import config as taxi_config
 
 TrainerResources = ComponentResources
 """The trainer's resources (`kubeflow.settings.ComponentResources`)."""
 
-PIPELINE_NAME = "tfx-heads-taxi"
+PIPELINE_NAME = taxi_config.PIPELINE_NAME
 MODULE_FILE = f"{dataflow.PROJECT_DIR}/pipeline/taxi/trainer_module.py"
 """The taxi sample's trainer module inside the image."""
 

@@ -19,7 +19,10 @@ import os
 import time
 from typing import Any
 
-PIPELINE_NAME = "tfx-heads-taxi"
+from components.evaluator import constants as evaluator_constants
+from pipeline.taxi import config as taxi_config
+
+PIPELINE_NAME = taxi_config.PIPELINE_NAME
 HEADLINE_METRICS = {
     "big_tipper": ("auc", "auc_precision_recall", "accuracy", "average_loss"),
     "payment_type": ("accuracy", "average_loss"),
@@ -158,7 +161,7 @@ def print_summary(console: Any, root: str, seconds: float) -> None:
     line(f"  model:      {outputs['Model'].uri}")
     evaluation = outputs["ModelEvaluation"].uri
     line(f"  evaluation: {evaluation}")
-    report = os.path.join(evaluation, "report.html")
+    report = os.path.join(evaluation, evaluator_constants.REPORT_FILE)
     if os.path.exists(report):
         line(f"  report:     {report}")
     blessing = outputs["ModelBlessing"]
@@ -170,7 +173,7 @@ def print_summary(console: Any, root: str, seconds: float) -> None:
         line(f"  pushed to:  {destination}")
     else:
         line("  pushed to:  nothing (the model was not blessed)")
-    with open(os.path.join(evaluation, "metrics.json")) as f:
+    with open(os.path.join(evaluation, evaluator_constants.METRICS_JSON_FILE)) as f:
         overall = json.load(f)["slices"][0]
     line(f"Headline metrics, overall slice ({overall['example_count']} examples):")
     for head, keys in HEADLINE_METRICS.items():

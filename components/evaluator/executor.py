@@ -30,8 +30,6 @@ from components.evaluator.pipeline import evaluate, read_metrics
 from components.report.html import write_report
 
 _LOG = logging.getLogger(__name__)
-BLESSING_FILE = "blessing.json"
-REPORT_FILE = "report.html"
 
 
 class Executor(tfx_evaluator_executor.Executor):
@@ -103,7 +101,7 @@ class Executor(tfx_evaluator_executor.Executor):
         self._write_blessing(
             output_dict, evaluation_dir, model, baseline_model, thresholds, verdict
         )
-        write_report(evaluation_dir, os.path.join(evaluation_dir, REPORT_FILE))
+        write_report(evaluation_dir, os.path.join(evaluation_dir, constants.REPORT_FILE))
 
     @staticmethod
     def _write_blessing(
@@ -121,7 +119,7 @@ class Executor(tfx_evaluator_executor.Executor):
         }
         text = json.dumps(document, indent=2, sort_keys=True)
         for folder in (evaluation_dir, artifact.uri):
-            io_utils.write_string_file(os.path.join(folder, BLESSING_FILE), text)
+            io_utils.write_string_file(os.path.join(folder, constants.BLESSING_FILE), text)
         c = tfx_evaluator_constants
         artifact.set_string_custom_property(c.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, model.uri)
         artifact.set_int_custom_property(c.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, model.id)

@@ -33,11 +33,12 @@ import tensorflow as tf
 from components.evaluator import constants
 from components.evaluator.example_inputs import ExampleBatch, RowChecks, failing_rows, take_rows
 from components.evaluator.head_inputs import HeadInput
+from heads import keys
 
-PREDICT_SIGNATURE = "predict"
-EXAMPLES_INPUT = "examples"
-LOGITS_KEY = "logits"
-PREDICTIONS_KEY = "predictions"
+PREDICT_SIGNATURE = keys.PREDICT_SERVING_KEY
+EXAMPLES_INPUT = keys.EXAMPLES_INPUT_KEY
+LOGITS_KEY = keys.PredictionKeys.LOGITS
+PREDICTIONS_KEY = keys.PredictionKeys.PREDICTIONS
 DEFAULT_CHUNK_SIZE = 1024
 
 

@@ -69,6 +69,7 @@ from components.evaluator.batches import ExampleCounts
 from components.evaluator.combine import SliceResult
 from components.evaluator.plots import HistogramPlot
 from components.evaluator.slicing import SliceKey, SliceSpec
+from heads import keys
 from heads.multi_head import MultiHead
 from heads.stats.metric_keys import MetricKeys, suffixed
 
@@ -86,7 +87,7 @@ def eval_config(
     confidence_intervals: bool,
 ) -> config_pb2.EvalConfig:
     """The `EvalConfig` describing an evaluation (slicings, labels, intervals)."""
-    model_spec = config_pb2.ModelSpec(signature_name="predict")
+    model_spec = config_pb2.ModelSpec(signature_name=keys.PREDICT_SERVING_KEY)
     if isinstance(label_keys, str):
         model_spec.label_key = label_keys
     else:

@@ -22,11 +22,14 @@ from typing import Any, Literal
 import numpy as np
 import tensorflow as tf
 
-from components.evaluator.constants import HEAD_CONFIG_FILE, METRICS_JSON_FILE
+from components.evaluator.constants import (
+    BASELINE_DIR,
+    BLESSING_FILE,
+    HEAD_CONFIG_FILE,
+    METRICS_JSON_FILE,
+)
+from heads.stats.metric_keys import ERROR_BOUND_SUFFIX
 
-BLESSING_FILE = "blessing.json"
-BASELINE_DIR = "baseline"
-ERROR_BOUND = "error_bound"
 PER_CLASS_METRICS = ("auc", "auc_precision_recall", "average_precision", "probability_mean")
 THRESHOLD_PREFIX = "positive_threshold_"
 CALIBRATION_BUCKETS = 20
@@ -197,7 +200,7 @@ def split_metrics(head: str, entry: Mapping[str, Any]) -> HeadMetrics:
             interval = raw_intervals[key]
             intervals[base] = (interval["lower"], interval["upper"])
         parts = base.split("/")
-        if parts[-1] == ERROR_BOUND and len(parts) > 1:
+        if parts[-1] == ERROR_BOUND_SUFFIX and len(parts) > 1:
             bounds["/".join(parts[:-1])] = value
         elif len(parts) == 2 and parts[1].startswith(THRESHOLD_PREFIX):
             threshold = float(parts[1][len(THRESHOLD_PREFIX) :])

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.report.data import Evaluation, HeadMetrics, is_finite
+from heads.stats.metric_keys import MetricKeys
 
 SMALL_SLICE_EXAMPLES = 100
 """Slices with fewer examples are flagged as small (their metrics are noisy)."""
@@ -29,7 +30,7 @@ SLICE_METRICS = (
     "prediction/mean",
 )
 NOT_COMPUTED = "not computed by this evaluation"
-_COUNTS = ("example_count", "weighted_example_count")
+_COUNTS = (MetricKeys.EXAMPLE_COUNT, MetricKeys.WEIGHTED_EXAMPLE_COUNT)
 
 
 def esc(text: Any) -> str:

@@ -4,6 +4,9 @@ The thresholds are deliberately modest (the model trains for a short while on 12
 they show each kind: absolute bounds per head and a change against the last blessed model.
 """
 
+PIPELINE_NAME = "tfx-heads-taxi"
+"""The sample pipeline's name (the local runner's and the compiled Kubeflow job's)."""
+
 SLICES = (("trip_start_day",), ("trip_start_hour",))
 
 THRESHOLDS = (

@@ -24,3 +24,7 @@ def test_serving_keys():
         "regression",
         "predict",
     )
+
+
+def test_serving_input_keys():
+    assert (keys.INPUTS_INPUT_KEY, keys.EXAMPLES_INPUT_KEY) == ("inputs", "examples")

@@ -7,7 +7,8 @@ import pytest
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.evaluator import constants, pipeline
-from components.evaluator.executor import BLESSING_FILE, REPORT_FILE, Executor
+from components.evaluator.constants import BLESSING_FILE, REPORT_FILE
+from components.evaluator.executor import Executor
 
 SLICES = [["trip_start_day"]]
 
