@@ -160,8 +160,17 @@ def _framed_records(path: str, compression: str) -> int | None:
     return records if not pending else None
 
 
+class _CutStream(zlib.error):
+    """A compressed stream that ends before its end marker."""
+
+
 def _data_chunks(path: str, compression: str) -> Iterator[bytes]:
-    """The file's (decompressed) bytes in chunks; raises zlib.error if the stream is cut."""
+    """The file's (decompressed) bytes in chunks, gzip members one after another.
+
+    Raises:
+        _CutStream: if the compressed stream ends early.
+        zlib.error: if the compressed data are corrupt.
+    """
     wbits = {"": None, "GZIP": 47, "ZLIB": 15}[compression]
     decompressor = None if wbits is None else zlib.decompressobj(wbits=wbits)
     with tf.io.gfile.GFile(path, "rb") as f:
@@ -175,7 +184,7 @@ def _data_chunks(path: str, compression: str) -> Iterator[bytes]:
                 if chunk:
                     decompressor = zlib.decompressobj(wbits=wbits)
     if decompressor is not None and not decompressor.eof:
-        raise zlib.error("the compressed stream ends early")
+        raise _CutStream("the compressed stream ends early")
 
 
 def _truncation(path: str, compression: str, record_bytes: int) -> str | None:
@@ -200,21 +209,12 @@ def _truncation(path: str, compression: str, record_bytes: int) -> str | None:
         f.seek(max(size - 4, 0))
         if int.from_bytes(f.read(4), "little") == record_bytes % 2**32:
             return None
-        f.seek(0)
-        decompressed, complete = 0, True
-        decompressor = zlib.decompressobj(wbits=47)  # gzip members, one after another
-        try:
-            while chunk := f.read(1 << 22):
-                while chunk:
-                    decompressed += len(decompressor.decompress(chunk))
-                    chunk = decompressor.unused_data
-                    if chunk:
-                        decompressor = zlib.decompressobj(wbits=47)
-                complete = decompressor.eof
-        except zlib.error as error:
-            return f"the gzip data is corrupt ({error})"
-    if not complete:
+    try:
+        decompressed = sum(len(chunk) for chunk in _data_chunks(path, compression))
+    except _CutStream:
         return "the gzip stream ends early (a truncated file?)"
+    except zlib.error as error:
+        return f"the gzip data is corrupt ({error})"
     if decompressed != record_bytes:
         return f"{decompressed - record_bytes} bytes remain that are no complete record"
     return None
