@@ -304,14 +304,6 @@ class WriteResults(beam.PTransform):
     def expand(self, results: beam.PCollection) -> beam.PCollection:
         output = self._output
         collected = results | "CollectSlices" >> beam.combiners.ToList()
-        _ = collected | "WriteTfmaResults" >> beam.Map(
-            _write_tfma_results,
-            empty=self._empty,
-            config=self._config,
-            data_location=self._data_location,
-            model_location=self._model_location,
-            output=output,
-        )
         return collected | constants.WRITE_METRICS_JSON_STAGE >> beam.Map(
             _write_documents,
             counts=beam.pvalue.AsSingleton(self._counts),
@@ -319,6 +311,9 @@ class WriteResults(beam.PTransform):
             specs=self._specs,
             count_keys=self._count_keys,
             head_config=self._head_config,
+            config=self._config,
+            data_location=self._data_location,
+            model_location=self._model_location,
             output=output,
         )
 
@@ -334,7 +329,6 @@ def write_validation_result(output: str) -> str:
 
 def _write_tfma_results(
     results: Sequence[tuple[SliceKey, SliceResult]],
-    empty: SliceResult,
     config: config_pb2.EvalConfig,
     data_location: str,
     model_location: str,
@@ -347,8 +341,6 @@ def _write_tfma_results(
     The results are one small list (a few records per slice), so one write here replaces
     TFMA's Beam file sinks, whose dozen stages cost about 1.5 s of every evaluation's start-up.
     """
-    tf.io.gfile.makedirs(output)
-    results = with_overall(results, empty)
     converters = {
         tfma.constants.METRICS_KEY: lambda item: convert_slice_metrics_to_proto(
             tfma_metrics(item), None
@@ -377,12 +369,17 @@ def _write_documents(
     specs: Sequence[SliceSpec],
     count_keys: tuple[str, str],
     head_config: Mapping[str, Any],
+    config: config_pb2.EvalConfig,
+    data_location: str,
+    model_location: str,
     output: str,
 ) -> str:
-    """Writes `metrics.json`, `validations.tfrecord` and `head_config.json`; returns the
-    path of `metrics.json`."""
+    """Writes TFMA's files (`_write_tfma_results`), `metrics.json`, `validations.tfrecord`
+    and `head_config.json`; returns the path of `metrics.json`."""
     tf.io.gfile.makedirs(output)
-    document = metrics_json(with_overall(results, empty), counts, specs, *count_keys)
+    results = with_overall(results, empty)
+    _write_tfma_results(results, config, data_location, model_location, output)
+    document = metrics_json(results, counts, specs, *count_keys)
     path = os.path.join(output, constants.METRICS_JSON_FILE)
     write_json(document, path)
     write_validation_result(output)
