@@ -266,14 +266,11 @@ class MultilabelStats(HeadStats):
         predicates = threshold_predicates(probabilities, np.asarray(self._thresholds))
         _threshold_counts_update(stats["confusion_counts"], predicates, labels, weights)
         buckets = bucketize(logits, self._num_buckets, self._logit_range)
-        stats["scores"].add(
-            logits.reshape(-1, 1),
-            labels.positive.reshape(-1, 1),
-            None if weights is None else np.repeat(weights, self._n_classes),
-        )
+        # The pooled curve's cells: every (example, class), with its example's weight.
+        cell_weights = None if weights is None else np.repeat(weights, self._n_classes)
+        stats["scores"].add(logits.reshape(-1, 1), labels.positive.reshape(-1, 1), cell_weights)
         if not self._pooled_from_classes:
             flat = BinaryLabels(*(part.reshape(-1) for part in labels[:3]), labels.hard)
-            cell_weights = None if weights is None else np.repeat(weights, self._n_classes)
             _histogram_add(
                 stats["histogram"].reshape(-1),
                 buckets.reshape(-1).copy(),
