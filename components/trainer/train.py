@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -118,63 +119,30 @@ def run_training(
     Raises:
         ValueError: if the data, the schema or the options do not fit the model.
     """
-    tf_config = strategy_lib.parse_tf_config(os.environ.get(strategy_lib.TF_CONFIG_ENV))
-    chief = strategy_lib.is_chief(tf_config)
-    strategy = strategy_lib.create_strategy(options.strategy, options.devices, options.tpu)
-    strategy_kind = _strategy_kind(strategy)
+    distribution = _distribution(options)
     plan = fit_plan(fn_args.train_steps, fn_args.eval_steps, options.epochs)
-    if strategy_kind in _STEPS_REQUIRED and not (plan.steps_per_epoch and plan.validation_steps):
-        raise ValueError(
-            "Invalid `train_args.num_steps`/`eval_args.num_steps`: expected both for the "
-            f"{strategy_kind} strategy, whose workers must run equal step counts; received "
-            f"{fn_args.train_steps} and {fn_args.eval_steps}."
-        )
+    _check_equal_step_counts(distribution.kind, plan, fn_args)
     hparams = merged_hparams(options, fn_args.hyperparameters)
     schema, raw_features = training_schemas(fn_args)
     logging.info(
         "HeadTrainer: %s strategy with %d replica(s); chief=%s; hparams=%s",
-        strategy_kind,
-        strategy.num_replicas_in_sync,
-        chief,
+        distribution.kind,
+        distribution.num_replicas,
+        distribution.chief,
         hparams,
     )
     with precision_policy(options.mixed_precision):
-        model = build_head_model(user_module, hparams, options, strategy)
-        input_specs = features_lib.model_input_specs(model.logits_model)
-        if input_specs is not None:
-            features_lib.check_schema_fits(schema, input_specs)
+        model = build_head_model(user_module, hparams, options, distribution.strategy)
+        input_specs = _checked_input_specs(model, schema)
         train_dataset, eval_dataset = _datasets(
-            fn_args,
-            schema,
-            model.head,
-            user_module,
-            input_specs,
-            options,
-            plan,
-            strategy_kind,
-            strategy_lib.num_training_workers(tf_config) if strategy_kind == "multi_worker" else 1,
+            fn_args, schema, model.head, user_module, input_specs, options, plan, distribution
         )
-        feature_spec = serving_lib.serving_feature_spec(
-            raw_features,
-            user_module.serving_feature_keys,
-            serving_lib.default_serving_keys(
-                raw_features,
-                input_specs,
-                user_module.raw_label_keys,
-                features_lib.weight_column_keys(model.head),
-                transformed=bool(fn_args.transform_output),
-            ),
+        feature_spec = _serving_feature_spec(
+            fn_args, user_module, model.head, raw_features, input_specs
         )
-        state = None
-        if options.backup:
-            backup_dir = os.path.join(fn_args.model_run_dir, backup_lib.BACKUP_DIR)
-            state = backup_lib.training_state(model, backup_dir, chief)
+        state = _backup_state(model, fn_args, options, distribution.chief)
         start_step = backup_lib.restore(state) if state else 0
-
-        scratch = [] if chief else [tempfile.mkdtemp(prefix="head_trainer_")]
-        log_dir = fn_args.model_run_dir if chief else os.path.join(scratch[0], "logs")
-        export_dir = fn_args.serving_model_dir if chief else os.path.join(scratch[0], "model")
-        try:
+        with _output_dirs(fn_args, distribution.chief) as (log_dir, export_dir):
             history = _fit(
                 model, train_dataset, eval_dataset, plan, options, state, start_step, log_dir
             )
@@ -186,32 +154,156 @@ def run_training(
                 input_specs,
                 fn_args.transform_output,
             )
-        finally:
-            for path in scratch:
-                shutil.rmtree(path, ignore_errors=True)
-    final_step = int(model.optimizer.iterations.numpy())
-    if state:
-        backup_lib.remove(state)
-    if chief:
-        _write_json(os.path.join(fn_args.model_run_dir, constants.HISTORY_FILE), history)
-        _write_json(
-            os.path.join(fn_args.model_run_dir, constants.TRAINING_STATE_FILE),
-            {
-                "strategy": strategy_kind,
-                "num_replicas": strategy.num_replicas_in_sync,
-                "start_step": start_step,
-                "final_step": final_step,
-                "jit_compile": bool(model.jit_compile),
-            },
-        )
-    return TrainingResult(
+    result = TrainingResult(
         model=model,
         history=history,
         export_dir=export_dir,
-        chief=chief,
-        num_replicas=strategy.num_replicas_in_sync,
+        chief=distribution.chief,
+        num_replicas=distribution.num_replicas,
         start_step=start_step,
-        final_step=final_step,
+        final_step=int(model.optimizer.iterations.numpy()),
+    )
+    if state:
+        backup_lib.remove(state)
+    if distribution.chief:
+        _write_run_files(fn_args.model_run_dir, result, distribution.kind)
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class _Distribution:
+    """How this process trains: the strategy, its kind, and its place in the cluster.
+
+    Attributes:
+        strategy: the `tf.distribute.Strategy` the model is built and trained in.
+        kind: the strategy's short name (see `_strategy_kind`).
+        chief: whether this process writes to the Model and ModelRun artifacts.
+        num_workers: the training workers that share the data (1 unless multi-worker).
+    """
+
+    strategy: tf.distribute.Strategy
+    kind: str
+    chief: bool
+    num_workers: int
+
+    @property
+    def num_replicas(self) -> int:
+        """The replicas that train the model in sync."""
+        return self.strategy.num_replicas_in_sync
+
+
+def _distribution(options: TrainerOptions) -> _Distribution:
+    """The options' strategy, with this process's role in the `TF_CONFIG` cluster."""
+    tf_config = strategy_lib.parse_tf_config(os.environ.get(strategy_lib.TF_CONFIG_ENV))
+    chief = strategy_lib.is_chief(tf_config)
+    strategy = strategy_lib.create_strategy(options.strategy, options.devices, options.tpu)
+    kind = _strategy_kind(strategy)
+    num_workers = strategy_lib.num_training_workers(tf_config) if kind == "multi_worker" else 1
+    return _Distribution(strategy=strategy, kind=kind, chief=chief, num_workers=num_workers)
+
+
+def _check_equal_step_counts(
+    strategy_kind: str, plan: FitPlan, fn_args: fn_args_utils.FnArgs
+) -> None:
+    """Fails early when a strategy whose replicas must run equal step counts lacks them.
+
+    Raises:
+        ValueError: if `strategy_kind` needs both step counts and the plan lacks one.
+    """
+    if strategy_kind in _STEPS_REQUIRED and not (plan.steps_per_epoch and plan.validation_steps):
+        raise ValueError(
+            "Invalid `train_args.num_steps`/`eval_args.num_steps`: expected both for the "
+            f"{strategy_kind} strategy, whose workers must run equal step counts; received "
+            f"{fn_args.train_steps} and {fn_args.eval_steps}."
+        )
+
+
+def _checked_input_specs(
+    model: heads.HeadModel, schema: Any
+) -> dict[str, features_lib.InputSpec] | None:
+    """The logits model's input specs (None if it has none), checked against the schema.
+
+    Checking here makes a schema that does not fit the model fail before any data is read.
+    """
+    input_specs = features_lib.model_input_specs(model.logits_model)
+    if input_specs is not None:
+        features_lib.check_schema_fits(schema, input_specs)
+    return input_specs
+
+
+def _serving_feature_spec(
+    fn_args: fn_args_utils.FnArgs,
+    user_module: module_contract.UserModule,
+    head: heads.Head,
+    raw_features: dict[str, Any],
+    input_specs: dict[str, features_lib.InputSpec] | None,
+) -> serving_lib.FeatureSpec:
+    """The parsing spec of the raw features the serving signatures take.
+
+    They are the module's `SERVING_FEATURE_KEYS`, else the model's inputs or (with Transform
+    or no known inputs) every raw feature but the labels and weights.
+    """
+    return serving_lib.serving_feature_spec(
+        raw_features,
+        user_module.serving_feature_keys,
+        serving_lib.default_serving_keys(
+            raw_features,
+            input_specs,
+            user_module.raw_label_keys,
+            features_lib.weight_column_keys(head),
+            transformed=bool(fn_args.transform_output),
+        ),
+    )
+
+
+def _backup_state(
+    model: heads.HeadModel,
+    fn_args: fn_args_utils.FnArgs,
+    options: TrainerOptions,
+    chief: bool,
+) -> backup_lib.TrainingState | None:
+    """What to back up in the ModelRun directory, or None when backups are off.
+
+    A killed attempt's retry restores from these backups instead of training from scratch.
+    """
+    if not options.backup:
+        return None
+    backup_dir = os.path.join(fn_args.model_run_dir, backup_lib.BACKUP_DIR)
+    return backup_lib.training_state(model, backup_dir, chief)
+
+
+@contextlib.contextmanager
+def _output_dirs(fn_args: fn_args_utils.FnArgs, chief: bool) -> Iterator[tuple[str, str]]:
+    """The log and export directories: the artifacts' on the chief, a temporary one's elsewhere.
+
+    Every worker trains and exports (saving may run collective ops on all of them), but only
+    the chief writes to the ModelRun and Model artifacts; the others' directory is removed.
+    """
+    if chief:
+        yield fn_args.model_run_dir, fn_args.serving_model_dir
+        return
+    scratch = tempfile.mkdtemp(prefix="head_trainer_")
+    try:
+        yield os.path.join(scratch, "logs"), os.path.join(scratch, "model")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_run_files(model_run_dir: str, result: TrainingResult, strategy_kind: str) -> None:
+    """Writes the Keras history and the run's strategy and step counts to the ModelRun.
+
+    They tell a reader of the ModelRun how training went without loading the model.
+    """
+    _write_json(os.path.join(model_run_dir, constants.HISTORY_FILE), result.history)
+    _write_json(
+        os.path.join(model_run_dir, constants.TRAINING_STATE_FILE),
+        {
+            "strategy": strategy_kind,
+            "num_replicas": result.num_replicas,
+            "start_step": result.start_step,
+            "final_step": result.final_step,
+            "jit_compile": bool(result.model.jit_compile),
+        },
     )
 
 
@@ -331,8 +423,7 @@ def _datasets(
     input_specs: dict[str, features_lib.InputSpec] | None,
     options: TrainerOptions,
     plan: FitPlan,
-    strategy_kind: str,
-    num_workers: int,
+    distribution: _Distribution,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation datasets of `(features, labels)` batches."""
     data_schema = features_lib.restrict_schema(
@@ -353,8 +444,8 @@ def _datasets(
                 batch_size,
                 num_epochs=passes,
                 shuffle=shuffle,
-                drop_final_batch=strategy_kind == "tpu",  # TPUs need static batch shapes
-                num_workers=num_workers,
+                drop_final_batch=distribution.kind == "tpu",  # TPUs need static batch shapes
+                num_workers=distribution.num_workers,
             )
         )
     return datasets[0], datasets[1]
