@@ -91,23 +91,10 @@ def compile_pipeline(
             resources given twice).
         TypeError: for an argument of the wrong type.
     """
-    for name, value in (
-        ("output", output),
-        ("pipeline_root", pipeline_root),
-        ("data_root", data_root),
-        ("module_file", module_file),
-        ("pipeline_name", pipeline_name),
-    ):
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"Invalid `{name}`: expected a non-empty string; received {value!r}.")
-    if trainer_resources is not None and not isinstance(trainer_resources, TrainerResources):
-        raise TypeError(
-            "Invalid `trainer_resources`: expected a TrainerResources; received "
-            f"{trainer_resources!r}."
-        )
+    _check_arguments(
+        output, pipeline_root, data_root, module_file, pipeline_name, trainer_resources
+    )
     beam_pipeline_args = dataflow.dataflow_beam_args(beam_args, image)
-
-    from tfx import v1 as tfx
 
     from pipeline import pipeline
     from pipeline.taxi import config
@@ -133,6 +120,44 @@ def compile_pipeline(
         image,
         beam_pipeline_args,
     )
+    _write_job_spec(tfx_pipeline, default_image, output)
+    return output
+
+
+def _check_arguments(
+    output: str,
+    pipeline_root: str,
+    data_root: str,
+    module_file: str,
+    pipeline_name: str,
+    trainer_resources: TrainerResources | None,
+) -> None:
+    """Checks `compile_pipeline`'s paths, name and trainer resources before anything is built.
+
+    Raises:
+        ValueError: for a path or name that is not a non-empty string.
+        TypeError: for `trainer_resources` that are not a `TrainerResources`.
+    """
+    for name, value in (
+        ("output", output),
+        ("pipeline_root", pipeline_root),
+        ("data_root", data_root),
+        ("module_file", module_file),
+        ("pipeline_name", pipeline_name),
+    ):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"Invalid `{name}`: expected a non-empty string; received {value!r}.")
+    if trainer_resources is not None and not isinstance(trainer_resources, TrainerResources):
+        raise TypeError(
+            "Invalid `trainer_resources`: expected a TrainerResources; received "
+            f"{trainer_resources!r}."
+        )
+
+
+def _write_job_spec(tfx_pipeline: Any, default_image: str | dict[str, str], output: str) -> None:
+    """Compiles `tfx_pipeline` with `KubeflowV2DagRunner` into the `PipelineJob` JSON `output`."""
+    from tfx import v1 as tfx
+
     output_dir, output_filename = os.path.split(os.path.abspath(output))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
@@ -142,7 +167,6 @@ def compile_pipeline(
         output_filename=output_filename,
     )
     runner.run(tfx_pipeline)
-    return output
 
 
 def write_kfp_package(job_json: str, package: str) -> str:
