@@ -94,68 +94,95 @@ def read_user_module(module: ModuleType, source: str) -> UserModule:
     Raises:
         ValueError, TypeError: as `load_user_module`.
     """
-    build_model = getattr(module, constants.BUILD_MODEL_FN, None)
-    if build_model is None:
-        raise ValueError(
-            contract_error(
-                source,
-                constants.BUILD_MODEL_FN,
-                "a function build_model(hparams) -> (logits_model, head)",
-                "nothing (the module defines no build_model)",
-            )
-        )
-    if not callable(build_model):
-        raise TypeError(
-            contract_error(
-                source,
-                constants.BUILD_MODEL_FN,
-                "a function build_model(hparams) -> (logits_model, head)",
-                _describe(build_model),
-            )
-        )
-    build_optimizer = getattr(module, constants.BUILD_OPTIMIZER_FN, None)
-    if build_optimizer is not None and not callable(build_optimizer):
-        raise TypeError(
-            contract_error(
-                source,
-                constants.BUILD_OPTIMIZER_FN,
-                "a function build_optimizer(hparams) -> keras.optimizers.Optimizer",
-                _describe(build_optimizer),
-            )
-        )
+    build_model = _module_function(
+        module,
+        source,
+        constants.BUILD_MODEL_FN,
+        "a function build_model(hparams) -> (logits_model, head)",
+        required=True,
+    )
+    build_optimizer = _module_function(
+        module,
+        source,
+        constants.BUILD_OPTIMIZER_FN,
+        "a function build_optimizer(hparams) -> keras.optimizers.Optimizer",
+        required=False,
+    )
+    label_keys, raw_label_keys = _module_label_keys(module, source)
+    serving_keys = _serving_feature_keys(module, source)
+    return UserModule(
+        source, build_model, label_keys, raw_label_keys, serving_keys, build_optimizer
+    )
+
+
+def _module_function(
+    module: ModuleType, source: str, attribute: str, expected: str, *, required: bool
+) -> Callable[[dict[str, Any]], Any] | None:
+    """The module's function `attribute`, or None for an optional one it does not define.
+
+    Raises:
+        ValueError: if a required function is not defined.
+        TypeError: if the attribute is not callable.
+    """
+    function = getattr(module, attribute, None)
+    if function is None and required:
+        raise ValueError(contract_error(source, attribute, expected, _undefined(attribute)))
+    if function is not None and not callable(function):
+        raise TypeError(contract_error(source, attribute, expected, _describe(function)))
+    return function
+
+
+def _module_label_keys(module: ModuleType, source: str) -> tuple[LabelKeys, LabelKeys]:
+    """The module's `LABEL_KEYS` and `RAW_LABEL_KEYS` (the former when it does not set them).
+
+    Raises:
+        ValueError: if the module defines no `LABEL_KEYS`.
+        TypeError: if either has the wrong form.
+    """
     if not hasattr(module, constants.LABEL_KEYS_ATTR):
         raise ValueError(
             contract_error(
                 source,
                 constants.LABEL_KEYS_ATTR,
                 "the label feature name (one head) or a dict of head name to label feature",
-                "nothing (the module defines no LABEL_KEYS)",
+                _undefined(constants.LABEL_KEYS_ATTR),
             )
         )
     label_keys = _label_keys(source, constants.LABEL_KEYS_ATTR, module.LABEL_KEYS)
-    raw_label_keys = label_keys
-    if getattr(module, constants.RAW_LABEL_KEYS_ATTR, None) is not None:
-        raw_label_keys = _label_keys(source, constants.RAW_LABEL_KEYS_ATTR, module.RAW_LABEL_KEYS)
+    if getattr(module, constants.RAW_LABEL_KEYS_ATTR, None) is None:
+        return label_keys, label_keys
+    return label_keys, _label_keys(source, constants.RAW_LABEL_KEYS_ATTR, module.RAW_LABEL_KEYS)
+
+
+def _serving_feature_keys(module: ModuleType, source: str) -> tuple[str, ...] | None:
+    """The module's `SERVING_FEATURE_KEYS` as a tuple, or None when it does not set them.
+
+    Raises:
+        TypeError: if they are not a non-empty list of non-empty feature names.
+    """
     serving_keys = getattr(module, constants.SERVING_FEATURE_KEYS_ATTR, None)
-    if serving_keys is not None:
-        if (
-            isinstance(serving_keys, str)
-            or not isinstance(serving_keys, Sequence)
-            or not serving_keys
-            or not all(isinstance(key, str) and key for key in serving_keys)
-        ):
-            raise TypeError(
-                contract_error(
-                    source,
-                    constants.SERVING_FEATURE_KEYS_ATTR,
-                    "a non-empty list of feature names",
-                    repr(serving_keys),
-                )
+    if serving_keys is None:
+        return None
+    if (
+        isinstance(serving_keys, str)
+        or not isinstance(serving_keys, Sequence)
+        or not serving_keys
+        or not all(isinstance(key, str) and key for key in serving_keys)
+    ):
+        raise TypeError(
+            contract_error(
+                source,
+                constants.SERVING_FEATURE_KEYS_ATTR,
+                "a non-empty list of feature names",
+                repr(serving_keys),
             )
-        serving_keys = tuple(serving_keys)
-    return UserModule(
-        source, build_model, label_keys, raw_label_keys, serving_keys, build_optimizer
-    )
+        )
+    return tuple(serving_keys)
+
+
+def _undefined(attribute: str) -> str:
+    """What an error received for an attribute the module does not define."""
+    return f"nothing (the module defines no {attribute})"
 
 
 def build_model(user_module: UserModule, hparams: dict[str, Any]) -> tuple[keras.Model, heads.Head]:
