@@ -27,6 +27,8 @@ _EXPORTS = {
     "PredictionKeys": "heads.keys",
     "RegressionHead": "heads.regression_head",
     "contrib": "heads.contrib",
+    "HeadDescription": "heads.description",
+    "describe": "heads.description",
     "deserialize": "heads.serialization",
     "export_saved_model": "heads.export",
     "load_head_config": "heads.export",
@@ -54,6 +56,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see; at run time `__getattr_
     from heads import contrib
     from heads.base_head import Head
     from heads.binary_class_head import BinaryClassHead
+    from heads.description import HeadDescription, describe
     from heads.export import export_saved_model, load_head_config
     from heads.keras_model import HeadModel
     from heads.keys import MetricKeys, PredictionKeys

@@ -15,7 +15,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from heads import _losses, _metrics
+from heads import _losses, _metrics, _weights
+from heads.description import HeadDescription
 
 __all__ = ["Head", "SingleHead"]
 
@@ -174,6 +175,17 @@ class Head(abc.ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__name__} name={self.name!r}>"
 
+    def _describe(self) -> HeadDescription:
+        """This head as plain values (`heads.describe`); each head of this library has one.
+
+        Raises:
+            TypeError: for a head class of its own (the components cannot tell its task).
+        """
+        raise TypeError(
+            f"Invalid `head`: expected one of the library's heads (or a subclass of one); "
+            f"received {type(self).__name__}, which has no description."
+        )
+
 
 class SingleHead(Head):
     """A head over one label (every head but `MultiHead`): the loss plumbing they share.
@@ -199,6 +211,17 @@ class SingleHead(Head):
     def _key(self, key: str) -> str:
         """`key` suffixed with `/<name>` when the head has a name."""
         return _metrics.summary_key(key, self._name)
+
+    def _description(self, **fields: Any) -> HeadDescription:
+        """A `HeadDescription` of this head: `fields` plus what every single head has."""
+        weight_column = self._weight_column
+        return HeadDescription(
+            head_type=type(self).__name__,
+            name=self._name,
+            logits_dimension=self.logits_dimension,
+            weight_key=None if weight_column is None else _weights.weight_column_key(weight_column),
+            **fields,
+        )
 
     @abc.abstractmethod
     def _loss_parts(

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from heads import _classes, _config, _losses, _metrics, _softmax, _validation, _weights
 from heads.base_head import SingleHead
+from heads.description import HeadDescription
 from heads.keys import MetricKeys, PredictionKeys
 
 _VALID_PREDICTION_KEYS = (
@@ -114,6 +115,16 @@ class BinaryClassHead(SingleHead):
     @property
     def logits_dimension(self) -> int:
         return 1
+
+    def _describe(self) -> HeadDescription:
+        return self._description(
+            kind="binary",
+            n_classes=2,
+            label_vocabulary=self._label_vocabulary,
+            thresholds=tuple(self._thresholds),
+            loss="custom" if self._loss_fn else "sigmoid_cross_entropy",
+            link="sigmoid",
+        )
 
     @property
     def thresholds(self) -> tuple[float, ...]:

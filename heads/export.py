@@ -14,8 +14,9 @@ TensorFlow 2 writes every signature with the predict method; the classify and re
 names are set afterwards in `saved_model.pb` so TensorFlow Serving's Classify and Regress
 APIs accept them.
 
-Beside the model, `assets.extra/head_config.json` holds the head's `heads.serialize` form and
-the label keys, so an evaluator needs only the SavedModel and the data (`load_head_config`).
+Beside the model, `assets.extra/head_config.json` holds the head's `heads.serialize` form, its
+description (`heads.describe`) and the label keys, so an evaluator needs only the SavedModel
+and the data (`load_head_config`).
 """
 
 from __future__ import annotations
@@ -29,11 +30,8 @@ from typing import Any
 import tensorflow as tf
 
 from heads import _compat, keys
-from heads.binary_class_head import BinaryClassHead
+from heads.description import HeadDescription, describe
 from heads.keras_model import HeadModel
-from heads.multi_class_head import MultiClassHead
-from heads.multi_head import MultiHead
-from heads.multi_label_head import MultiLabelHead
 from heads.serialization import deserialize, serialize
 
 FeatureSpec = Mapping[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]
@@ -92,8 +90,9 @@ def export_saved_model(
             f"tf.io.FixedLenFeature/VarLenFeature; received {feature_spec!r}."
         )
     feature_spec = dict(feature_spec)
-    head_config = head_config_document(serialize(model.head), label_keys)
-    export_outputs = head_export_outputs(model.head)
+    description = describe(model.head)
+    head_config = head_config_document(serialize(model.head), label_keys, description)
+    export_outputs = head_export_outputs(description)
 
     def make_signature(export_output: ExportOutput):
         input_spec = tf.TensorSpec([None], tf.string, name=_INPUT_NAME[export_output.method])
@@ -136,11 +135,19 @@ def load_head_config(
 
 
 def head_config_document(
-    head_config: Mapping[str, Any], label_keys: str | Mapping[str, str] | None
+    head_config: Mapping[str, Any],
+    label_keys: str | Mapping[str, str] | None,
+    description: HeadDescription,
 ) -> dict[str, Any]:
-    """The head-config document, `{"head": <heads.serialize>, "label_keys": ...}`, that
-    `export_saved_model` stores beside a SavedModel and the evaluator beside its results."""
-    return {"head": dict(head_config), "label_keys": label_keys}
+    """The head-config document that `export_saved_model` stores beside a SavedModel and the
+    evaluator beside its results: `{"head": <heads.serialize>, "label_keys": ...,
+    "description": <HeadDescription.to_json>}` (the description reads without the head's
+    custom objects)."""
+    return {
+        "head": dict(head_config),
+        "label_keys": label_keys,
+        "description": description.to_json(),
+    }
 
 
 def read_head_config(
@@ -152,15 +159,16 @@ def read_head_config(
     return deserialize(config["head"], custom_objects=custom_objects), config["label_keys"]
 
 
-def head_export_outputs(head: Any) -> dict[str, ExportOutput]:
-    """Signature name to `ExportOutput` for `head`, as the original head exported them."""
-    if isinstance(head, MultiHead):
+def head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]:
+    """Signature name to `ExportOutput` for the described head, as the original head
+    exported them."""
+    if head.kind == "multi_head":
         return _multi_head_export_outputs(head)
     predict = ExportOutput(PREDICT_METHOD, dict)
-    if isinstance(head, (BinaryClassHead, MultiClassHead, MultiLabelHead)):
+    if head.is_classifier:
         classes_key = (
             keys.PredictionKeys.CLASSES
-            if isinstance(head, MultiLabelHead)
+            if head.kind == "multi_label"
             else keys.PredictionKeys.ALL_CLASSES
         )
         classify = ExportOutput(
@@ -175,7 +183,7 @@ def head_export_outputs(head: Any) -> dict[str, ExportOutput]:
             keys.CLASSIFY_SERVING_KEY: classify,
             keys.PREDICT_SERVING_KEY: predict,
         }
-        if isinstance(head, BinaryClassHead):
+        if head.kind == "binary":
             outputs[keys.REGRESS_SERVING_KEY] = ExportOutput(
                 REGRESS_METHOD, lambda p: {"outputs": p[keys.PredictionKeys.LOGISTIC]}
             )
@@ -190,13 +198,13 @@ def head_export_outputs(head: Any) -> dict[str, ExportOutput]:
     }
 
 
-def _multi_head_export_outputs(head: MultiHead) -> dict[str, ExportOutput]:
+def _multi_head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]:
     """The first head's default, `<head>[/<signature>]`, and a merged predict.
 
     See docs/heads-behaviour.md §7.5.
     """
     outputs: dict[str, ExportOutput] = {}
-    for sub_head in head.heads:
+    for sub_head in head.sub_heads:
         for signature, output in head_export_outputs(sub_head).items():
             key = (
                 sub_head.name
@@ -204,7 +212,7 @@ def _multi_head_export_outputs(head: MultiHead) -> dict[str, ExportOutput]:
                 else f"{sub_head.name}/{signature}"
             )
             outputs[key] = ExportOutput(output.method, _for_sub_head(sub_head.name, output))
-    outputs[keys.DEFAULT_SERVING_KEY] = outputs[head.heads[0].name]
+    outputs[keys.DEFAULT_SERVING_KEY] = outputs[head.sub_heads[0].name]
     outputs[keys.PREDICT_SERVING_KEY] = ExportOutput(
         PREDICT_METHOD,
         lambda p: {f"{head_name}/{key}": value for (head_name, key), value in p.items()},

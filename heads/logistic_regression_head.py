@@ -7,6 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from heads import _config, _losses, _validation
+from heads.description import HeadDescription
 from heads.regression_head import RegressionHead
 
 
@@ -51,12 +52,16 @@ class LogisticRegressionHead(RegressionHead):
             label_dimension=1,
             weight_column=weight_column,
             loss_reduction=loss_reduction,
-            loss_fn=self._logistic_loss,
             inverse_link_fn=tf.math.sigmoid,
             name=name,
         )
 
-    def _logistic_loss(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    def _describe(self) -> HeadDescription:
+        return self._description(
+            kind="regression", label_dimension=1, loss="sigmoid_cross_entropy", link="sigmoid"
+        )
+
+    def _built_in_loss(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
         """Sigmoid cross-entropy after checking labels are in [0, 1]; `[D..., 1]`."""
         labels = _validation.check_label_range(
             labels, n_classes=2, message="Labels must be in range [0, 1]"

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from heads import _classes, _config, _losses, _metrics, _softmax, _validation, _weights
 from heads.base_head import SingleHead
+from heads.description import HeadDescription
 from heads.keys import MetricKeys, PredictionKeys
 
 _VALID_PREDICTION_KEYS = (
@@ -109,6 +110,15 @@ class MultiClassHead(SingleHead):
     @property
     def logits_dimension(self) -> int:
         return self._n_classes
+
+    def _describe(self) -> HeadDescription:
+        return self._description(
+            kind="multi_class",
+            n_classes=self._n_classes,
+            label_vocabulary=self._label_vocabulary,
+            loss="custom" if self._loss_fn else "softmax_cross_entropy",
+            link="softmax",
+        )
 
     @property
     def n_classes(self) -> int:

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from heads import _losses, _metrics
 from heads.base_head import Head
+from heads.description import HeadDescription
 from heads.keys import MetricKeys
 
 
@@ -110,6 +111,17 @@ class MultiHead(Head):
     def head_weights(self) -> tuple[float, ...] | None:
         """The loss weights of the sub-heads, or None (all 1)."""
         return self._head_weights
+
+    def _describe(self) -> HeadDescription:
+        return HeadDescription(
+            kind="multi_head",
+            head_type=type(self).__name__,
+            name=self.name,
+            logits_dimension=self.logits_dimension,
+            label_dimension=None,
+            sub_heads=tuple(head._describe() for head in self._heads),  # noqa: SLF001
+            head_weights=self._head_weights,
+        )
 
     def _split_logits(self, logits: Any) -> dict:
         """Splits `[D..., logits_dimension]` logits among the heads, in head order."""

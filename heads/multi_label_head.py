@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from heads import _classes, _config, _losses, _metrics, _validation, _weights
 from heads.base_head import SingleHead
+from heads.description import HeadDescription
 from heads.keys import MetricKeys, PredictionKeys
 
 _VALID_PREDICTION_KEYS = (
@@ -153,6 +154,18 @@ class MultiLabelHead(SingleHead):
     @property
     def logits_dimension(self) -> int:
         return self._n_classes
+
+    def _describe(self) -> HeadDescription:
+        return self._description(
+            kind="multi_label",
+            label_dimension=None,
+            n_classes=self._n_classes,
+            label_vocabulary=self._label_vocabulary,
+            thresholds=tuple(self._thresholds),
+            classes_for_class_based_metrics=tuple(self._class_ids),
+            loss="custom" if self._loss_fn else "sigmoid_cross_entropy",
+            link="sigmoid",
+        )
 
     @property
     def n_classes(self) -> int:

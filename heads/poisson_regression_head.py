@@ -7,6 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from heads import _config, _losses
+from heads.description import HeadDescription
 from heads.regression_head import RegressionHead
 
 
@@ -56,7 +57,6 @@ class PoissonRegressionHead(RegressionHead):
             label_dimension=label_dimension,
             weight_column=weight_column,
             loss_reduction=loss_reduction,
-            loss_fn=self._poisson_loss,
             inverse_link_fn=tf.math.exp,
             name=name,
         )
@@ -66,10 +66,18 @@ class PoissonRegressionHead(RegressionHead):
         """Whether the Stirling term of `log(z!)` is part of the loss."""
         return self._compute_full_loss
 
-    def _poisson_loss(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    def _built_in_loss(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
         """Element-wise log-input Poisson loss, float32 `[D..., label_dimension]`."""
         return tf.nn.log_poisson_loss(
             targets=labels, log_input=logits, compute_full_loss=self._compute_full_loss
+        )
+
+    def _describe(self) -> HeadDescription:
+        return self._description(
+            kind="regression",
+            label_dimension=self.label_dimension,
+            loss="log_poisson_full" if self._compute_full_loss else "log_poisson",
+            link="exp",
         )
 
     def get_config(self) -> dict:

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from heads import _config, _losses, _metrics, _validation, _weights
 from heads.base_head import SingleHead
+from heads.description import HeadDescription
 from heads.keys import MetricKeys, PredictionKeys
 
 
@@ -105,6 +106,19 @@ class RegressionHead(SingleHead):
         """The function from logits to predictions, or None for the identity."""
         return self._inverse_link_fn
 
+    def _built_in_loss(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        """The element-wise loss without a `loss_fn`: squared error (the GLM heads override
+        it), float32 `[D..., label_dimension]`."""
+        return tf.math.squared_difference(logits, labels)
+
+    def _describe(self) -> HeadDescription:
+        return self._description(
+            kind="regression",
+            label_dimension=self._logits_dimension,
+            loss="custom" if self._loss_fn else "squared_error",
+            link="custom" if self._inverse_link_fn else "identity",
+        )
+
     def _processed_labels(self, logits: tf.Tensor, labels: Any) -> tf.Tensor:
         """Checks labels against logits; float32 `[D..., label_dimension]`."""
         labels = _validation.check_dense_labels_match_logits_and_reshape(
@@ -126,7 +140,7 @@ class RegressionHead(SingleHead):
                 self._loss_fn, labels, logits, features, self._logits_dimension
             )
         else:
-            unweighted_loss = tf.math.squared_difference(logits, labels)
+            unweighted_loss = self._built_in_loss(labels, logits)
         weights = _weights.get_weights_and_check_match_logits(
             features, self._weight_column, logits, allow_per_logit_weights=True
         )

@@ -35,6 +35,21 @@ def reference_vectors() -> dict:
         return json.load(f)
 
 
+@pytest.fixture(scope="session")
+def built_in_head_kinds() -> dict[str, tuple[str, str, str]]:
+    """Head class name to its `HeadDescription` (kind, built-in loss, link), written from the
+    behaviour HEADS.md documents for each head (PoissonRegressionHead with its default
+    `compute_full_loss=True`)."""
+    return {
+        "BinaryClassHead": ("binary", "sigmoid_cross_entropy", "sigmoid"),
+        "MultiClassHead": ("multi_class", "softmax_cross_entropy", "softmax"),
+        "MultiLabelHead": ("multi_label", "sigmoid_cross_entropy", "sigmoid"),
+        "RegressionHead": ("regression", "squared_error", "identity"),
+        "PoissonRegressionHead": ("regression", "log_poisson_full", "exp"),
+        "LogisticRegressionHead": ("regression", "sigmoid_cross_entropy", "sigmoid"),
+    }
+
+
 def pytest_configure(config):
     """Splits the CPU into two logical devices, for tests under MirroredStrategy.
 

@@ -11,6 +11,7 @@ read = evaluated + rejected.
 For a head with a custom `loss_fn` the per-example loss is the head's own
 (`head.unreduced_loss`, in TensorFlow on the batch); for a regression head with a custom
 `inverse_link_fn` the predictions are the model's (or the link applied to logits features).
+Only then is the head object rebuilt on the worker; everything else reads its description.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from components.evaluator.example_inputs import (
     ragged_take_rows,
     take_rows,
 )
-from components.evaluator.head_inputs import HeadInput, InputSpec, single_heads
+from components.evaluator.head_inputs import HeadInput, InputSpec
 from components.evaluator.labels import (
     check_logits,
     check_weights,
@@ -39,10 +40,8 @@ from components.evaluator.labels import (
     feature_logits,
     head_labels,
 )
-from heads.logistic_regression_head import LogisticRegressionHead
-from heads.multi_head import MultiHead
-from heads.poisson_regression_head import PoissonRegressionHead
-from heads.regression_head import RegressionHead
+from heads.base_head import Head
+from heads.description import HeadDescription
 from heads.serialization import deserialize
 
 
@@ -75,20 +74,10 @@ class PreparedBatch:
     slice_columns: Mapping[str, RaggedColumn]
 
 
-def has_custom_loss(head: Any) -> bool:
-    """Whether the statistics need the head's own per-example loss."""
-    fixed = (PoissonRegressionHead, LogisticRegressionHead)
-    return getattr(head, "loss_fn", None) is not None and not isinstance(head, fixed)
-
-
-def has_custom_link(head: Any) -> bool:
-    """Whether a regression head's predictions come from a custom `inverse_link_fn`."""
-    fixed = (PoissonRegressionHead, LogisticRegressionHead)
-    return (
-        isinstance(head, RegressionHead)
-        and not isinstance(head, fixed)
-        and head.inverse_link_fn is not None
-    )
+def needs_head_object(head: HeadDescription) -> bool:
+    """Whether a single head's loss or link is the user's own, which only the head object
+    computes (the statistics know every built-in one)."""
+    return "custom" in (head.loss, head.link)
 
 
 @beam.typehints.with_input_types(ExampleBatch)
@@ -97,7 +86,8 @@ class PrepareHeadBatches(beam.DoFn):
 
     Args:
         spec: what every head reads.
-        head_config: the head's `heads.serialize` form (rebuilt once per worker).
+        head_config: the head's `heads.serialize` form (rebuilt once per worker, where a
+            head has a custom loss or link).
         reject_malformed: count malformed examples instead of raising.
     """
 
@@ -113,9 +103,12 @@ class PrepareHeadBatches(beam.DoFn):
         )
 
     def setup(self) -> None:
-        head = deserialize(self._head_config)
-        self._multi = isinstance(head, MultiHead)
-        self._heads = {single.name: single for single in single_heads(head)}
+        self._multi = self._spec.head.kind == "multi_head"
+        self._head_objects: dict[str | None, Head] = {}
+        if any(needs_head_object(head.head) for head in self._spec.heads):
+            head = deserialize(self._head_config)
+            singles = head.heads if self._multi else (head,)
+            self._head_objects = {single.name: single for single in singles}
 
     def process(self, batch: ExampleBatch) -> Iterator[Any]:
         checks = RowChecks(batch, self._reject_malformed)
@@ -124,7 +117,8 @@ class PrepareHeadBatches(beam.DoFn):
         if len(keep) < len(checks.valid):
             arrays = take_rows(arrays, keep)
         for head in self._spec.heads:
-            self._add_custom_values(self._heads[head.name], head, arrays[head.name])
+            if needs_head_object(head.head):
+                self._add_custom_values(self._head_objects[head.name], head, arrays[head.name])
         stats_batch = arrays if self._multi else arrays[self._spec.heads[0].name]
         slice_columns = {
             key: batch.columns[key]
@@ -156,10 +150,11 @@ class PrepareHeadBatches(beam.DoFn):
             arrays["predictions"] = batch.predictions[head.name]
         return arrays
 
-    def _add_custom_values(self, head: Any, spec: HeadInput, arrays: dict) -> None:
-        if has_custom_link(head) and "predictions" not in arrays:
+    def _add_custom_values(self, head: Head, spec: HeadInput, arrays: dict) -> None:
+        """Adds what the user's link or loss computes: `predictions`, `unreduced_loss`."""
+        if spec.head.link == "custom" and "predictions" not in arrays:
             arrays["predictions"] = head.inverse_link_fn(tf.constant(arrays["logits"])).numpy()
-        if not has_custom_loss(head):
+        if spec.head.loss != "custom":
             return
         labels = arrays["labels"]
         if spec.kind in ("binary", "multi_class"):

@@ -17,7 +17,7 @@ about 1e-15 relative).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import apache_beam as beam
@@ -26,7 +26,7 @@ from components.evaluator import bootstrap, plots
 from components.evaluator.batches import ExampleCounts
 from components.evaluator.coders import AccumulatorCoder
 from components.evaluator.slicing import SliceBatch
-from heads.serialization import deserialize
+from heads.description import HeadDescription
 from heads.stats import stats_for_head
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
@@ -47,7 +47,7 @@ class SliceStats:
     """Statistics of one slice: the head's, plus one per bootstrap replicate.
 
     Args:
-        head: the head (single or MultiHead).
+        head: the head's description (single or MultiHead).
         num_buckets: AUC histogram resolution.
         logit_range: AUC histogram range `[-logit_range, logit_range]`.
         class_num_buckets: per-class histogram resolution (default: see
@@ -63,7 +63,7 @@ class SliceStats:
 
     def __init__(
         self,
-        head: Any,
+        head: HeadDescription,
         num_buckets: int = DEFAULT_NUM_BUCKETS,
         logit_range: float = DEFAULT_LOGIT_RANGE,
         class_num_buckets: int | None = None,
@@ -136,12 +136,12 @@ class HeadStatsCombineFn(beam.CombineFn):
     """Combines `SliceBatch`es of one slice into its `SliceResult`.
 
     Args:
-        head_config: the head's `heads.serialize` form (the head is rebuilt per worker).
+        head: the head's description.
         options: keyword arguments of `SliceStats` besides the head.
     """
 
-    def __init__(self, head_config: Mapping[str, Any], **options: Any) -> None:
-        self._head_config = dict(head_config)
+    def __init__(self, head: HeadDescription, **options: Any) -> None:
+        self._head = head
         self._options = options
 
     def setup(self) -> None:
@@ -149,7 +149,7 @@ class HeadStatsCombineFn(beam.CombineFn):
 
     @functools.cached_property
     def _stats(self) -> SliceStats:
-        return SliceStats(deserialize(self._head_config), **self._options)
+        return SliceStats(self._head, **self._options)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

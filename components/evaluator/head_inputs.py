@@ -1,8 +1,9 @@
 """What each head reads from an example: the `InputSpec` of an evaluation.
 
-`build_input_spec` turns a head (a single head or a MultiHead), its label keys, optional
-logits features and the slice features into one `HeadInput` per single head, deciding how
-each label is stored (`LabelFormat`) from the head and the stored feature types:
+`build_input_spec` turns a head's description (`heads.describe`; a single head or a
+MultiHead), its label keys, optional logits features and the slice features into one
+`HeadInput` per single head, deciding how each label is stored (`LabelFormat`) from the head
+and the stored feature types:
 
 | head | stored type | label format |
 |---|---|---|
@@ -30,14 +31,9 @@ from typing import Any, Literal
 import tensorflow as tf
 
 from components.evaluator.example_inputs import TF_DTYPES, FeatureType
-from heads.binary_class_head import BinaryClassHead
-from heads.multi_class_head import MultiClassHead
-from heads.multi_head import MultiHead
-from heads.multi_label_head import MultiLabelHead
-from heads.regression_head import RegressionHead
+from heads.description import HeadDescription, HeadKind
 from heads.stats.metric_keys import suffixed
 
-HeadKind = Literal["binary", "multi_class", "multi_label", "regression"]
 LabelFormat = Literal["value", "class_ids", "class_names", "multi_hot"]
 """How labels are stored: `value` (numbers: one per example, or `label_dimension` for
 regression), `class_ids` (int64 ids: one per example, or a list for multi-label),
@@ -64,38 +60,56 @@ class HeadInput:
     """What one head (or one sub-head of a MultiHead) reads from an example.
 
     Attributes:
-        name: the head name (None for an unnamed single head).
-        kind: the head's task.
+        head: the single head's description (`heads.describe`).
         label_key: the feature holding the labels.
         label_format: how the labels are stored (see `LabelFormat`).
-        label_dimension: values per example of a `value` label (regression outputs; 1
-            otherwise).
-        n_classes: number of classes (2 for binary; None for regression).
-        vocabulary: the head's `label_vocabulary`, or None.
-        weight_key: the feature holding example weights (`weight_column`), or None.
-        logits_dimension: the head's `logits_dimension`.
         logits_key: the feature holding logits (evaluating without a model), or None.
     """
 
-    name: str | None
-    kind: HeadKind
+    head: HeadDescription
     label_key: str
     label_format: LabelFormat
-    label_dimension: int
-    n_classes: int | None
-    vocabulary: tuple[str, ...] | None
-    weight_key: str | None
-    logits_dimension: int
     logits_key: str | None = None
 
-    def reason(self, reason: str) -> str:
-        """A rejection reason about this head: `reason/<head name>` (bare when unnamed)."""
-        return suffixed(reason, self.name)
+    @property
+    def name(self) -> str | None:
+        """The head name (None for an unnamed single head)."""
+        return self.head.name
+
+    @property
+    def kind(self) -> HeadKind:
+        return self.head.kind
+
+    @property
+    def n_classes(self) -> int | None:
+        """Number of classes (2 for binary; None for regression)."""
+        return self.head.n_classes
+
+    @property
+    def vocabulary(self) -> tuple[str, ...] | None:
+        return self.head.label_vocabulary
+
+    @property
+    def weight_key(self) -> str | None:
+        return self.head.weight_key
+
+    @property
+    def logits_dimension(self) -> int:
+        return self.head.logits_dimension
+
+    @property
+    def label_dimension(self) -> int:
+        """Values per example of a `value` label (regression outputs; 1 otherwise)."""
+        return self.head.label_dimension or 1
 
     @property
     def description(self) -> str:
         """`head 'name'`, or `the head` when unnamed (for messages)."""
-        return "the head" if self.name is None else f"head {self.name!r}"
+        return self.head.subject
+
+    def reason(self, reason: str) -> str:
+        """A rejection reason about this head: `reason/<head name>` (bare when unnamed)."""
+        return suffixed(reason, self.name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,11 +117,13 @@ class InputSpec:
     """Every feature the evaluator parses, and how.
 
     Attributes:
+        head: the evaluated head's description (a single head or a MultiHead).
         heads: one `HeadInput` per single head, in head order.
         slice_keys: the features the slices read.
         feature_types: stored type of every label, weight, logits and slice feature.
     """
 
+    head: HeadDescription
     heads: tuple[HeadInput, ...]
     slice_keys: tuple[str, ...]
     feature_types: Mapping[str, FeatureType]
@@ -121,32 +137,9 @@ class InputSpec:
         }
 
 
-def single_heads(head: Any) -> tuple[Any, ...]:
-    """The single heads of `head`: its sub-heads for a MultiHead, else `(head,)`."""
-    return tuple(head.heads) if isinstance(head, MultiHead) else (head,)
-
-
-def head_kind(head: Any) -> HeadKind:
-    """The task of a single head.
-
-    Raises:
-        TypeError: for a head of none of the estimator head types.
-    """
-    for cls, kind in (
-        (BinaryClassHead, "binary"),
-        (MultiClassHead, "multi_class"),
-        (MultiLabelHead, "multi_label"),
-        (RegressionHead, "regression"),
-    ):
-        if isinstance(head, cls):
-            return kind  # type: ignore[return-value]
-    raise TypeError(
-        "Invalid `head`: expected a BinaryClassHead, MultiClassHead, MultiLabelHead, a "
-        f"regression head or a MultiHead of them; received {type(head).__name__}."
-    )
-
-
-def per_head(value: Any, heads: Sequence[Any], arg: str, required: bool) -> dict[Any, Any]:
+def per_head(
+    value: Any, heads: Sequence[HeadDescription], arg: str, required: bool
+) -> dict[Any, Any]:
     """Resolves a per-head argument: one value for a single head, or `{head name: value}`.
 
     Returns:
@@ -183,16 +176,8 @@ def per_head(value: Any, heads: Sequence[Any], arg: str, required: bool) -> dict
     return resolved
 
 
-def weight_key(head: Any) -> str | None:
-    """The feature name of a head's `weight_column` (a string or a numeric column)."""
-    column = getattr(head, "weight_column", None)
-    if column is None or isinstance(column, str):
-        return column
-    return column.key
-
-
 def build_input_spec(
-    head: Any,
+    head: HeadDescription,
     label_keys: str | Mapping[str, str],
     logits_keys: str | Mapping[str, str] | None,
     slice_keys: Sequence[str],
@@ -203,7 +188,7 @@ def build_input_spec(
     """Builds the `InputSpec` of an evaluation.
 
     Args:
-        head: a single head or a MultiHead.
+        head: the description of a single head or a MultiHead.
         label_keys: the label feature (for a MultiHead, head name to label feature).
         logits_keys: the logits feature (head name to feature for a MultiHead), or None
             when a model computes the logits.
@@ -221,63 +206,63 @@ def build_input_spec(
         ValueError: a missing or unknown per-head value, a label or weight feature whose
             stored type the head cannot use, or an unknown label format.
     """
-    heads = single_heads(head)
+    heads = head.single_heads
     labels = per_head(label_keys, heads, "label_keys", required=True)
     logits = per_head(logits_keys, heads, "logits_keys", required=logits_keys is not None)
     formats = per_head(label_formats, heads, "label_formats", required=False)
     types = dict(feature_types)
-    inputs = []
-    for single in heads:
-        kind = head_kind(single)
-        vocabulary = getattr(single, "label_vocabulary", None)
-        label_key = labels[single.name]
-        label_format = formats.get(single.name) or _default_format(
-            kind, types.get(label_key), vocabulary, label_key in multi_hot_keys
+    inputs = tuple(
+        _head_input(
+            single,
+            labels[single.name],
+            formats.get(single.name),
+            logits.get(single.name),
+            types,
+            labels[single.name] in multi_hot_keys,
         )
-        _check_format(single, kind, label_key, label_format, types.get(label_key), vocabulary)
-        types.setdefault(label_key, "bytes" if label_format == "class_names" else _numeric(kind))
-        weights = weight_key(single)
-        logits_key = logits.get(single.name)
-        for key, what in ((weights, "weight"), (logits_key, "logits")):
-            if key is not None and types.setdefault(key, "float") == "bytes":
-                raise ValueError(
-                    f"Invalid {what} feature {key!r} of {_describe(single)}: expected int64 "
-                    "or float values; received bytes."
-                )
-        inputs.append(
-            HeadInput(
-                name=single.name,
-                kind=kind,
-                label_key=label_key,
-                label_format=label_format,
-                label_dimension=single.logits_dimension if kind == "regression" else 1,
-                n_classes=None if kind == "regression" else getattr(single, "n_classes", 2),
-                vocabulary=None if vocabulary is None else tuple(vocabulary),
-                weight_key=weights,
-                logits_dimension=single.logits_dimension,
-                logits_key=logits_key,
-            )
-        )
+        for single in heads
+    )
     for key in slice_keys:
         types.setdefault(key, "bytes")
     used = {key for i in inputs for key in (i.label_key, i.weight_key, i.logits_key) if key}
     used.update(slice_keys)
     return InputSpec(
-        heads=tuple(inputs),
+        head=head,
+        heads=inputs,
         slice_keys=tuple(slice_keys),
         feature_types={key: types[key] for key in sorted(used)},
     )
 
 
-def _describe(head: Any) -> str:
-    return "the head" if head.name is None else f"head {head.name!r}"
+def _head_input(
+    head: HeadDescription,
+    label_key: str,
+    label_format: LabelFormat | None,
+    logits_key: str | None,
+    types: dict[str, FeatureType],
+    multi_hot: bool,
+) -> HeadInput:
+    """One single head's `HeadInput`: its label format (given, or inferred from the stored
+    type), checked; `types` gets the type implied for features the data sample lacked."""
+    stored = types.get(label_key)
+    label_format = label_format or _default_format(head, stored, multi_hot)
+    _check_format(head, label_key, label_format, stored)
+    types.setdefault(label_key, "bytes" if label_format == "class_names" else _numeric(head))
+    for key, what in ((head.weight_key, "weight"), (logits_key, "logits")):
+        if key is not None and types.setdefault(key, "float") == "bytes":
+            raise ValueError(
+                f"Invalid {what} feature {key!r} of {head.subject}: expected int64 or float "
+                "values; received bytes."
+            )
+    return HeadInput(head, label_key, label_format, logits_key)
 
 
-def _numeric(kind: str) -> FeatureType:
-    return "float" if kind == "regression" else "int64"
+def _numeric(head: HeadDescription) -> FeatureType:
+    return "float" if head.kind == "regression" else "int64"
 
 
-def _default_format(kind: str, stored: str | None, vocabulary: Any, multi_hot: bool) -> LabelFormat:
+def _default_format(head: HeadDescription, stored: str | None, multi_hot: bool) -> LabelFormat:
+    kind, vocabulary = head.kind, head.label_vocabulary
     if stored == "bytes" or (stored is None and vocabulary is not None and kind != "regression"):
         return "class_names"
     if kind in ("binary", "regression"):
@@ -287,23 +272,21 @@ def _default_format(kind: str, stored: str | None, vocabulary: Any, multi_hot: b
     return "class_ids"
 
 
-def _check_format(
-    head: Any, kind: str, key: str, label_format: str, stored: str | None, vocabulary: Any
-) -> None:
-    if label_format not in _KIND_FORMATS[kind]:
+def _check_format(head: HeadDescription, key: str, label_format: str, stored: str | None) -> None:
+    if label_format not in _KIND_FORMATS[head.kind]:
         raise ValueError(
-            f"Invalid label format of {_describe(head)}: expected one of "
-            f"{list(_KIND_FORMATS[kind])}; received {label_format!r}."
+            f"Invalid label format of {head.subject}: expected one of "
+            f"{list(_KIND_FORMATS[head.kind])}; received {label_format!r}."
         )
     if stored is not None and stored not in _FORMAT_TYPES[label_format]:
         raise ValueError(
-            f"Invalid label feature {key!r} of {_describe(head)}: expected "
+            f"Invalid label feature {key!r} of {head.subject}: expected "
             f"{' or '.join(_FORMAT_TYPES[label_format])} values for {label_format} labels; "
             f"received {stored} values."
         )
-    if label_format == "class_names" and vocabulary is None:
+    if label_format == "class_names" and head.label_vocabulary is None:
         raise ValueError(
-            f"Invalid label feature {key!r} of {_describe(head)}: expected numeric labels "
+            f"Invalid label feature {key!r} of {head.subject}: expected numeric labels "
             "(the head has no label_vocabulary); received strings. Give the head a "
             "label_vocabulary to use string labels."
         )

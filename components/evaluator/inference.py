@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from components.evaluator import constants
 from components.evaluator.example_inputs import ExampleBatch, RowChecks, failing_rows, take_rows
-from components.evaluator.head_inputs import HeadInput
+from components.evaluator.head_inputs import InputSpec
 from heads import keys
 
 PREDICT_SIGNATURE = keys.PREDICT_SERVING_KEY
@@ -43,14 +43,15 @@ DEFAULT_CHUNK_SIZE = 1024
 
 
 def signature_outputs(
-    available: Sequence[str], heads: Sequence[HeadInput], link_heads: Sequence[str | None]
+    available: Sequence[str], spec: InputSpec
 ) -> dict[str, tuple[str | None, str]]:
-    """Chooses the signature outputs to keep.
+    """Chooses the signature outputs to keep: each head's logits, and the `predictions` of a
+    regression head with a custom `inverse_link_fn` (a MultiHead's outputs are prefixed
+    `<head name>/`).
 
     Args:
         available: the output names of the `predict` signature.
-        heads: the single heads (a MultiHead's outputs are prefixed `<head name>/`).
-        link_heads: names of regression heads whose `predictions` are needed too.
+        spec: what every head reads.
 
     Returns:
         Output name to `(head name, "logits" or "predictions")`.
@@ -58,9 +59,9 @@ def signature_outputs(
     Raises:
         ValueError: if a head's logits are not among the outputs.
     """
-    multi = len(heads) > 1
+    multi = spec.head.kind == "multi_head"
     chosen: dict[str, tuple[str | None, str]] = {}
-    for head in heads:
+    for head in spec.heads:
         prefix = f"{head.name}/" if multi else ""
         candidates = [prefix + LOGITS_KEY]
         if head.kind == "regression":
@@ -74,7 +75,7 @@ def signature_outputs(
                 "heads.export_saved_model."
             )
         chosen[found[0]] = (head.name, LOGITS_KEY)
-        if head.name in link_heads:
+        if head.head.link == "custom":
             chosen[prefix + PREDICTIONS_KEY] = (head.name, PREDICTIONS_KEY)
     return chosen
 
@@ -86,8 +87,7 @@ class InferLogits(beam.DoFn):
 
     Args:
         model_dir: the SavedModel directory.
-        heads: the single heads, in order.
-        link_heads: names of regression heads with a custom `inverse_link_fn`.
+        spec: what every head reads.
         reject_malformed: count examples the signature fails on instead of raising.
         chunk_size: examples per signature call (see the module docstring).
     """
@@ -95,8 +95,7 @@ class InferLogits(beam.DoFn):
     def __init__(
         self,
         model_dir: str,
-        heads: Sequence[HeadInput],
-        link_heads: Sequence[str | None] = (),
+        spec: InputSpec,
         reject_malformed: bool = False,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
@@ -106,8 +105,7 @@ class InferLogits(beam.DoFn):
             )
         self._chunk_size = chunk_size
         self._model_dir = model_dir
-        self._heads = tuple(heads)
-        self._link_heads = tuple(link_heads)
+        self._spec = spec
         self._reject_malformed = reject_malformed
 
     def setup(self) -> None:
@@ -118,9 +116,7 @@ class InferLogits(beam.DoFn):
                 f"signature; received {sorted(self._model.signatures)}."
             )
         signature = self._model.signatures[PREDICT_SIGNATURE]
-        self._outputs = signature_outputs(
-            list(signature.structured_outputs), self._heads, self._link_heads
-        )
+        self._outputs = signature_outputs(list(signature.structured_outputs), self._spec)
         names = list(self._outputs)
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
@@ -164,7 +160,7 @@ class InferLogits(beam.DoFn):
             if value.ndim == 1:
                 value = value[:, None]
             (logits if kind == LOGITS_KEY else predictions)[head_name] = value
-        for head in self._heads:
+        for head in self._spec.heads:
             width = logits[head.name].shape[1]
             if width != head.logits_dimension:
                 raise ValueError(

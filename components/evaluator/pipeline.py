@@ -37,7 +37,7 @@ import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from components.evaluator import constants
-from components.evaluator.batches import PrepareHeadBatches, has_custom_link
+from components.evaluator.batches import PrepareHeadBatches
 from components.evaluator.bootstrap import PoissonCounts
 from components.evaluator.combine import ExampleCountsCombineFn, HeadStatsCombineFn, SliceStats
 from components.evaluator.example_inputs import (
@@ -46,17 +46,13 @@ from components.evaluator.example_inputs import (
     looks_multi_hot,
     sample_examples,
 )
-from components.evaluator.head_inputs import (
-    InputSpec,
-    build_input_spec,
-    per_head,
-    single_heads,
-    weight_key,
-)
+from components.evaluator.head_inputs import InputSpec, build_input_spec, per_head
 from components.evaluator.inference import DEFAULT_CHUNK_SIZE, InferLogits
 from components.evaluator.reading import ReadExamples
 from components.evaluator.slicing import SliceBatches, SliceSpec, slice_specs
 from components.evaluator.writers import WriteResults, eval_config
+from heads.base_head import Head
+from heads.description import HeadDescription, describe
 from heads.export import head_config_document, load_head_config
 from heads.serialization import deserialize, serialize
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
@@ -77,8 +73,10 @@ class EvaluationConfig:
         files: the TFRecord files to read.
         data_location: the examples' glob(s), as given (for display).
         output: the output directory.
-        head_config: the head's `heads.serialize` form.
-        input_spec: what every head reads from an example.
+        head_config: the head's `heads.serialize` form (rebuilt on workers only for a custom
+            loss or link).
+        input_spec: what every head reads from an example (`input_spec.head` is the head's
+            description, which every stage reads).
         slices: the slicings, overall first.
         model: the SavedModel directory, or None with logits features.
     """
@@ -192,28 +190,31 @@ class EvaluateModel(beam.PTransform):
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
         config = self._config
-        head = deserialize(config.head_config)
-        spec = config.input_spec
         if config.model is not None:
-            link_heads = [h.name for h in single_heads(head) if has_custom_link(h)]
             batches = batches | constants.INFER_STAGE >> beam.ParDo(
                 InferLogits(
                     config.model,
-                    spec.heads,
-                    link_heads,
+                    config.input_spec,
                     config.reject_malformed,
                     config.inference_chunk_size,
                 )
             )
         prepared = batches | constants.PREPARE_STAGE >> beam.ParDo(
-            PrepareHeadBatches(spec, config.head_config, config.reject_malformed)
+            PrepareHeadBatches(config.input_spec, config.head_config, config.reject_malformed)
         ).with_outputs(constants.COUNTS_TAG, main="batches")
-        poisson = (
-            PoissonCounts(config.num_bootstrap_samples, config.bootstrap_seed)
-            if config.num_bootstrap_samples
-            else None
+        counts = (
+            (self._read_counts, prepared[constants.COUNTS_TAG])
+            | constants.GATHER_COUNTS_STAGE >> beam.Flatten()
+            | constants.COUNT_STAGE >> beam.CombineGlobally(ExampleCountsCombineFn())
         )
-        options = dict(
+        return self._slice_results(
+            prepared.batches
+        ) | constants.WRITE_RESULTS_STAGE >> self._write_results(counts)
+
+    def _stats_options(self) -> dict[str, Any]:
+        """The `SliceStats` options of this evaluation."""
+        config = self._config
+        return dict(
             num_buckets=config.num_buckets,
             logit_range=config.logit_range,
             class_num_buckets=config.class_num_buckets,
@@ -223,27 +224,38 @@ class EvaluateModel(beam.PTransform):
             max_plot_points=constants.MAX_PLOT_POINTS,
             max_class_curves=constants.MAX_CLASS_CURVES,
         )
-        results = (
-            prepared.batches
+
+    def _slice_results(self, prepared: beam.PCollection) -> beam.PCollection:
+        """`(slice key, SliceResult)` of every slice: the prepared batches cut into slices
+        (with bootstrap weights) and combined per slice."""
+        config = self._config
+        poisson = (
+            PoissonCounts(config.num_bootstrap_samples, config.bootstrap_seed)
+            if config.num_bootstrap_samples
+            else None
+        )
+        combine = HeadStatsCombineFn(config.input_spec.head, **self._stats_options())
+        return (
+            prepared
             | constants.SLICE_STAGE >> beam.ParDo(SliceBatches(config.slices, poisson))
-            | constants.COMBINE_STAGE
-            >> beam.CombinePerKey(HeadStatsCombineFn(config.head_config, **options))
+            | constants.COMBINE_STAGE >> beam.CombinePerKey(combine)
         )
-        counts = (
-            (self._read_counts, prepared[constants.COUNTS_TAG])
-            | constants.GATHER_COUNTS_STAGE >> beam.Flatten()
-            | constants.COUNT_STAGE >> beam.CombineGlobally(ExampleCountsCombineFn())
-        )
-        slice_stats = SliceStats(head, **options)
+
+    def _write_results(self, counts: beam.PCollection) -> WriteResults:
+        """The transform writing this model's files into `config.output`."""
+        config = self._config
+        spec = config.input_spec
+        head = spec.head
         label_keys = (
             {h.name or "": h.label_key for h in spec.heads}
-            if len(spec.heads) > 1
+            if head.kind == "multi_head"
             else spec.heads[0].label_key
         )
-        return results | constants.WRITE_RESULTS_STAGE >> WriteResults(
+        slice_stats = SliceStats(head, **self._stats_options())
+        return WriteResults(
             output=config.output,
             head=head,
-            head_config=head_config_document(config.head_config, label_keys),
+            head_config=head_config_document(config.head_config, label_keys, head),
             specs=config.slices,
             config=eval_config(
                 config.slices,
@@ -274,9 +286,10 @@ def match_files(examples: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def resolve_head(
-    head: Any, model: str | None, label_keys: Any
-) -> tuple[dict[str, Any], str | Mapping[str, str]]:
-    """The head's serialized form and label keys, from the arguments or the SavedModel.
+    head: Head | Mapping[str, Any] | None, model: str | None, label_keys: Any
+) -> tuple[dict[str, Any], str | Mapping[str, str], HeadDescription]:
+    """The head's serialized form, label keys and description, from the arguments or the
+    SavedModel (the head is rebuilt here once, which also validates its config).
 
     Args:
         head: a head, its `heads.serialize` JSON (or the `{"head": ..., "label_keys": ...}`
@@ -295,20 +308,20 @@ def resolve_head(
     elif isinstance(head, Mapping) and "head" in head and "class_name" not in head:
         head, stored_keys = head["head"], head.get("label_keys")
     config = dict(head) if isinstance(head, Mapping) else serialize(head)
-    deserialize(config)  # Validates it.
+    description = describe(deserialize(config))
     keys = label_keys if label_keys is not None else stored_keys
     if keys is None:
         raise ValueError(
             "Invalid `label_keys`: expected the label feature (HEAD=KEY per head of a "
             "MultiHead); received None, and the model stores none."
         )
-    return config, keys
+    return config, keys, description
 
 
 def build_config(
     examples: str | Sequence[str],
     output: str,
-    head: Any = None,
+    head: Head | Mapping[str, Any] | None = None,
     model: str | None = None,
     logits_features: str | Mapping[str, str] | None = None,
     label_keys: str | Mapping[str, str] | None = None,
@@ -324,13 +337,12 @@ def build_config(
             f"`logits_features`; received model={model!r}, logits_features={logits_features!r}."
         )
     files = match_files(examples)
-    head_config, label_keys = resolve_head(head, model, label_keys)
-    head_object = deserialize(head_config)
-    heads = single_heads(head_object)
+    head_config, label_keys, description = resolve_head(head, model, label_keys)
+    heads = description.single_heads
     specs = slice_specs(slices)
     labels = per_head(label_keys, heads, "label_keys", required=True)
     logits = per_head(logits_features, heads, "logits_features", required=False)
-    keys = {*labels.values(), *logits.values(), *(weight_key(h) for h in heads)}
+    keys = {*labels.values(), *logits.values(), *(h.weight_key for h in heads)}
     keys.update(feature for spec in specs for feature in spec.features)
     keys.discard(None)
     sample = sample_examples(
@@ -342,11 +354,11 @@ def build_config(
     multi_hot = [
         labels[single.name]
         for single in heads
-        if getattr(single, "n_classes", None)
+        if single.kind == "multi_label"
         and looks_multi_hot(sample, labels[single.name], single.n_classes)
     ]
     spec = build_input_spec(
-        head_object,
+        description,
         label_keys,
         logits_features,
         sorted({feature for s in specs for feature in s.features}),
@@ -402,7 +414,7 @@ def pipeline_options(
 def evaluate(
     examples: str | Sequence[str],
     output: str,
-    head: Any = None,
+    head: Head | Mapping[str, Any] | None = None,
     model: str | None = None,
     logits_features: str | Mapping[str, str] | None = None,
     label_keys: str | Mapping[str, str] | None = None,

@@ -24,12 +24,11 @@ class-based metrics, else of its largest classes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from components.evaluator.head_inputs import single_heads
-from heads.multi_head import MultiHead
+from heads.description import HeadDescription
 from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.histogram import bucket_edges
 from heads.stats.losses import sigmoid
@@ -108,7 +107,7 @@ def histogram_plot(
 
 
 def head_plots(
-    head: Any,
+    head: HeadDescription,
     stats_obj: HeadStats,
     stats: Stats,
     logit_range: float,
@@ -120,7 +119,7 @@ def head_plots(
     `max_classes` largest classes (by positive weight in these stats; ties to the lower id).
 
     Args:
-        head: the head (a single head or a MultiHead) the statistics belong to.
+        head: the description of the head (single or MultiHead) the statistics belong to.
         stats_obj: its `HeadStats` (`heads.stats.stats_for_head(head)`).
         stats: the statistics to plot.
         logit_range: the histograms' `L`.
@@ -130,12 +129,10 @@ def head_plots(
     Returns:
         One `HistogramPlot` per curve, in `stats_obj.curve_histograms` order.
     """
-    multi = isinstance(head, MultiHead)
+    multi = head.kind == "multi_head"
     selected = {
-        single.name if multi else "": tuple(
-            getattr(single, "classes_for_class_based_metrics", None) or ()
-        )
-        for single in single_heads(head)
+        single.name if multi else "": single.classes_for_class_based_metrics
+        for single in head.single_heads
     }
     curves = stats_obj.curve_histograms(stats)
     plotted = _plotted_classes(curves, selected, max_classes)

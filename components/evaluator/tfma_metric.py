@@ -31,7 +31,9 @@ from tensorflow_model_analysis.proto import config_pb2
 
 from components.evaluator.batches import PrepareHeadBatches
 from components.evaluator.example_inputs import ExampleBatch, RaggedColumn
-from components.evaluator.head_inputs import build_input_spec, single_heads, weight_key
+from components.evaluator.head_inputs import build_input_spec
+from heads.base_head import Head
+from heads.description import HeadDescription, describe
 from heads.serialization import deserialize, serialize
 from heads.stats import stats_for_head
 
@@ -73,7 +75,7 @@ class HeadMetrics(tfma.metrics.Metric):
 
 
 def head_metrics_spec(
-    head: Any,
+    head: Head,
     label_keys: str | Mapping[str, str],
     label_formats: Mapping[str, str] | None = None,
 ) -> config_pb2.MetricsSpec:
@@ -99,10 +101,10 @@ def _head_metric_computations(
     name: str,
     model_names: list[str] | None = None,
 ) -> tfma.metrics.MetricComputations:
-    head = deserialize(json.loads(head_config))
-    heads = single_heads(head)
+    head = describe(deserialize(json.loads(head_config)))
+    heads = head.single_heads
     names = label_keys if isinstance(label_keys, Mapping) else {heads[0].name: label_keys}
-    features = sorted({*names.values(), *(k for k in map(weight_key, heads) if k)})
+    features = sorted({*names.values(), *(h.weight_key for h in heads if h.weight_key)})
     computations = []
     for model_name in model_names or [""]:
         keys = [
@@ -150,8 +152,8 @@ class _HeadMetricsCombiner(beam.CombineFn):
         self._keys = {key.name: key for key in keys}
 
     def setup(self) -> None:
-        self._head = deserialize(self._head_config)
-        self._heads = single_heads(self._head)
+        self._head = describe(deserialize(self._head_config))
+        self._heads = self._head.single_heads
         self._stats = stats_for_head(self._head)
 
     def create_accumulator(self) -> _Accumulator:
@@ -215,7 +217,7 @@ class _HeadMetricsCombiner(beam.CombineFn):
                 accumulator.stats = self._stats.update(accumulator.stats, output.stats_batch)
 
 
-def _head_logits(prediction: Any, head: Any) -> np.ndarray:
+def _head_logits(prediction: Any, head: HeadDescription) -> np.ndarray:
     """One example's logits for a head from the model's outputs.
 
     A regression head without an inverse link exports its logits as `predictions` only.
@@ -223,7 +225,7 @@ def _head_logits(prediction: Any, head: Any) -> np.ndarray:
     if isinstance(prediction, Mapping):
         prefix = "" if head.name is None else f"{head.name}/"
         candidates = [f"{prefix}logits"]
-        if getattr(head, "inverse_link_fn", "absent") is None:
+        if head.link == "identity":
             candidates.append(f"{prefix}predictions")
         found = [key for key in candidates if key in prediction]
         if not found:

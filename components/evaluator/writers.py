@@ -27,7 +27,7 @@ cost about 1.5 s of every evaluation's start-up):
 `metrics.json`, written once from the combined results:
 
     {"slices": [{"slice": {}, "example_count": N, "weighted_example_count": W,
-                 "metrics": {"<key>": value, ...}}, ...],
+                 "metrics": {"<key>": value, ...}, "heads": [...]}, ...],
      "rejected": {"count": R, "reasons": {"<reason>": count, ...}}}
 
 With `reject_malformed`, files whose rest could not be read are listed in
@@ -38,11 +38,13 @@ The overall slice comes first, then the slicings in the order given, each sorted
 `example_count` and `weighted_example_count` are the head's (a MultiHead's example count and
 its first head's weighted count); with bootstrap each slice also has
 `"confidence_intervals": {"<key>": {"lower": l, "upper": u, "standard_error": s}}`.
-NaN values are written as `NaN` (Python's `json` reads them back).
+NaN values are written as `NaN` (Python's `json` reads them back). `heads` holds the same
+metrics per head as structured data (`head_metrics`: headline metrics, error bounds,
+intervals, metrics per threshold and per class), which the report reads.
 
-`head_config.json`: the evaluated head and its label keys (`heads.export.head_config_document`,
-as `heads.export_saved_model` stores them beside a model), so the report can name classes
-without the model.
+`head_config.json`: the evaluated head, its label keys and its description
+(`heads.export.head_config_document`, as `heads.export_saved_model` stores them beside a
+model), so the report knows each head's kind and classes without the model.
 """
 
 from __future__ import annotations
@@ -67,10 +69,11 @@ from tensorflow_model_analysis.writers.metrics_plots_and_validations_writer impo
 from components.evaluator import constants
 from components.evaluator.batches import ExampleCounts
 from components.evaluator.combine import SliceResult
+from components.evaluator.head_metrics import HeadMetricLayout
 from components.evaluator.plots import HistogramPlot
 from components.evaluator.slicing import SliceKey, SliceSpec
 from heads import keys
-from heads.multi_head import MultiHead
+from heads.description import HeadDescription
 from heads.stats.metric_keys import MetricKeys, suffixed
 
 _TFMA_SHARD_SUFFIX = "-00000-of-00001.tfrecord"
@@ -103,17 +106,12 @@ def eval_config(
     )
 
 
-def count_keys(head: Any) -> tuple[str, str]:
-    """The metric keys of a head's example count and weighted example count."""
-    if isinstance(head, MultiHead):
-        first = head.heads[0].name
-        return (
-            suffixed(MetricKeys.EXAMPLE_COUNT, head.name),
-            suffixed(MetricKeys.WEIGHTED_EXAMPLE_COUNT, first),
-        )
+def count_keys(head: HeadDescription) -> tuple[str, str]:
+    """The metric keys of a head's example count and weighted example count (a MultiHead's
+    example count, and its first head's weighted count)."""
     return (
         suffixed(MetricKeys.EXAMPLE_COUNT, head.name),
-        suffixed(MetricKeys.WEIGHTED_EXAMPLE_COUNT, head.name),
+        suffixed(MetricKeys.WEIGHTED_EXAMPLE_COUNT, head.single_heads[0].name),
     )
 
 
@@ -205,8 +203,7 @@ def metrics_json(
     results: Iterable[tuple[SliceKey, SliceResult]],
     counts: ExampleCounts,
     specs: Sequence[SliceSpec],
-    count_key: str,
-    weighted_key: str,
+    head: HeadDescription,
 ) -> dict[str, Any]:
     """The `metrics.json` document (see the module docstring).
 
@@ -214,9 +211,10 @@ def metrics_json(
         results: `(slice key, SliceResult)` of every slice.
         counts: the evaluation's example counts.
         specs: the slicings, overall first (they order the slices).
-        count_key: the metric key of the example count (`count_keys`).
-        weighted_key: the metric key of the weighted example count.
+        head: the evaluated head's description.
     """
+    count_key, weighted_key = count_keys(head)
+    layout = HeadMetricLayout(head)
     order = {spec.features: position for position, spec in enumerate(specs)}
 
     def sort_key(item: tuple[SliceKey, SliceResult]) -> tuple:
@@ -230,6 +228,7 @@ def metrics_json(
             "example_count": int(result.metrics.get(count_key, 0)),
             "weighted_example_count": float(result.metrics.get(weighted_key, 0.0)),
             "metrics": dict(result.metrics),
+            "heads": layout.entries(result.metrics, result.intervals),
         }
         if result.intervals is not None:
             entry["confidence_intervals"] = {
@@ -267,7 +266,7 @@ class WriteResults(beam.PTransform):
 
     Args:
         output: the output directory.
-        head: the head (for the count keys of `metrics.json`).
+        head: the head's description (for the structured metrics of `metrics.json`).
         head_config: the `head_config.json` document.
         specs: the slicings, overall first.
         config: the `EvalConfig` to write.
@@ -281,7 +280,7 @@ class WriteResults(beam.PTransform):
     def __init__(
         self,
         output: str,
-        head: Any,
+        head: HeadDescription,
         head_config: Mapping[str, Any],
         specs: Sequence[SliceSpec],
         config: config_pb2.EvalConfig,
@@ -292,7 +291,7 @@ class WriteResults(beam.PTransform):
     ) -> None:
         super().__init__()
         self._output = output
-        self._count_keys = count_keys(head)
+        self._head = head
         self._head_config = dict(head_config)
         self._empty = empty
         self._specs = tuple(specs)
@@ -309,7 +308,7 @@ class WriteResults(beam.PTransform):
             counts=beam.pvalue.AsSingleton(self._counts),
             empty=self._empty,
             specs=self._specs,
-            count_keys=self._count_keys,
+            head=self._head,
             head_config=self._head_config,
             config=self._config,
             data_location=self._data_location,
@@ -367,7 +366,7 @@ def _write_documents(
     counts: ExampleCounts,
     empty: SliceResult,
     specs: Sequence[SliceSpec],
-    count_keys: tuple[str, str],
+    head: HeadDescription,
     head_config: Mapping[str, Any],
     config: config_pb2.EvalConfig,
     data_location: str,
@@ -379,7 +378,7 @@ def _write_documents(
     tf.io.gfile.makedirs(output)
     results = with_overall(results, empty)
     _write_tfma_results(results, config, data_location, model_location, output)
-    document = metrics_json(results, counts, specs, *count_keys)
+    document = metrics_json(results, counts, specs, head)
     path = os.path.join(output, constants.METRICS_JSON_FILE)
     write_json(document, path)
     write_validation_result(output)

@@ -10,8 +10,9 @@ from components.report import charts
 from components.report.data import Curve, HeadMetrics
 from components.report.sections import NOT_COMPUTED, esc, format_number, head_title
 
-MAX_CLASS_CURVES = 6
-"""Per-class curves drawn per head (the classes with the most positives)."""
+DRAWN_CLASS_CURVES = 6
+"""Per-class curves the report draws per head (the classes with the most positives), of the
+at most `components.evaluator.constants.MAX_CLASS_CURVES` the evaluator stores."""
 
 
 def _curve_label(curve: Curve) -> str:
@@ -64,55 +65,55 @@ def curves_section(
             "this head).</p>"
         )
     pooled = [c for c in curves if c.class_id is None]
-    per_class = sorted((c for c in curves if c.class_id is not None), key=lambda c: -c.positives)[
-        :MAX_CLASS_CURVES
-    ]
+    per_class = sorted((c for c in curves if c.class_id is not None), key=lambda c: -c.positives)
+    drawn = per_class[:DRAWN_CLASS_CURVES]
     thresholds = sorted(set(metrics.thresholds) | {0.5})
     parts = ["<h3>Curves</h3>"]
-    if len(per_class) < len(curves) - len(pooled):
+    if len(drawn) < len(per_class):
         parts.append(
-            f'<p class="note">Per-class curves of the {len(per_class)} classes with the most '
+            f'<p class="note">Per-class curves of the {len(drawn)} classes with the most '
             "positives.</p>"
         )
-    for curve in pooled + per_class:
-        label = _curve_label(curve)
-        other = _matching(curve, baseline_curves)
-        fpr, tpr = curve.roc()
-        recall, precision = curve.precision_recall()
-        roc = [charts.Series("candidate", fpr, tpr)]
-        pr = [charts.Series("candidate", recall, precision)]
-        if other is not None:
-            roc.append(charts.Series("baseline", *other.roc(), dashed=True))
-            pr.append(charts.Series("baseline", *other.precision_recall(), dashed=True))
-        predicted, observed, weight = curve.calibration()
-        parts.append(f"<h4>{esc(head_title(curve.head))}: {esc(label)}</h4><div class=charts>")
-        parts.append(
-            charts.curve_chart(
-                _plot_id(curve, "roc"),
-                f"ROC ({label})",
-                "false positive rate",
-                "true positive rate",
-                roc,
-                diagonal=True,
-            )
-        )
-        parts.append(
-            charts.curve_chart(
-                _plot_id(curve, "pr"), f"Precision-recall ({label})", "recall", "precision", pr
-            )
-        )
-        if len(weight):
-            parts.append(
-                charts.calibration_chart(
-                    _plot_id(curve, "calibration"),
-                    f"Calibration ({label})",
-                    predicted,
-                    observed,
-                    weight,
-                )
-            )
-        else:
-            parts.append(f'<p class="note">Calibration: {NOT_COMPUTED}.</p>')
-        parts.append("</div>")
+    for curve in pooled + drawn:
+        parts.append(_curve_charts(curve, _matching(curve, baseline_curves)))
         parts.append(_confusion_tables(curve, thresholds))
     return "".join(parts)
+
+
+def _curve_charts(curve: Curve, baseline: Curve | None) -> str:
+    """One score's ROC, precision-recall and calibration charts (the baseline's curves
+    dashed in the first two)."""
+    label = _curve_label(curve)
+    fpr, tpr = curve.roc()
+    recall, precision = curve.precision_recall()
+    roc = [charts.Series("candidate", fpr, tpr)]
+    pr = [charts.Series("candidate", recall, precision)]
+    if baseline is not None:
+        roc.append(charts.Series("baseline", *baseline.roc(), dashed=True))
+        pr.append(charts.Series("baseline", *baseline.precision_recall(), dashed=True))
+    parts = [
+        f"<h4>{esc(head_title(curve.head))}: {esc(label)}</h4><div class=charts>",
+        charts.curve_chart(
+            _plot_id(curve, "roc"),
+            f"ROC ({label})",
+            "false positive rate",
+            "true positive rate",
+            roc,
+            diagonal=True,
+        ),
+        charts.curve_chart(
+            _plot_id(curve, "pr"), f"Precision-recall ({label})", "recall", "precision", pr
+        ),
+        _calibration_chart(curve, label),
+        "</div>",
+    ]
+    return "".join(parts)
+
+
+def _calibration_chart(curve: Curve, label: str) -> str:
+    predicted, observed, weight = curve.calibration()
+    if not len(weight):
+        return f'<p class="note">Calibration: {NOT_COMPUTED}.</p>'
+    return charts.calibration_chart(
+        _plot_id(curve, "calibration"), f"Calibration ({label})", predicted, observed, weight
+    )

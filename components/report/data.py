@@ -2,12 +2,12 @@
 
 An evaluation directory (see `components.evaluator.writers`) holds `metrics.json`, TFMA's
 files (`eval_config.json`, `metrics-*`, `plots-*`) and, when written by the TFX component,
-`blessing.json` and a baseline model's evaluation in `baseline/`. Heads are derived from the
-metric keys: every head's keys end with `/<head name>` and each head has a
-`weighted_example_count/<head name>` key (an unnamed single head has unsuffixed keys); the head
-config stored beside the model, when `eval_config.json` names one, only names classes. Curves
-and calibration buckets come from TFMA's plots (`tfma.load_eval_result(dir).plots`, overall
-slice), keyed by head (`output_name`) and class id (`sub_key`).
+`blessing.json` and a baseline model's evaluation in `baseline/`. The heads, their kinds,
+thresholds and classes come from each slice's structured `heads` list
+(`components.evaluator.head_metrics`, built from the head's description), never from taking
+metric keys apart, so head and class names may hold any character. Curves and calibration
+buckets come from TFMA's plots (`tfma.load_eval_result(dir).plots`, overall slice), keyed by
+head (`output_name`) and class id (`sub_key`).
 """
 
 from __future__ import annotations
@@ -16,26 +16,17 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from components.evaluator.constants import (
-    BASELINE_DIR,
-    BLESSING_FILE,
-    HEAD_CONFIG_FILE,
-    METRICS_JSON_FILE,
-)
-from heads.stats.metric_keys import ERROR_BOUND_SUFFIX
+from components.evaluator.constants import BASELINE_DIR, BLESSING_FILE, METRICS_JSON_FILE
+from heads.description import HeadKind
 
-PER_CLASS_METRICS = ("auc", "auc_precision_recall", "average_precision", "probability_mean")
-THRESHOLD_PREFIX = "positive_threshold_"
 CALIBRATION_BUCKETS = 20
 """Most points of a calibration plot (buckets merged into runs of about equal weight)."""
-
-HeadKind = Literal["binary", "multi_class", "multi_label", "regression", "unknown"]
 
 
 @dataclasses.dataclass
@@ -105,20 +96,43 @@ class Curve:
 
 @dataclasses.dataclass
 class HeadMetrics:
-    """One head's metrics in one slice, split by form (keys without the head suffix)."""
+    """One head's metrics in one slice, by form (names without the head suffix): a slice's
+    structured `heads` entry (`HeadMetrics.from_entry`)."""
 
     name: str
     kind: HeadKind
     scalars: dict[str, float]
     """Headline metrics: `auc`, `accuracy`, `average_loss`, ..."""
     error_bounds: dict[str, float]
-    """Metric (scalar, threshold or `metric/class`) to its guaranteed error bound."""
+    """Metric (scalar, or `metric/class name` for a class's) to its guaranteed error bound."""
     thresholds: dict[float, dict[str, float]]
     """Threshold to {`accuracy`, `precision`, `recall`} at it."""
     classes: dict[str, dict[str, float]]
     """Class name to {`auc`, `auc_precision_recall`, ...}."""
     intervals: dict[str, tuple[float, float]]
-    """Metric to its confidence interval `(lower, upper)`, when computed."""
+    """Headline metric to its confidence interval `(lower, upper)`, when computed."""
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> HeadMetrics:
+        """The metrics of a `heads` entry of a `metrics.json` slice."""
+        bounds = dict(entry.get("error_bounds", {}))
+        classes = {}
+        for item in entry["classes"]:
+            classes[item["class_name"]] = dict(item["metrics"])
+            for metric, bound in item.get("error_bounds", {}).items():
+                bounds[f"{metric}/{item['class_name']}"] = bound
+        return cls(
+            name=entry["name"] or "",
+            kind=entry["kind"],
+            scalars=dict(entry["metrics"]),
+            error_bounds=bounds,
+            thresholds={item["threshold"]: dict(item["metrics"]) for item in entry["thresholds"]},
+            classes=classes,
+            intervals={
+                metric: (interval["lower"], interval["upper"])
+                for metric, interval in entry.get("confidence_intervals", {}).items()
+            },
+        )
 
 
 @dataclasses.dataclass
@@ -142,8 +156,12 @@ class Evaluation:
         return self.slices[0]
 
     def head_metrics(self, head: str, entry: Mapping[str, Any] | None = None) -> HeadMetrics:
-        """`head`'s metrics in a `metrics.json` slice entry (default: the overall slice)."""
-        return split_metrics(head, entry if entry is not None else self.overall)
+        """`head`'s metrics in a `metrics.json` slice entry (default: the overall slice);
+        `head` is its name, "" for an unnamed single head."""
+        for item in (entry if entry is not None else self.overall)["heads"]:
+            if (item["name"] or "") == head:
+                return HeadMetrics.from_entry(item)
+        raise KeyError(f"No head {head!r} in {self.directory}; heads: {self.heads}.")
 
     def curves_of(self, head: str) -> list[Curve]:
         return [curve for curve in self.curves if curve.head == head]
@@ -152,72 +170,6 @@ class Evaluation:
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.zeros(np.shape(numerator), np.float64)
     return np.divide(numerator, denominator, out=out, where=denominator > 0)
-
-
-def head_names(metrics: Mapping[str, float]) -> list[str]:
-    """Head names from metric keys, in key order (`[""]` for an unnamed single head)."""
-    prefix = "weighted_example_count/"
-    names = [key[len(prefix) :] for key in metrics if key.startswith(prefix)]
-    if not names and "weighted_example_count" in metrics:
-        return [""]
-    return names
-
-
-def _strip(key: str, head: str) -> str | None:
-    if not head:
-        return key
-    suffix = f"/{head}"
-    return key[: -len(suffix)] if key.endswith(suffix) else None
-
-
-def head_kind(scalars: Mapping[str, float], classes: Mapping[str, Any]) -> HeadKind:
-    """The head's kind from which headline metrics it has."""
-    if "accuracy_baseline" in scalars or ("auc" in scalars and "accuracy" in scalars):
-        return "binary"
-    if "accuracy" in scalars:
-        return "multi_class"
-    if "auc" in scalars or classes:
-        return "multi_label"
-    if "label/mean" in scalars or "average_loss" in scalars:
-        return "regression"
-    return "unknown"
-
-
-def split_metrics(head: str, entry: Mapping[str, Any]) -> HeadMetrics:
-    """Splits a slice entry's metrics of `head` into headline, bound, threshold and class
-    metrics (see `HeadMetrics`)."""
-    scalars: dict[str, float] = {}
-    bounds: dict[str, float] = {}
-    thresholds: dict[float, dict[str, float]] = {}
-    classes: dict[str, dict[str, float]] = {}
-    intervals: dict[str, tuple[float, float]] = {}
-    raw_intervals = entry.get("confidence_intervals") or {}
-    for key, value in entry["metrics"].items():
-        base = _strip(key, head)
-        if base is None:
-            continue
-        if key in raw_intervals:
-            interval = raw_intervals[key]
-            intervals[base] = (interval["lower"], interval["upper"])
-        parts = base.split("/")
-        if parts[-1] == ERROR_BOUND_SUFFIX and len(parts) > 1:
-            bounds["/".join(parts[:-1])] = value
-        elif len(parts) == 2 and parts[1].startswith(THRESHOLD_PREFIX):
-            threshold = float(parts[1][len(THRESHOLD_PREFIX) :])
-            thresholds.setdefault(threshold, {})[parts[0]] = value
-        elif len(parts) == 2 and parts[0] in PER_CLASS_METRICS:
-            classes.setdefault(parts[1], {})[parts[0]] = value
-        else:
-            scalars[base] = value
-    return HeadMetrics(
-        name=head,
-        kind=head_kind(scalars, classes),
-        scalars=scalars,
-        error_bounds=bounds,
-        thresholds=dict(sorted(thresholds.items())),
-        classes=classes,
-        intervals=intervals,
-    )
 
 
 def _number(value: Any) -> float:
@@ -267,53 +219,14 @@ def load_curves(directory: str) -> list[Curve]:
     return curves
 
 
-def head_vocabularies(directory: str) -> dict[str, tuple[str, ...]] | None:
-    """Head name to label vocabulary, from the head config the evaluator writes beside its
-    results or, for older results, the one stored beside the evaluated model
-    (`heads.export_saved_model`), which `eval_config.json` names; None when not at hand."""
-    from heads.export import HEAD_CONFIG_PATH, read_head_config
-    from heads.multi_head import MultiHead
-
-    candidates = [os.path.join(directory, HEAD_CONFIG_FILE)]
-    eval_config = os.path.join(directory, "eval_config.json")
-    if tf.io.gfile.exists(eval_config):
-        locations = _read_json(eval_config).get("modelLocations", {}).values()
-        candidates += [os.path.join(location, HEAD_CONFIG_PATH) for location in locations]
-    for path in candidates:
-        if not tf.io.gfile.exists(path):
-            continue
-        try:
-            head, _ = read_head_config(path)
-        except Exception:  # noqa: BLE001 - e.g. custom objects; names then come from keys.
-            continue
-        singles = head.heads if isinstance(head, MultiHead) else (head,)
-        return {
-            single.name or "": tuple(single.label_vocabulary)
-            for single in singles
-            if getattr(single, "label_vocabulary", None)
-        }
-    return None
-
-
-def _name_classes(
-    curves: list[Curve], evaluation: Evaluation, vocabularies: Mapping[str, Sequence[str]] | None
-) -> None:
-    """Names per-class curves: by the head config's vocabulary when at hand; else `classN`
-    keys by id, vocabulary names position-wise (the plots keep the classes in the order of
-    the metric keys, the selected classes' order)."""
+def _name_classes(curves: list[Curve], evaluation: Evaluation) -> None:
+    """Names per-class curves as the overall slice's class entries name their class ids."""
     for head in evaluation.heads:
-        names = list(evaluation.head_metrics(head).classes)
-        vocabulary = (vocabularies or {}).get(head)
-        per_class = [curve for curve in curves if curve.head == head and curve.class_id is not None]
-        for position, curve in enumerate(per_class):
-            if vocabulary and curve.class_id < len(vocabulary):
-                curve.class_name = vocabulary[curve.class_id]
-            elif f"class{curve.class_id}" in names:
-                curve.class_name = f"class{curve.class_id}"
-            elif len(names) == len(per_class):
-                curve.class_name = names[position]
-            else:
-                curve.class_name = f"class{curve.class_id}"
+        entry = next(e for e in evaluation.overall["heads"] if (e["name"] or "") == head)
+        names = {item["class_id"]: item["class_name"] for item in entry["classes"]}
+        for curve in curves:
+            if curve.head == head and curve.class_id is not None:
+                curve.class_name = names.get(curve.class_id, f"class{curve.class_id}")
 
 
 def _read_json(path: str) -> Any:
@@ -324,8 +237,26 @@ def _read_json(path: str) -> Any:
             raise ValueError(f"Invalid {path}: expected JSON; {error}.") from error
 
 
-_SLICE_FIELDS = {"slice": dict, "example_count": (int, float), "metrics": dict}
+_SLICE_FIELDS = {"slice": dict, "example_count": (int, float), "metrics": dict, "heads": list}
 """What the report reads of each slice entry of `metrics.json`, and its JSON type."""
+
+
+_HEAD_FIELDS = {
+    "name": (str, type(None)),
+    "kind": str,
+    "metrics": dict,
+    "thresholds": list,
+    "classes": list,
+}
+"""What the report reads of each `heads` entry of a slice, and its JSON type."""
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    (int, float): "number",
+    (str, type(None)): "string or null",
+}
+_OLDER = " (metrics.json of a version before per-head metrics: evaluate again)"
 
 
 def _checked_document(document: Any, path: str) -> dict[str, Any]:
@@ -341,8 +272,16 @@ def _checked_document(document: Any, path: str) -> dict[str, Any]:
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise ValueError(
                     f"Invalid {path}: expected slices[{position}].{field} as a JSON "
-                    f"{'object' if kind is dict else 'number'}; received {value!r}."
+                    f"{_JSON_TYPES[kind]}; received {value!r}.{_OLDER if field == 'heads' else ''}"
                 )
+        for index, head in enumerate(entry["heads"]):
+            for field, kind in _HEAD_FIELDS.items():
+                if not isinstance(head, dict) or not isinstance(head.get(field, 0), kind):
+                    received = head.get(field) if isinstance(head, dict) else head
+                    raise ValueError(
+                        f"Invalid {path}: expected slices[{position}].heads[{index}].{field} as "
+                        f"a JSON {_JSON_TYPES[kind]}; received {received!r}."
+                    )
     rejected = document.get("rejected", {})
     if not isinstance(rejected, dict):
         raise ValueError(f"Invalid {path}: expected `rejected` as an object; got {rejected!r}.")
@@ -362,17 +301,13 @@ def load_evaluation(directory: str, with_baseline: bool = True) -> Evaluation:
             f"received {directory!r}, which has none."
         )
     document = _checked_document(_read_json(path), path)
-    heads = head_names(document["slices"][0]["metrics"])
+    heads = [entry["name"] or "" for entry in document["slices"][0]["heads"]]
     evaluation = Evaluation(directory=directory, document=document, heads=heads, curves=[])
     try:
         evaluation.curves = load_curves(directory)
     except Exception as error:  # noqa: BLE001 - the report renders without curves.
         evaluation.plots_error = f"{type(error).__name__}: {error}"
-    try:
-        vocabularies = head_vocabularies(directory)
-    except (OSError, ValueError, tf.errors.OpError):
-        vocabularies = None
-    _name_classes(evaluation.curves, evaluation, vocabularies)
+    _name_classes(evaluation.curves, evaluation)
     blessing_path = os.path.join(directory, BLESSING_FILE)
     if tf.io.gfile.exists(blessing_path):
         evaluation.blessing = _read_json(blessing_path)

@@ -22,7 +22,6 @@ _KIND_TITLES = {
     "multi_class": "multi-class classification",
     "multi_label": "multi-label classification",
     "regression": "regression",
-    "unknown": "head",
 }
 
 

@@ -9,8 +9,9 @@ same function runs in the serving signatures, so training and serving agree.
 
 Labels leave the features: one tensor for a single head, a dict by head name for a MultiHead.
 A MultiLabelHead's labels pass as they come (a SparseTensor of class names or ids is what it
-takes); other heads' sparse labels are densified to `[batch_size, label_width]`, and every
-example must have one. The heads' weight columns stay in the features.
+takes); other heads' sparse labels are densified to `[batch_size, label_dimension]` (from
+`heads.describe`), and every example must have one. The heads' weight columns stay in the
+features.
 """
 
 from __future__ import annotations
@@ -69,22 +70,8 @@ def model_input_specs(logits_model: keras.Model) -> dict[str, InputSpec] | None:
 
 def weight_column_keys(head: heads.Head) -> list[str]:
     """The weight-column feature names of `head` (of each sub-head of a MultiHead)."""
-    sub_heads = head.heads if isinstance(head, heads.MultiHead) else (head,)
-    keys = []
-    for sub_head in sub_heads:
-        column = getattr(sub_head, "weight_column", None)
-        if column is not None:
-            keys.append(column if isinstance(column, str) else column.key)
-    return sorted(set(keys))
-
-
-def label_width(head: heads.Head) -> int | None:
-    """Values per example of a dense label of `head`; None for a MultiLabelHead (any form)."""
-    if isinstance(head, heads.MultiLabelHead):
-        return None
-    if isinstance(head, (heads.BinaryClassHead, heads.MultiClassHead)):
-        return 1
-    return head.logits_dimension
+    singles = heads.describe(head).single_heads
+    return sorted({single.weight_key for single in singles if single.weight_key is not None})
 
 
 def read_schema(path: str) -> schema_pb2.Schema:
@@ -225,10 +212,13 @@ def make_splitter(
     passes unchanged.
     """
     weight_keys = weight_column_keys(head)
-    if isinstance(head, heads.MultiHead):
-        label_specs = {sub.name: (label_keys[sub.name], label_width(sub)) for sub in head.heads}
+    description = heads.describe(head)
+    if description.kind == "multi_head":
+        label_specs = {
+            sub.name: (label_keys[sub.name], sub.label_dimension) for sub in description.sub_heads
+        }
     else:
-        label_specs = {None: (label_keys, label_width(head))}
+        label_specs = {None: (label_keys, description.label_dimension)}
 
     def split(batch: Batch) -> tuple[Batch, Any]:
         labels = {}

@@ -236,7 +236,9 @@ def build_model(user_module: UserModule, hparams: dict[str, Any]) -> tuple[keras
     return logits_model, head
 
 
-def check_label_keys(user_module: UserModule, attribute: str, keys: LabelKeys, head: Any) -> None:
+def check_label_keys(
+    user_module: UserModule, attribute: str, keys: LabelKeys, head: heads.Head
+) -> None:
     """Checks that `keys` has the form `head` needs (see the module docstring).
 
     Raises:

@@ -1,10 +1,11 @@
 """Mergeable sufficient statistics of every head's metrics, in NumPy only.
 
 Per-head classes (`BinaryStats`, `MulticlassStats`, `MultilabelStats`, `RegressionStats`,
-`MultiHeadStats`, or `stats_for_head(head)`) turn batches of processed arrays into stats
-(dicts of NumPy arrays) with `create` / `update` / `merge` / `compute`, the four methods a
-Beam `CombineFn` needs (see `heads.stats.base_stats`). The metric math lives in functional
-modules, each with `_update` / `_merge` / `_compute` stages and a public one-shot function:
+`MultiHeadStats`, or `stats_for_head(heads.describe(head))`) turn batches of processed arrays
+into stats (dicts of NumPy arrays) with `create` / `update` / `merge` / `compute`, the four
+methods a Beam `CombineFn` needs (see `heads.stats.base_stats`). The metric math lives in
+functional modules, each with `_update` / `_merge` / `_compute` stages and a public one-shot
+function:
 
 - `histogram`: label-split weighted histograms of logits (`logit_histogram`);
 - `score_counts`: exact weights per distinct score, while within a budget (`ScoreCounts`);

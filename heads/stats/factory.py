@@ -1,9 +1,8 @@
-"""Builds the statistics object of a head from the head's public attributes.
+"""Builds the statistics object of a head from its description (`heads.describe`).
 
-The head is only read, never imported: its class (or the first base class) named like one
-of the estimator heads picks the statistics class, and these attributes configure it:
-`name`, `thresholds`, `n_classes`, `label_vocabulary`, `classes_for_class_based_metrics`,
-`label_dimension`, `compute_full_loss` (Poisson, default True) and `heads` (MultiHead).
+The description's `kind` picks the statistics class, its `loss` the regression loss, and
+its thresholds, classes, vocabulary and name configure it; a MultiHead gets one statistics
+object per sub-head.
 
 Per-class statistics: a multi-label head's `classes_for_class_based_metrics` get them, as
 in `head.metrics()`; when it selects none, and for every multi-class head (which has no
@@ -11,51 +10,40 @@ such argument), every class gets one-vs-rest statistics, at the resolution that 
 within 16 MiB per accumulator (`default_class_num_buckets`). Their keys (`auc/class<c>`,
 `probability_mean/class<c>`, ...) are then added keys, like `average_precision`.
 
->>> import types
->>> class BinaryClassHead(types.SimpleNamespace):
-...     pass
->>> stats_obj = stats_for_head(BinaryClassHead(name="bin", thresholds=(0.5,)))
+>>> from heads.description import HeadDescription
+>>> head = HeadDescription(kind="binary", head_type="BinaryClassHead", name="bin",
+...                        n_classes=2, thresholds=(0.5,), loss="sigmoid_cross_entropy")
+>>> stats_obj = stats_for_head(head)
 >>> type(stats_obj).__name__, stats_obj.metric_keys()[:2]
 ('BinaryStats', ('average_loss/bin', 'accuracy/bin'))
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from heads.description import HeadDescription
 from heads.stats.base_stats import HeadStats
 from heads.stats.binary_stats import BinaryStats
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
-from heads.stats.inputs import invalid
 from heads.stats.multi_head_stats import MultiHeadStats
 from heads.stats.multiclass_stats import MulticlassStats
 from heads.stats.multilabel_stats import MultilabelStats
 from heads.stats.regression_stats import RegressionStats
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 
-__all__ = ["HEAD_TYPES", "stats_for_head"]
+__all__ = ["stats_for_head"]
 
-HEAD_TYPES = (
-    "BinaryClassHead",
-    "MultiClassHead",
-    "MultiLabelHead",
-    "PoissonRegressionHead",
-    "LogisticRegressionHead",
-    "RegressionHead",
-    "MultiHead",
-)
-"""Class names `stats_for_head` recognises (a subclass is matched through its bases)."""
-
-
-def _head_type(head: Any) -> str:
-    for cls in type(head).__mro__:
-        if cls.__name__ in HEAD_TYPES:
-            return cls.__name__
-    raise TypeError(invalid("head", f"an instance of one of {list(HEAD_TYPES)}", type(head)))
+_REGRESSION_LOSSES = {
+    "squared_error": {"loss": "squared_error"},
+    "custom": {"loss": "squared_error"},  # The evaluator passes the head's own loss values.
+    "log_poisson": {"loss": "poisson", "compute_full_loss": False},
+    "log_poisson_full": {"loss": "poisson", "compute_full_loss": True},
+    "sigmoid_cross_entropy": {"loss": "sigmoid_cross_entropy"},
+}
+"""`RegressionStats` arguments per regression loss of a description."""
 
 
 def stats_for_head(
-    head: Any,
+    head: HeadDescription,
     num_buckets: int = DEFAULT_NUM_BUCKETS,
     logit_range: float = DEFAULT_LOGIT_RANGE,
     class_num_buckets: int | None = None,
@@ -64,7 +52,7 @@ def stats_for_head(
     """Returns the `HeadStats` whose metric keys match `head.metrics()`.
 
     Args:
-        head: a head object (read through its public attributes only).
+        head: the head's description (`heads.describe(head)`).
         num_buckets: AUC histogram resolution.
         logit_range: AUC histogram range `[-logit_range, logit_range]`.
         class_num_buckets: per-class histogram resolution (MultiLabel/MultiClass per-class
@@ -77,51 +65,47 @@ def stats_for_head(
         `MultiHeadStats`.
 
     Raises:
-        TypeError: if the head is of none of the known types.
+        TypeError: if `head` is not a `HeadDescription`.
     """
-    head_type = _head_type(head)
+    if not isinstance(head, HeadDescription):
+        raise TypeError(
+            "Invalid `head`: expected a HeadDescription (heads.describe(head)); received "
+            f"{type(head).__name__}."
+        )
     curve = {
         "num_buckets": num_buckets,
         "logit_range": logit_range,
         "max_exact_scores": max_exact_scores,
     }
-    if head_type == "BinaryClassHead":
+    if head.kind == "binary":
         return BinaryStats(thresholds=head.thresholds, name=head.name, **curve)
-    if head_type in ("MultiClassHead", "MultiLabelHead"):
-        every_class = tuple(range(head.n_classes))
-    if head_type == "MultiClassHead":
+    if head.kind == "multi_class":
         return MulticlassStats(
             n_classes=head.n_classes,
             label_vocabulary=head.label_vocabulary,
             name=head.name,
-            classes_for_class_based_metrics=every_class,
+            classes_for_class_based_metrics=tuple(range(head.n_classes)),
             class_num_buckets=class_num_buckets,
             **curve,
         )
-    if head_type == "MultiLabelHead":
+    if head.kind == "multi_label":
         return MultilabelStats(
             n_classes=head.n_classes,
             thresholds=head.thresholds,
-            classes_for_class_based_metrics=head.classes_for_class_based_metrics or every_class,
+            classes_for_class_based_metrics=head.classes_for_class_based_metrics
+            or tuple(range(head.n_classes)),
             label_vocabulary=head.label_vocabulary,
             name=head.name,
             class_num_buckets=class_num_buckets,
             **curve,
         )
-    if head_type == "RegressionHead":
-        return RegressionStats(label_dimension=head.label_dimension, name=head.name)
-    if head_type == "PoissonRegressionHead":
+    if head.kind == "regression":
         return RegressionStats(
-            label_dimension=head.label_dimension,
-            name=head.name,
-            loss="poisson",
-            compute_full_loss=getattr(head, "compute_full_loss", True),
+            label_dimension=head.label_dimension, name=head.name, **_REGRESSION_LOSSES[head.loss]
         )
-    if head_type == "LogisticRegressionHead":
-        return RegressionStats(label_dimension=1, name=head.name, loss="sigmoid_cross_entropy")
     return MultiHeadStats(
         [
             stats_for_head(sub_head, num_buckets, logit_range, class_num_buckets, max_exact_scores)
-            for sub_head in head.heads
+            for sub_head in head.sub_heads
         ]
     )

@@ -24,7 +24,7 @@ def doubled(logits):
 
 def _prepare(helpers, head, rows, label_keys, logits_keys, reject=True, slices=()):
     types = {"y": "float", "l": "float", "g": "bytes", "y_a": "int64", "y_b": "int64"}
-    spec = build_input_spec(head, label_keys, logits_keys, slices, types)
+    spec = build_input_spec(heads.describe(head), label_keys, logits_keys, slices, types)
     serialized = tf.constant([helpers.example(row) for row in rows])
     batch = ExampleBatch("data/f.gz", np.arange(len(rows)), serialized, read=len(rows))
     (parsed,) = ParseExamples(spec.feature_spec(), reject).process(batch)

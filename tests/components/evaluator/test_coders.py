@@ -90,7 +90,7 @@ def test_head_accumulators_round_trip_to_the_same_results():
             heads.MultiClassHead(n_classes=4, name="m"),
         ]
     )
-    combine = HeadStatsCombineFn(heads.serialize(head))
+    combine = HeadStatsCombineFn(heads.describe(head))
     coder = combine.get_accumulator_coder()
     assert coder == AccumulatorCoder()
     rng = np.random.default_rng(2)

@@ -32,7 +32,7 @@ def test_merging_in_any_order_gives_the_same_results():
     batches = [_batch(rng, size) for size in (50, 1, 300, 77)]
     record = np.arange(428)
     weights = np.split(poisson_counts("f", record, 4, seed=0), np.cumsum([50, 1, 300])[:])
-    slice_stats = SliceStats(_head(), num_buckets=1024, num_bootstrap_samples=4)
+    slice_stats = SliceStats(heads.describe(_head()), num_buckets=1024, num_bootstrap_samples=4)
     items = [SliceBatch(b, w) for b, w in zip(batches, weights, strict=True)]
     whole = slice_stats.create()
     for item in items:
@@ -55,7 +55,7 @@ def test_merging_in_any_order_gives_the_same_results():
 
 
 def test_combine_fn_pickles_without_its_state_and_wraps_slice_stats():
-    combine = HeadStatsCombineFn(heads.serialize(_head()), num_buckets=512)
+    combine = HeadStatsCombineFn(heads.describe(_head()), num_buckets=512)
     combine.setup()
     clone = pickle.loads(pickle.dumps(combine))
     assert "_stats" not in clone.__dict__

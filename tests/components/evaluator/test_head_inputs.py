@@ -7,7 +7,7 @@ from components.evaluator.head_inputs import build_input_spec, per_head
 
 
 def _spec(head, label_keys, types, **kwargs):
-    return build_input_spec(head, label_keys, None, (), types, **kwargs)
+    return build_input_spec(heads.describe(head), label_keys, None, (), types, **kwargs)
 
 
 def test_formats_follow_the_head_and_the_stored_type():

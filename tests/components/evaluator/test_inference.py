@@ -12,28 +12,33 @@ from components.evaluator.head_inputs import build_input_spec
 from components.evaluator.inference import InferLogits, signature_outputs
 
 
-def _inputs(head):
+def _spec(head):
     labels = {h.name: "y" for h in getattr(head, "heads", (head,))}
-    return build_input_spec(head, labels if len(labels) > 1 else "y", None, (), {}).heads
+    labels = labels if isinstance(head, heads.MultiHead) else "y"
+    return build_input_spec(heads.describe(head), labels, None, (), {})
 
 
 def test_signature_outputs():
-    multi = heads.MultiHead([heads.BinaryClassHead(name="b"), heads.RegressionHead(name="r")])
-    outputs = signature_outputs(["b/logits", "b/logistic", "r/predictions"], _inputs(multi), ["r"])
+    linked = heads.RegressionHead(name="r", inverse_link_fn=tf.math.exp)
+    multi = heads.MultiHead([heads.BinaryClassHead(name="b"), linked])
+    outputs = signature_outputs(["b/logits", "b/logistic", "r/predictions"], _spec(multi))
     assert outputs == {
         "b/logits": ("b", "logits"),
         "r/predictions": ("r", "predictions"),
     }
-    single = _inputs(heads.PoissonRegressionHead())
-    assert signature_outputs(["logits", "predictions"], single, []) == {"logits": (None, "logits")}
+    single = _spec(heads.PoissonRegressionHead())
+    assert signature_outputs(["logits", "predictions"], single) == {"logits": (None, "logits")}
     with pytest.raises(ValueError, match="expected a 'predict' signature with output 'b/logits'"):
-        signature_outputs(["logits"], _inputs(multi), [])
+        signature_outputs(["logits"], _spec(multi))
+    # A MultiHead of one head still has prefixed outputs.
+    alone = _spec(heads.MultiHead([heads.BinaryClassHead(name="b")]))
+    assert signature_outputs(["b/logits", "logits"], alone) == {"b/logits": ("b", "logits")}
 
 
 @pytest.fixture(scope="module")
 def taxi_stage(taxi_model):
     head, _ = heads.load_head_config(taxi_model)
-    stage = InferLogits(taxi_model, _inputs(head), chunk_size=256, reject_malformed=True)
+    stage = InferLogits(taxi_model, _spec(head), chunk_size=256, reject_malformed=True)
     stage.setup()
     return stage
 
@@ -71,7 +76,7 @@ def test_examples_the_model_cannot_read(taxi_model, taxi_examples, taxi_stage):
     assert out.rejected == {"model_error": 1}
     np.testing.assert_array_equal(out.valid, [True, True, True, False, True, True])
     head, _ = heads.load_head_config(taxi_model)
-    strict = InferLogits(taxi_model, _inputs(head), chunk_size=256)
+    strict = InferLogits(taxi_model, _spec(head), chunk_size=256)
     strict.setup()
     with pytest.raises(MalformedExampleError, match=r"record 3 of .*part-0.*; model_error\)"):
         strict.infer_batch(batch)

@@ -12,6 +12,7 @@ from components.evaluator.example_inputs import (
 )
 from components.evaluator.head_inputs import HeadInput
 from components.evaluator.labels import example_weights, feature_logits, head_labels
+from heads.description import HeadDescription
 
 
 def _column(rows, dtype=None):
@@ -27,18 +28,17 @@ def _checks(size, reject=True):
 
 
 def _head(kind, label_format, n_classes=3, vocabulary=None, label_dimension=1, name="h"):
-    return HeadInput(
-        name=name,
+    description = HeadDescription(
         kind=kind,
-        label_key="y",
-        label_format=label_format,
+        head_type="Head",
+        name=name,
+        logits_dimension=label_dimension if kind == "regression" else n_classes,
         label_dimension=label_dimension,
         n_classes=n_classes,
-        vocabulary=vocabulary,
+        label_vocabulary=vocabulary,
         weight_key="w",
-        logits_dimension=label_dimension if kind == "regression" else n_classes,
-        logits_key="l",
     )
+    return HeadInput(description, label_key="y", label_format=label_format, logits_key="l")
 
 
 def test_binary_values_and_names():

@@ -656,9 +656,9 @@ def test_evaluate_checks_its_arguments(tmp_path):
 def test_head_config_forms(taxi_model):
     head = heads.BinaryClassHead(name="b")
     stored = {"head": heads.serialize(head), "label_keys": "y"}
-    assert pipeline.resolve_head(stored, None, None) == (heads.serialize(head), "y")
+    assert pipeline.resolve_head(stored, None, None)[:2] == (heads.serialize(head), "y")
     assert pipeline.resolve_head(heads.serialize(head), None, "z")[1] == "z"
-    config, keys = pipeline.resolve_head(None, taxi_model, None)
+    config, keys, _ = pipeline.resolve_head(None, taxi_model, None)
     assert config["class_name"] == "MultiHead" and keys["trip_tags"] == "trip_tags"
     with pytest.raises(ValueError, match="Invalid `label_keys`"):
         pipeline.resolve_head(head, None, None)

@@ -42,9 +42,9 @@ def test_head_plots_cover_pooled_and_per_class_curves():
             heads.BinaryClassHead(name="b"),
         ]
     )
-    stats_obj = stats_for_head(head, num_buckets=256)
+    stats_obj = stats_for_head(heads.describe(head), num_buckets=256)
     stats = stats_obj.create()
-    found = plots.head_plots(head, stats_obj, stats, 16.0, 50, max_classes=1)
+    found = plots.head_plots(heads.describe(head), stats_obj, stats, 16.0, 50, max_classes=1)
     assert [(p.output_name, p.class_id) for p in found] == [
         ("m", None),
         ("m", 0),
@@ -55,11 +55,11 @@ def test_head_plots_cover_pooled_and_per_class_curves():
 
 def test_head_plots_keep_the_largest_classes_of_a_head_that_selects_none():
     head = heads.MultiClassHead(5)
-    stats_obj = stats_for_head(head, num_buckets=256)
+    stats_obj = stats_for_head(heads.describe(head), num_buckets=256)
     labels = np.array([3, 3, 3, 1, 1, 4, 4, 0])
     logits = np.random.default_rng(0).normal(size=(labels.size, 5))
     stats = stats_obj.update(None, {"logits": logits, "labels": labels})
-    found = plots.head_plots(head, stats_obj, stats, 16.0, 50, max_classes=3)
+    found = plots.head_plots(heads.describe(head), stats_obj, stats, 16.0, 50, max_classes=3)
     # Positive counts: class 3 has 3, classes 1 and 4 have 2, class 0 has 1, class 2 none.
     assert [p.class_id for p in found] == [1, 3, 4]
     for plot in found:

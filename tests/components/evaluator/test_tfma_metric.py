@@ -57,6 +57,8 @@ def test_head_metrics_requires_its_config():
 
 def test_logits_missing_from_the_model_outputs_are_named():
     with pytest.raises(ValueError, match="'h/logits'"):
-        tfma_metric._head_logits({"h/probabilities": [0.5]}, heads.BinaryClassHead(name="h"))
-    regression = heads.RegressionHead(name="r")
+        tfma_metric._head_logits(
+            {"h/probabilities": [0.5]}, heads.describe(heads.BinaryClassHead(name="h"))
+        )
+    regression = heads.describe(heads.RegressionHead(name="r"))
     assert tfma_metric._head_logits({"r/predictions": [[1.5]]}, regression).tolist() == [1.5]

@@ -36,7 +36,7 @@ def test_metrics_json_layout_and_order():
         ((("g", "x"),), _result(3)),
     ]
     document = metrics_json(
-        results, ExampleCounts(12, 9, {"r": 3}), specs, *count_keys(heads.BinaryClassHead())
+        results, ExampleCounts(12, 9, {"r": 3}), specs, heads.describe(heads.BinaryClassHead())
     )
     assert [s["slice"] for s in document["slices"]] == [
         {},
@@ -49,12 +49,21 @@ def test_metrics_json_layout_and_order():
         "example_count": 9,
         "weighted_example_count": 18.0,
         "metrics": {"example_count": 9, "weighted_example_count": 18.0, "auc": 0.5},
+        "heads": [
+            {
+                "name": None,
+                "kind": "binary",
+                "metrics": {"example_count": 9, "weighted_example_count": 18.0, "auc": 0.5},
+                "thresholds": [],
+                "classes": [],
+            }
+        ],
     }
     assert document["rejected"] == {"count": 3, "reasons": {"r": 3}}
     empty = _result(0)
     assert with_overall(results[:1], empty)[0] == ((), empty)
     multi = heads.MultiHead([heads.RegressionHead(name="a"), heads.RegressionHead(name="b")])
-    assert count_keys(multi) == ("example_count/a_b", "weighted_example_count/a")
+    assert count_keys(heads.describe(multi)) == ("example_count/a_b", "weighted_example_count/a")
 
 
 def test_tfma_values_keys_intervals_and_plots():

@@ -216,6 +216,10 @@ def many_classes_dir(tmp_path_factory):
         metrics[f"auc/class{i}/ml"] = 0.5 + i / 2000
         metrics[f"auc/class{i}/error_bound/ml"] = 1e-4
         metrics[f"probability_mean/class{i}/ml"] = 0.1
+    import heads
+    from components.evaluator.head_metrics import HeadMetricLayout
+
+    layout = HeadMetricLayout(heads.describe(heads.MultiLabelHead(MANY_CLASSES, name="ml")))
     document = {
         "slices": [
             {
@@ -223,6 +227,7 @@ def many_classes_dir(tmp_path_factory):
                 "example_count": 5000,
                 "weighted_example_count": 5000.0,
                 "metrics": metrics,
+                "heads": layout.entries(metrics),
             }
         ],
         "rejected": {"count": 0, "reasons": {}},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -90,57 +89,76 @@ def test_blessing_and_baseline(evaluation):
     assert loaded.baseline.curves
 
 
+def _document(head, metrics):
+    """A one-slice metrics.json of `head` (a heads.Head) as the evaluator writes it."""
+    import heads
+    from components.evaluator.batches import ExampleCounts
+    from components.evaluator.combine import SliceResult
+    from components.evaluator.slicing import slice_specs
+    from components.evaluator.writers import metrics_json
+
+    result = SliceResult(metrics, None, [])
+    counts = ExampleCounts(3, 3, {})
+    return metrics_json([((), result)], counts, slice_specs([]), heads.describe(head))
+
+
 def test_unnamed_head_and_missing_files(tmp_path):
+    import heads
+
     metrics = {"auc": 0.8, "auc/error_bound": 0.001, "accuracy": 0.7, "weighted_example_count": 3.0}
-    assert data.head_names(metrics) == [""]
-    split = data.split_metrics("", {"metrics": metrics})
-    assert split.kind == "binary" and split.error_bounds == {"auc": 0.001}
     with pytest.raises(FileNotFoundError, match="metrics.json"):
         data.load_evaluation(str(tmp_path))
-    document = {
-        "slices": [
-            {"slice": {}, "example_count": 3, "weighted_example_count": 3.0, "metrics": metrics}
-        ],
-        "rejected": {"count": 0, "reasons": {}},
-    }
+    document = _document(heads.BinaryClassHead(), metrics)
     (tmp_path / "metrics.json").write_text(json.dumps(document))
     loaded = data.load_evaluation(str(tmp_path))
+    assert loaded.heads == [""]
+    split = loaded.head_metrics("")
+    assert split.kind == "binary" and split.error_bounds == {"auc": 0.001}
     assert loaded.curves == [] and loaded.plots_error and loaded.blessing is None
     assert math.isclose(loaded.head_metrics("").scalars["auc"], 0.8)
 
 
-def test_class_names_from_the_stored_head_config(evaluation, tmp_path):
+def test_head_and_class_names_with_slashes(tmp_path):
+    """Names are read from the structured entries, so a `/` in them cannot mislead."""
     import heads
-    from components.evaluator.constants import HEAD_CONFIG_FILE
-    from heads.export import HEAD_CONFIG_PATH
+    from heads.stats import stats_for_head
 
-    # The evaluator's own head_config.json names the classes.
-    assert data.head_vocabularies(evaluation.dir) == {
-        "cls": ("a", "b", "c", "d"),
-        "tags": ("x", "y", "z"),
-    }
-    # Without it (results of an older version), the model's stored head config does.
-    copy = tmp_path / "evaluation"
-    shutil.copytree(evaluation.dir, copy)
-    (copy / HEAD_CONFIG_FILE).unlink()
-    assert data.head_vocabularies(str(copy)) is None  # Logits features: no model.
-    model = tmp_path / "model"
-    (model / HEAD_CONFIG_PATH).parent.mkdir(parents=True)
-    head = heads.MultiLabelHead(
-        n_classes=3,
-        label_vocabulary=["X", "Y", "Z"],
-        classes_for_class_based_metrics=["X", "Z"],
-        name="tags",
+    head = heads.MultiHead(
+        [
+            heads.MultiLabelHead(
+                3, label_vocabulary=["a/b", "c", "d/e/f"], thresholds=[0.5], name="tags/v2"
+            ),
+            heads.RegressionHead(name="error_bound"),
+        ]
     )
-    stored = {"head": heads.serialize(head), "label_keys": "y_tags"}
-    (model / HEAD_CONFIG_PATH).write_text(json.dumps(stored))
-    config = json.loads((copy / "eval_config.json").read_text())
-    config["modelLocations"] = {"": str(model)}
-    (copy / "eval_config.json").write_text(json.dumps(config))
-    assert data.head_vocabularies(str(copy)) == {"tags": ("X", "Y", "Z")}
-    curves = data.load_evaluation(str(copy)).curves
-    names = {c.class_id: c.class_name for c in curves if c.head == "tags"}
-    assert names == {None: None, 0: "X", 2: "Z"}
+    stats_obj = stats_for_head(heads.describe(head))
+    rng = np.random.default_rng(0)
+    batch = {
+        "tags/v2": {"logits": rng.normal(size=(40, 3)), "labels": rng.integers(0, 2, (40, 3))},
+        "error_bound": {"logits": rng.normal(size=(40, 1)), "labels": rng.normal(size=(40, 1))},
+    }
+    metrics = stats_obj.compute(stats_obj.update(None, batch))
+    (tmp_path / "metrics.json").write_text(json.dumps(_document(head, metrics)))
+    loaded = data.load_evaluation(str(tmp_path))
+    assert loaded.heads == ["tags/v2", "error_bound"]
+    tags = loaded.head_metrics("tags/v2")
+    assert tags.kind == "multi_label" and list(tags.classes) == ["a/b", "c", "d/e/f"]
+    assert tags.classes["d/e/f"]["auc"] == metrics["auc/d/e/f/tags/v2"]
+    assert tags.error_bounds["auc/a/b"] == metrics["auc/a/b/error_bound/tags/v2"]
+    assert tags.thresholds[0.5]["recall"] == metrics["recall/positive_threshold_0.5/tags/v2"]
+    assert tags.scalars["auc"] == metrics["auc/tags/v2"]
+    regression = loaded.head_metrics("error_bound")
+    assert regression.kind == "regression" and regression.error_bounds == {}
+    assert regression.scalars["label/mean"] == metrics["label/mean/error_bound"]
+    assert regression.scalars["loss"] == metrics["loss/error_bound"]
+    counted = sum(
+        len(m.scalars)
+        + len(m.error_bounds)
+        + sum(len(v) for v in m.thresholds.values())
+        + sum(len(v) for v in m.classes.values())
+        for m in (tags, regression)
+    )
+    assert counted == len(metrics) - 1  # All but the MultiHead's own example count.
 
 
 @pytest.mark.parametrize(
@@ -156,6 +174,20 @@ def test_class_names_from_the_stored_head_config(evaluation, tmp_path):
         (
             '{"slices": [{"slice": {}, "example_count": 1, "metrics": 3}]}',
             r"expected slices\[0\]\.metrics as a JSON object; received 3",
+        ),
+        (
+            '{"slices": [{"slice": {}, "example_count": 1, "metrics": {}}]}',
+            r"expected slices\[0\]\.heads as a JSON array; received None. \(metrics.json of "
+            r"a version before per-head metrics: evaluate again\)",
+        ),
+        (
+            '{"slices": [{"slice": {}, "example_count": 1, "metrics": {}, "heads": [{}]}]}',
+            r"expected slices\[0\]\.heads\[0\]\.name as a JSON string or null; received None",
+        ),
+        (
+            '{"slices": [{"slice": {}, "example_count": 1, "metrics": {}, '
+            '"heads": [{"name": "h", "kind": "binary", "metrics": {}, "thresholds": 2}]}]}',
+            r"expected slices\[0\]\.heads\[0\]\.thresholds as a JSON array; received 2",
         ),
     ],
 )

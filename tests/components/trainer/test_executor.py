@@ -161,7 +161,7 @@ def test_every_signature_answers_serialized_examples_like_the_model(taxi_run):
     trips = taxi_run["trips"]
     serialized = tf.constant(sample.to_tf_examples(trips))
     predictions = model.head.predictions(model(taxi_features(trips), training=False))
-    expected_outputs = head_export_outputs(model.head)
+    expected_outputs = head_export_outputs(heads.describe(model.head))
     loaded = tf.saved_model.load(taxi_run["serving_dir"])
     assert set(loaded.signatures) == set(expected_outputs)
     assert {"serving_default", "predict", "big_tipper", "trip_tags/classification"} <= set(

@@ -167,9 +167,10 @@ def test_read_schema_parses_text_protos(tmp_path):
 
 
 def test_label_width_and_weight_columns():
-    assert features.label_width(heads.MultiClassHead(3)) == 1
-    assert features.label_width(heads.RegressionHead(label_dimension=2)) == 2
-    assert features.label_width(heads.MultiLabelHead(3)) is None
+    # The dense label width the splitter uses is the description's `label_dimension`.
+    assert heads.describe(heads.MultiClassHead(3)).label_dimension == 1
+    assert heads.describe(heads.RegressionHead(label_dimension=2)).label_dimension == 2
+    assert heads.describe(heads.MultiLabelHead(3)).label_dimension is None
     multi = heads.MultiHead(
         [heads.BinaryClassHead(name="a", weight_column="w"), heads.RegressionHead(name="b")]
     )

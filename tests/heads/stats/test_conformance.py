@@ -1,7 +1,9 @@
 """The statistics layer reproduces the original heads' metric values (vectors.json).
 
 Every value case of the reference vectors is replayed batch by batch through the stats
-object that `stats_for_head` builds for a stand-in head, with the labels processed the way
+object that `stats_for_head` builds from the head's description (made here from the vector's
+head JSON, without TensorFlow; `tests/heads/test_description.py` checks `heads.describe`
+gives the same for the real heads), with the labels processed the way
 the head processes them (vocabulary lookup, sparse ids to multi-hot) and a registry
 `loss_fn` computed here in NumPy. Compared: every key of `head.metrics()` except
 `regularization_loss` (not a data statistic) and the curve keys (the original used Keras'
@@ -11,25 +13,12 @@ equals the whole-data loss (equal batch sizes, `sum_over_batch_size`).
 """
 
 import math
-import types
 
 import numpy as np
 import pytest
 
+from heads.description import HeadDescription
 from heads.stats import stats_for_head
-
-_HEAD_CLASSES = {
-    name: type(name, (types.SimpleNamespace,), {})
-    for name in (
-        "BinaryClassHead",
-        "MultiClassHead",
-        "MultiLabelHead",
-        "RegressionHead",
-        "PoissonRegressionHead",
-        "LogisticRegressionHead",
-        "MultiHead",
-    )
-}
 
 
 def _floats(value):
@@ -40,24 +29,49 @@ def _floats(value):
     return value
 
 
-def _stand_in(head_json):
-    """A stand-in head object carrying the public attributes `stats_for_head` reads."""
+def description(head_json, kinds):
+    """The `HeadDescription` of a vector's head JSON (what `heads.describe` returns)."""
     class_name, config = head_json["class_name"], head_json["config"]
     if class_name == "MultiHead":
-        return _HEAD_CLASSES[class_name](heads=tuple(_stand_in(h) for h in config["heads"]))
+        sub_heads = tuple(description(h, kinds) for h in config["heads"])
+        return HeadDescription(
+            kind="multi_head",
+            head_type=class_name,
+            name="_".join(h.name for h in sub_heads),
+            logits_dimension=sum(h.logits_dimension for h in sub_heads),
+            label_dimension=None,
+            sub_heads=sub_heads,
+            head_weights=None if not config.get("head_weights") else tuple(config["head_weights"]),
+        )
+    kind, loss, link = kinds[class_name]
+    if class_name == "PoissonRegressionHead" and not config.get("compute_full_loss", True):
+        loss = "log_poisson"
+    if config.get("loss_fn"):
+        loss = "custom"
     vocabulary = config.get("label_vocabulary")
     classes = config.get("classes_for_class_based_metrics") or ()
     if classes and isinstance(classes[0], str):
         classes = [vocabulary.index(value) for value in classes]
-    return _HEAD_CLASSES[class_name](
+    n_classes = 2 if kind == "binary" else config.get("n_classes")
+    label_dimension = config.get("label_dimension", 1)
+    weight_column = config.get("weight_column")
+    if isinstance(weight_column, dict):
+        weight_column = weight_column["config"]["key"]
+    return HeadDescription(
+        kind=kind,
+        head_type=class_name,
         name=config.get("name"),
-        thresholds=tuple(config.get("thresholds") or ()),
-        n_classes=config.get("n_classes"),
+        logits_dimension={"binary": 1, "regression": label_dimension}.get(kind, n_classes),
+        label_dimension={"multi_label": None, "regression": label_dimension}.get(kind, 1),
+        n_classes=None if kind == "regression" else n_classes,
         label_vocabulary=None if vocabulary is None else tuple(vocabulary),
+        thresholds=tuple(config.get("thresholds") or ())
+        if kind in ("binary", "multi_label")
+        else (),
         classes_for_class_based_metrics=tuple(classes),
-        label_dimension=config.get("label_dimension", 1),
-        compute_full_loss=config.get("compute_full_loss", True),
-        json=head_json,
+        weight_key=weight_column,
+        loss=loss,
+        link=link,
     )
 
 
@@ -160,13 +174,13 @@ def _comparable(key, case):
     return True
 
 
-def test_replays_every_value_case(reference_vectors):
+def test_replays_every_value_case(reference_vectors, built_in_head_kinds):
     tolerance = reference_vectors["tolerance"]
     checked = 0
     for case in reference_vectors["cases"]:
         if case["kind"] != "value":
             continue
-        stats_obj = stats_for_head(_stand_in(case["head"]), num_buckets=1024)
+        stats_obj = stats_for_head(description(case["head"], built_in_head_kinds), num_buckets=1024)
         stats = None
         for batch_json in case["batches"]:
             stats = stats_obj.update(stats, _batch(case["head"], batch_json))
@@ -233,7 +247,7 @@ def _curve_inputs(case):
     return [np.concatenate(column) for column in zip(*parts, strict=True)]
 
 
-def test_curve_semantics_reproduce_keras_values(reference_vectors, reference):
+def test_curve_semantics_reproduce_keras_values(reference_vectors, reference, built_in_head_kinds):
     """Our label and weight semantics give the original values under Keras' binning, and
     our exact values agree with sort-based references on the same inputs."""
     checked = 0
@@ -246,7 +260,7 @@ def test_curve_semantics_reproduce_keras_values(reference_vectors, reference):
             continue
         logits, labels, weights = _curve_inputs(case)
         probabilities = (1 / (1 + np.exp(-logits))).astype(np.float32)
-        stats_obj = stats_for_head(_stand_in(head))
+        stats_obj = stats_for_head(description(head, built_in_head_kinds))
         stats = None
         for batch_json in case["batches"]:
             stats = stats_obj.update(stats, _batch(head, batch_json))
