@@ -513,7 +513,7 @@ def test_single_head_keys_and_confidence_intervals(tmp_path, helpers):
         label_keys="label",
         slices=["day"],
         confidence_intervals=True,
-        num_bootstrap_samples=8,
+        num_bootstrap_samples=32,
     )
     overall = document["slices"][0]
     reference = binary_reference(y, logits, np.ones(len(y)), ())
@@ -523,7 +523,10 @@ def test_single_head_keys_and_confidence_intervals(tmp_path, helpers):
     for key in ("auc", "accuracy", "label/mean"):
         value = overall["metrics"][key]
         assert intervals[key]["lower"] < value < intervals[key]["upper"]
-    # The bootstrap standard error of a mean is close to the analytic one.
+    # The bootstrap standard error of a mean is close to the analytic one. The replicates'
+    # draws depend on the file path (a new temporary one per run), so the estimate varies from
+    # run to run: with 32 replicates its relative spread is about 13%, and the bounds below
+    # are more than 4 spreads away (with 8 it was 27%, and a CI run drew 0.32x).
     analytic = np.sqrt(y.mean() * (1 - y.mean()) / len(y))
     assert 0.4 * analytic < intervals["label/mean"]["standard_error"] < 2.5 * analytic
     loaded = tfma.load_eval_result(output).get_metrics_for_slice((("day", 1),))
