@@ -126,7 +126,10 @@ class HeadMetrics:
             kind=entry["kind"],
             scalars=dict(entry["metrics"]),
             error_bounds=bounds,
-            thresholds={item["threshold"]: dict(item["metrics"]) for item in entry["thresholds"]},
+            thresholds={
+                item["threshold"]: dict(item["metrics"])
+                for item in sorted(entry["thresholds"], key=lambda item: item["threshold"])
+            },
             classes=classes,
             intervals={
                 metric: (interval["lower"], interval["upper"])
@@ -158,9 +161,17 @@ class Evaluation:
     def head_metrics(self, head: str, entry: Mapping[str, Any] | None = None) -> HeadMetrics:
         """`head`'s metrics in a `metrics.json` slice entry (default: the overall slice);
         `head` is its name, "" for an unnamed single head."""
+        return HeadMetrics.from_entry(self.head_entry(head, entry))
+
+    def head_entry(self, head: str, entry: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """`head`'s structured entry in a slice entry's `heads` (default: the overall slice).
+
+        Raises:
+            KeyError: if the slice has no such head.
+        """
         for item in (entry if entry is not None else self.overall)["heads"]:
             if (item["name"] or "") == head:
-                return HeadMetrics.from_entry(item)
+                return item
         raise KeyError(f"No head {head!r} in {self.directory}; heads: {self.heads}.")
 
     def curves_of(self, head: str) -> list[Curve]:
@@ -222,8 +233,8 @@ def load_curves(directory: str) -> list[Curve]:
 def _name_classes(curves: list[Curve], evaluation: Evaluation) -> None:
     """Names per-class curves as the overall slice's class entries name their class ids."""
     for head in evaluation.heads:
-        entry = next(e for e in evaluation.overall["heads"] if (e["name"] or "") == head)
-        names = {item["class_id"]: item["class_name"] for item in entry["classes"]}
+        classes = evaluation.head_entry(head)["classes"]
+        names = {item["class_id"]: item["class_name"] for item in classes}
         for curve in curves:
             if curve.head == head and curve.class_id is not None:
                 curve.class_name = names.get(curve.class_id, f"class{curve.class_id}")

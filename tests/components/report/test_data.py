@@ -126,7 +126,7 @@ def test_head_and_class_names_with_slashes(tmp_path):
     head = heads.MultiHead(
         [
             heads.MultiLabelHead(
-                3, label_vocabulary=["a/b", "c", "d/e/f"], thresholds=[0.5], name="tags/v2"
+                3, label_vocabulary=["a/b", "c", "d/e/f"], thresholds=[0.7, 0.5], name="tags/v2"
             ),
             heads.RegressionHead(name="error_bound"),
         ]
@@ -146,6 +146,7 @@ def test_head_and_class_names_with_slashes(tmp_path):
     assert tags.classes["d/e/f"]["auc"] == metrics["auc/d/e/f/tags/v2"]
     assert tags.error_bounds["auc/a/b"] == metrics["auc/a/b/error_bound/tags/v2"]
     assert tags.thresholds[0.5]["recall"] == metrics["recall/positive_threshold_0.5/tags/v2"]
+    assert list(tags.thresholds) == [0.5, 0.7]  # Ascending, whatever the head's order.
     assert tags.scalars["auc"] == metrics["auc/tags/v2"]
     regression = loaded.head_metrics("error_bound")
     assert regression.kind == "regression" and regression.error_bounds == {}
