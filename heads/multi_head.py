@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from heads import _losses, _metrics
 from heads.base_head import Head
-from heads.description import HeadDescription
+from heads.description import HeadDescription, describe
 from heads.keys import MetricKeys
 
 
@@ -119,7 +119,7 @@ class MultiHead(Head):
             name=self.name,
             logits_dimension=self.logits_dimension,
             label_dimension=None,
-            sub_heads=tuple(head._describe() for head in self._heads),  # noqa: SLF001
+            sub_heads=tuple(describe(head) for head in self._heads),
             head_weights=self._head_weights,
         )
 
