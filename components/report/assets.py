@@ -3,9 +3,10 @@
 `ERROR_SCRIPT` runs first (in `<head>`): it counts uncaught errors and `console.error` calls.
 `PAGE_SCRIPT` runs at the end of `<body>`: it renders every per-class table (sortable by
 clicking a header or initially from a `#sort=COLUMN:asc|desc` fragment, filterable, paginated
-so 1,000 classes stay usable), then checks that every
-`[data-plot]` element drew something and writes the result on `<body>`:
-`data-plots-total`, `data-plots-drawn`, `data-errors` and `data-ready="1"`.
+so 1,000 classes stay usable), then, once the page is rendered and whenever its size changes,
+checks that every `[data-plot]` element drew something and writes the result on `<body>`:
+`data-plots-total`, `data-plots-drawn`, `data-errors` and `data-ready="1"`, and fires a
+`report-checked` event on `window`.
 """
 
 STYLE = """
@@ -147,13 +148,22 @@ PAGE_SCRIPT = """
   document.querySelectorAll('[data-class-table]').forEach(function (holder) {
     try { classTable(holder); } catch (e) { window.__reportErrors += 1; console.log(e); }
   });
-  var plots = document.querySelectorAll('[data-plot]'), count = 0;
-  plots.forEach(function (plot) {
-    var ok = drawn(plot); plot.dataset.drawn = ok ? '1' : '0'; if (ok) count += 1;
-  });
-  document.body.dataset.plotsTotal = String(plots.length);
-  document.body.dataset.plotsDrawn = String(count);
-  document.body.dataset.errors = String(window.__reportErrors);
-  document.body.dataset.ready = '1';
+  function checkPlots() {
+    if (document.body.getClientRects().length === 0) return;  // not laid out: not shown
+    var plots = document.querySelectorAll('[data-plot]'), count = 0;
+    plots.forEach(function (plot) {
+      var ok = drawn(plot); plot.dataset.drawn = ok ? '1' : '0'; if (ok) count += 1;
+    });
+    document.body.dataset.plotsTotal = String(plots.length);
+    document.body.dataset.plotsDrawn = String(count);
+    document.body.dataset.errors = String(window.__reportErrors);
+    document.body.dataset.ready = '1';
+    window.dispatchEvent(new Event('report-checked'));
+  }
+  // A plot has a size only once the page is laid out, which a browser skips while the page
+  // is not shown (a collapsed notebook output, a frame whose size the notebook has not sent
+  // yet): the check runs now if the page is laid out, and whenever its size changes.
+  checkPlots();
+  if (window.ResizeObserver) new ResizeObserver(checkPlots).observe(document.body);
 })();
 """

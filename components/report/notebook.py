@@ -5,9 +5,10 @@
 
 The report page goes in an `<iframe srcdoc>` with `sandbox="allow-scripts"`: its style sheet
 and scripts apply to it alone, and the notebook's styles do not reach into it. A short script
-inside posts the page's height (and whether every plot drew) to the notebook, where a script
-beside the frame fits the frame to it; where a notebook does not run output scripts, the
-frame keeps its initial `height` and scrolls.
+inside posts the page's height (and, once the page is laid out, whether every plot drew) to
+the notebook, where a script beside the frame fits the frame to it; where a notebook does not
+run output scripts, the frame keeps its initial `height` and scrolls. A page in a hidden output
+is not laid out: it checks its plots when it is shown.
 
 Loading an evaluation imports TensorFlow and TFMA, whose warnings (google-api-core's Python
 version notice, TensorFlow deprecations) would fill the cell; `show_report` silences Python
@@ -34,6 +35,7 @@ _NOTIFY_SCRIPT = """
       plotsTotal: body.plotsTotal, plotsDrawn: body.plotsDrawn}, '*');
   }
   notify();
+  window.addEventListener('report-checked', notify);
   if (window.ResizeObserver) new ResizeObserver(notify).observe(document.body);
 })();
 """
@@ -46,7 +48,9 @@ _FIT_SCRIPT = """
     if (!frame || event.source !== frame.contentWindow || !data || data.tfxHeadsReport !== '%(id)s')
       return;
     frame.style.height = (data.height + 4) + 'px';
-    frame.dataset.ready = data.ready; frame.dataset.errors = data.errors;
+    frame.dataset.ready = data.ready;
+    if (data.ready !== '1') return;  // not laid out yet: its plots are not checked
+    frame.dataset.errors = data.errors;
     frame.dataset.plotsTotal = data.plotsTotal; frame.dataset.plotsDrawn = data.plotsDrawn;
   });
 })();

@@ -27,6 +27,11 @@ FLAGS = (
     "--disable-sync",
     "--enable-logging=stderr",
     "--v=0",
+    # `--virtual-time-budget` runs the clock of the page's own renderer only, and chromium
+    # puts a sandboxed frame (the notebook view's) in a process of its own, on the wall clock:
+    # whether the frame was laid out when its script ran depended on timing. One process
+    # keeps the whole page on the one virtual clock.
+    "--disable-features=IsolateSandboxedIframes",
 )
 
 

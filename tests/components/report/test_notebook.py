@@ -139,3 +139,27 @@ def test_show_report_in_an_executed_notebook_renders_in_chromium(evaluation, bro
         "--hide-scrollbars",
     )
     assert screenshot.stat().st_size > 20_000, "the screenshot looks blank"
+
+
+@pytest.mark.slow
+def test_a_report_in_a_hidden_output_does_not_report_its_plots_before_it_is_laid_out(
+    evaluation, browser, tmp_path
+):
+    # A collapsed output: the browser lays nothing out in it, so no plot has a size yet. The
+    # report must not tell the notebook that its plots drew nothing; it checks them when its
+    # size changes (a real browser's ResizeObserver, which headless chromium under virtual
+    # time does not run, so the showing itself is not checked here).
+    cell_html = show_report(evaluation.dir)._repr_html_()
+    host = tmp_path / "hidden.html"
+    host.write_text(
+        '<!DOCTYPE html><html><body><div class="output" style="display: none">'
+        f"{cell_html}</div></body></html>"
+    )
+    result = browser.run(
+        host.as_uri(), tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom"
+    )
+    assert not browser.console_errors(result.stderr), browser.console_errors(result.stderr)
+    frame = re.search(r"<iframe([^>]*)>", result.stdout).group(1)
+    state = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', frame))
+    assert state.get("ready") == "0", state  # the frame's script ran and told the notebook
+    assert "plots-drawn" not in state, state
