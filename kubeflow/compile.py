@@ -201,6 +201,12 @@ def write_kfp_package(job_json: str, package: str) -> str:
 def _with_trainer_resources(
     components: Mapping[str, ComponentSettings], trainer_resources: ComponentResources | None
 ) -> dict[str, ComponentSettings]:
+    """The per-component settings with `trainer_resources` added to the trainer's.
+
+    Raises:
+        TypeError: if a setting is not a `ComponentSettings`.
+        ValueError: if the trainer's resources are given twice.
+    """
     settings = dict(components)
     for component_id, setting in settings.items():
         if not isinstance(setting, ComponentSettings):
@@ -255,6 +261,7 @@ def _apply_settings(
 
 
 def _component(tfx_pipeline: Any, component_id: str) -> Any:
+    """The pipeline's component `component_id`; a ValueError lists the ids there are."""
     for component in tfx_pipeline.components:
         if component.id == component_id:
             return component

@@ -212,6 +212,13 @@ def build_model(user_module: UserModule, hparams: dict[str, Any]) -> tuple[keras
         (constants.RAW_LABEL_KEYS_ATTR, user_module.raw_label_keys),
     ):
         check_label_keys(user_module, attribute, keys, head)
+    _check_labels_are_not_model_inputs(user_module, logits_model)
+    _check_serving_keys_have_no_labels(user_module)
+    return logits_model, head
+
+
+def _check_labels_are_not_model_inputs(user_module: UserModule, logits_model: keras.Model) -> None:
+    """A label the logits model also takes as input would leak the answer into training."""
     inputs = model_input_names(logits_model)
     leaked = sorted(set(label_key_list(user_module.label_keys)) & set(inputs or ()))
     if leaked:
@@ -222,18 +229,22 @@ def build_model(user_module: UserModule, hparams: dict[str, Any]) -> tuple[keras
                 f"{leaked}, which the model also takes as inputs",
             )
         )
-    if user_module.serving_feature_keys is not None:
-        raw_labels = set(label_key_list(user_module.raw_label_keys))
-        served_labels = sorted(raw_labels & set(user_module.serving_feature_keys))
-        if served_labels:
-            raise ValueError(
-                user_module.error(
-                    constants.SERVING_FEATURE_KEYS_ATTR,
-                    "features that serving requests carry, without labels",
-                    f"label features {served_labels}",
-                )
+
+
+def _check_serving_keys_have_no_labels(user_module: UserModule) -> None:
+    """Serving requests carry no labels: `serving_feature_keys` may not name one."""
+    if user_module.serving_feature_keys is None:
+        return
+    raw_labels = set(label_key_list(user_module.raw_label_keys))
+    served_labels = sorted(raw_labels & set(user_module.serving_feature_keys))
+    if served_labels:
+        raise ValueError(
+            user_module.error(
+                constants.SERVING_FEATURE_KEYS_ATTR,
+                "features that serving requests carry, without labels",
+                f"label features {served_labels}",
             )
-    return logits_model, head
+        )
 
 
 def check_label_keys(

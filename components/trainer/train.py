@@ -308,7 +308,7 @@ def _write_run_files(model_run_dir: str, result: TrainingResult, strategy_kind: 
 
 
 @contextlib.contextmanager
-def precision_policy(name: str | None):
+def precision_policy(name: str | None) -> Iterator[None]:
     """Sets Keras's global dtype policy to `name` (if given) and restores it afterwards."""
     if name is None:
         yield
@@ -360,6 +360,7 @@ def _fit(
 
 
 def _write_json(path: str, value: Any) -> None:
+    """Writes `value` as indented JSON to `path` (local or remote, through tf.io.gfile)."""
     with tf.io.gfile.GFile(path, "w") as f:
         json.dump(value, f, indent=2, sort_keys=True)
 
