@@ -336,6 +336,8 @@ def main() -> None:
         "--repeats", type=int, default=3, help="runs of the floor and of each evaluator mode"
     )
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats: expected an int >= 1; received {args.repeats}")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     workdir = args.workdir or tempfile.mkdtemp(prefix="evaluator_vs_tfma_")
     print(f"Scratch directory: {workdir}")

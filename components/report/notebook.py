@@ -35,8 +35,8 @@ _NOTIFY_SCRIPT = """
       plotsTotal: body.plotsTotal, plotsDrawn: body.plotsDrawn}, '*');
   }
   notify();
+  // The page checks its plots again on every change of its size and then fires this.
   window.addEventListener('report-checked', notify);
-  if (window.ResizeObserver) new ResizeObserver(notify).observe(document.body);
 })();
 """
 

@@ -66,16 +66,30 @@ def console_errors(stderr: str) -> list[str]:
 
 def body_data(dom: str) -> dict[str, str]:
     """The `data-*` attributes of the `<body>` of a dumped DOM."""
-    tag = re.search(r"<body([^>]*)>", dom).group(1)
-    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', tag))
+    return _element_data(dom, "body")
+
+
+def frame_data(dom: str) -> dict[str, str]:
+    """The `data-*` attributes of the first `<iframe>` of a dumped DOM (the notebook view's
+    state, as its page posted it)."""
+    return _element_data(dom, "iframe")
+
+
+def _element_data(dom: str, tag: str) -> dict[str, str]:
+    attributes = re.search(rf"<{tag}([^>]*)>", dom).group(1)
+    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', attributes))
 
 
 @pytest.fixture
 def browser():
-    """Headless chromium: `run`, `console_errors`, `body` (see above) and `artifacts` (the
-    folder for screenshots, `test-artifacts/` at the repository root)."""
+    """Headless chromium: `run`, `console_errors`, `body`, `frame` (see above) and `artifacts`
+    (the folder for screenshots, `test-artifacts/` at the repository root)."""
     return types.SimpleNamespace(
-        run=run_chromium, console_errors=console_errors, body=body_data, artifacts=ARTIFACTS
+        run=run_chromium,
+        console_errors=console_errors,
+        body=body_data,
+        frame=frame_data,
+        artifacts=ARTIFACTS,
     )
 
 

@@ -119,11 +119,11 @@ def test_show_report_in_an_executed_notebook_renders_in_chromium(evaluation, bro
     assert host_body["host-font-size"] == "16px"
     assert host_body["host-heading-size"] == "24px"  # the browser's default: 1.5em of 16px
     assert host_body["host-heading-color"] == "rgb(200, 0, 0)"
-    frame = re.search(r"<iframe([^>]*)>", dom).group(1)
-    state = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', frame))
+    state = browser.frame(dom)
     assert state.get("ready") == "1", "the report in the frame did not tell the notebook"
     assert state["errors"] == "0"
     assert int(state["plots-total"]) == 24 and state["plots-drawn"] == state["plots-total"]
+    frame = re.search(r"<iframe([^>]*)>", dom).group(1)
     height = int(re.search(r"height: (\d+)px", html.unescape(frame)).group(1))
     assert height > 2000, "the frame was not fitted to the report"
 
@@ -159,7 +159,6 @@ def test_a_report_in_a_hidden_output_does_not_report_its_plots_before_it_is_laid
         host.as_uri(), tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom"
     )
     assert not browser.console_errors(result.stderr), browser.console_errors(result.stderr)
-    frame = re.search(r"<iframe([^>]*)>", result.stdout).group(1)
-    state = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', frame))
+    state = browser.frame(result.stdout)
     assert state.get("ready") == "0", state  # the frame's script ran and told the notebook
     assert "plots-drawn" not in state, state
