@@ -9,7 +9,8 @@ four-head MultiHead, trained briefly and exported with `heads.export_saved_model
   four classes of the multi-label head, and the example count, on the overall slice and one
   slice feature (`trip_start_day`). TFMA runs about 900 examples/s, so it reads only the first
   `--tfma-examples` records; rates (examples/s) are compared, not times.
-- **evaluator**: `components.evaluator.pipeline.evaluate` on every record, same slicing; it
+- **evaluator**: `tfx_heads.components.evaluator.pipeline.evaluate` on every record, same slicing;
+it
   computes a superset of TFMA's metrics (every key of all four heads, with exact curves
   while a curve has at most 2**20 distinct scores, else 2**16-bucket histograms and error
   bounds, and ROC/PR and calibration plots), in-process and with
@@ -57,7 +58,7 @@ def build_data(workdir: str, examples: int, files: int, tfma_examples: int) -> t
     """
     import tensorflow as tf
 
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import sample
 
     trips = sample.load_trips()
     serialized = []
@@ -92,8 +93,8 @@ def build_model(workdir: str) -> str:
     import tensorflow as tf
 
     import heads
-    from pipeline.taxi import model as taxi_model
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import model as taxi_model
+    from tfx_heads.pipeline.taxi import sample
 
     keras.utils.set_random_seed(0)
     trips = sample.load_trips().iloc[:TRIPS_TO_TRAIN]
@@ -136,7 +137,7 @@ def run_floor(pattern: str, model_dir: str, batch_size: int) -> float:
 def run_evaluator(
     pattern: str, model_dir: str, output: str, batch_size: int, workers: int | None
 ) -> tuple[float, dict]:
-    from components.evaluator import pipeline
+    from tfx_heads.components.evaluator import pipeline
 
     started = time.perf_counter()
     document = pipeline.evaluate(
@@ -159,17 +160,18 @@ def fixed_and_rate(
 
 
 def tfma_eval_config():
-    import tensorflow_model_analysis as tfma
+    # From config_pb2: TFMA 0.52 no longer exports the config protos at its top level.
+    from tensorflow_model_analysis.proto import config_pb2
 
-    def metric(name: str, **config) -> tfma.MetricConfig:
+    def metric(name: str, **config) -> config_pb2.MetricConfig:
         import json
 
-        return tfma.MetricConfig(class_name=name, config=json.dumps(config) if config else "")
+        return config_pb2.MetricConfig(class_name=name, config=json.dumps(config) if config else "")
 
     thresholds = [0.3, 0.5, 0.7]
-    return tfma.EvalConfig(
+    return config_pb2.EvalConfig(
         model_specs=[
-            tfma.ModelSpec(
+            config_pb2.ModelSpec(
                 signature_name="predict",
                 label_keys={"big_tipper": "big_tipper", "trip_tags": "trip_tags_hot"},
                 prediction_keys={
@@ -178,9 +180,9 @@ def tfma_eval_config():
                 },
             )
         ],
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[SLICE])],
+        slicing_specs=[config_pb2.SlicingSpec(), config_pb2.SlicingSpec(feature_keys=[SLICE])],
         metrics_specs=[
-            tfma.MetricsSpec(
+            config_pb2.MetricsSpec(
                 output_names=["big_tipper"],
                 metrics=[
                     metric("ExampleCount"),
@@ -190,9 +192,9 @@ def tfma_eval_config():
                     metric("Recall", thresholds=thresholds),
                 ],
             ),
-            tfma.MetricsSpec(
+            config_pb2.MetricsSpec(
                 output_names=["trip_tags"],
-                binarize=tfma.BinarizationOptions(class_ids={"values": [0, 1, 2, 3]}),
+                binarize=config_pb2.BinarizationOptions(class_ids={"values": [0, 1, 2, 3]}),
                 metrics=[metric("AUC"), metric("AUCPrecisionRecall")],
             ),
         ],
@@ -218,7 +220,7 @@ def run_tfma(pattern: str, model_dir: str, output: str) -> tuple[float, object]:
 
 def compare_with_tfma(tfma_result, document: dict) -> list[tuple[str, float, float]]:
     """`(metric, TFMA value, evaluator value)` on the overall slice of the same records."""
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import sample
 
     ours = document["slices"][0]["metrics"]
     binary = tfma_result.get_metrics_for_slice(output_name="big_tipper")
@@ -251,15 +253,15 @@ def stage_breakdown(pattern: str, model_dir: str, batch_size: int, limit: int) -
     """Seconds per stage of the evaluator run one after another, without Beam."""
     import tensorflow as tf
 
-    from components.evaluator import pipeline
-    from components.evaluator.batches import PrepareHeadBatches
-    from components.evaluator.coders import AccumulatorCoder
-    from components.evaluator.combine import SliceStats
-    from components.evaluator.example_inputs import ParseExamples
-    from components.evaluator.inference import InferLogits
-    from components.evaluator.reading import ReadExamples
-    from components.evaluator.slicing import SliceBatches
-    from components.evaluator.writers import tfma_metrics, tfma_plots
+    from tfx_heads.components.evaluator import pipeline
+    from tfx_heads.components.evaluator.batches import PrepareHeadBatches
+    from tfx_heads.components.evaluator.coders import AccumulatorCoder
+    from tfx_heads.components.evaluator.combine import SliceStats
+    from tfx_heads.components.evaluator.example_inputs import ParseExamples
+    from tfx_heads.components.evaluator.inference import InferLogits
+    from tfx_heads.components.evaluator.reading import ReadExamples
+    from tfx_heads.components.evaluator.slicing import SliceBatches
+    from tfx_heads.components.evaluator.writers import tfma_metrics, tfma_plots
 
     config = pipeline.build_config(pattern, tempfile.mkdtemp(), model=model_dir, slices=[SLICE])
     stages = {

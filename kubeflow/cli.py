@@ -148,7 +148,7 @@ def load_thresholds(path: str) -> list[dict[str, Any]]:
         ValueError: if the file is not JSON or not a valid list of thresholds.
         OSError: if the file cannot be read.
     """
-    from components.evaluator import blessing
+    from tfx_heads.components.evaluator import blessing
 
     with open(path) as f:
         try:
@@ -167,7 +167,7 @@ def trainer_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     Raises:
         ValueError: as `load_trainer_config` and `TrainerResources`.
     """
-    from kubeflow.compile import TrainerResources
+    from tfx_heads.kubeflow.compile import TrainerResources
 
     config = load_trainer_config(args.trainer_config)
     options = config["options"]
@@ -194,8 +194,8 @@ def component_settings(args: argparse.Namespace) -> dict[str, Any]:
             is not ID=VALUE.
         OSError: if the file cannot be read.
     """
-    from kubeflow.run_spec import parse_assignments
-    from kubeflow.settings import ComponentSettings
+    from tfx_heads.kubeflow.run_spec import parse_assignments
+    from tfx_heads.kubeflow.settings import ComponentSettings
 
     loaded: dict[str, Any] = {}
     if args.component_config:
@@ -232,9 +232,9 @@ def run(args: argparse.Namespace) -> int:
     """Compiles the pipeline and prints the written paths in one line.
 
     Raises:
-        ValueError, TypeError, OSError: bad options or files (reported by `pipeline.cli`).
+        ValueError, TypeError, OSError: bad options or files (reported by `tfx_heads.pipeline.cli`).
     """
-    from kubeflow import compile as kubeflow_compile
+    from tfx_heads.kubeflow import compile as kubeflow_compile
 
     options, resources = trainer_settings(args)
     extra: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """Compiles the tfx-heads pipeline into a Kubeflow Pipelines job spec (`KubeflowV2DagRunner`).
 
-The spec runs every component in one container image (`kubeflow/Dockerfile`: the TFX 1.16
+The spec runs every component in one container image (`kubeflow/Dockerfile`: a TFX stack's
 image with this project installed at `/tfx-heads`) unless a component has an image of its
 own (`components`, `kubeflow/settings.py`), so the trainer imports its user module
 from the image (`/tfx-heads/pipeline/taxi/trainer_module.py` by default) rather than from a
@@ -23,13 +23,13 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components import compat
-from kubeflow import dataflow
-from kubeflow.settings import ComponentResources, ComponentSettings, component_beam_args
-from pipeline.taxi import config as taxi_config
+from tfx_heads.components import compat
+from tfx_heads.kubeflow import dataflow
+from tfx_heads.kubeflow.settings import ComponentResources, ComponentSettings, component_beam_args
+from tfx_heads.pipeline.taxi import config as taxi_config
 
 TrainerResources = ComponentResources
-"""The trainer's resources (`kubeflow.settings.ComponentResources`)."""
+"""The trainer's resources (`tfx_heads.kubeflow.settings.ComponentResources`)."""
 
 PIPELINE_NAME = taxi_config.PIPELINE_NAME
 MODULE_FILE = f"{dataflow.PROJECT_DIR}/pipeline/taxi/trainer_module.py"
@@ -65,7 +65,7 @@ def compile_pipeline(
         pipeline_root: where components write artifacts (`gs://...` on Vertex).
         data_root: the folder of gzipped `tf.Example` TFRecords ExampleGen imports.
         beam_args: Beam arguments for every Beam step, as a shell-quoted string or a list
-            (see `kubeflow.dataflow.dataflow_beam_args`).
+            (see `tfx_heads.kubeflow.dataflow.dataflow_beam_args`).
         serving_model_dir: where the Pusher copies a blessed model (default
             `<pipeline_root>/serving`).
         pipeline_name: the pipeline's name (and the job's display name).
@@ -96,8 +96,8 @@ def compile_pipeline(
     )
     beam_pipeline_args = dataflow.dataflow_beam_args(beam_args, image)
 
-    from pipeline import pipeline
-    from pipeline.taxi import config
+    from tfx_heads.pipeline import pipeline
+    from tfx_heads.pipeline.taxi import config
 
     with compat.user_module_packaging_disabled():
         tfx_pipeline = pipeline.create_pipeline(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,8 +32,8 @@ from kfp.local import (
 )
 from kfp.pipeline_spec import pipeline_spec_pb2 as pb
 
-from kubeflow import local_store
-from kubeflow.job_spec import Task
+from tfx_heads.kubeflow import local_store
+from tfx_heads.kubeflow.job_spec import Task
 
 EXECUTOR_OUTPUT = "executor_output.json"
 _PYTHON = ("python", "python3")
@@ -119,9 +120,12 @@ def executor_input(task: Task, parameters: Mapping[str, Any], context: RunContex
     for key, artifacts in input_artifacts(task, context).items():
         result.inputs.artifacts[key].artifacts.extend(artifacts)
     for key, spec in task.component.output_definitions.artifacts.items():
-        artifacts = executor_input_utils.make_artifact_list(key, spec.artifact_type, task_root)
-        artifacts.artifacts[0].name = f"{context.run}/{task.name}/{key}"
-        result.outputs.artifacts[key].CopyFrom(artifacts)
+        # As kfp.local lays out an output (its helper for this was renamed in kfp 2.17).
+        result.outputs.artifacts[key].artifacts.add(
+            name=f"{context.run}/{task.name}/{key}",
+            type=spec.artifact_type,
+            uri=os.path.join(task_root, key),
+        )
     for key in task.component.output_definitions.parameters:
         result.outputs.parameters[key].output_file = os.path.join(task_root, key)
     result.outputs.output_file = os.path.join(task_root, EXECUTOR_OUTPUT)
@@ -190,13 +194,18 @@ def run_container(task: Task, invocation: Any, context: RunContext) -> TaskOutpu
 def _run_command(
     task: Task, what: str, command: Sequence[str], invocation: Any, context: RunContext
 ) -> None:
-    resolved = placeholder_utils.replace_placeholders(
+    placeholders = dict(
         full_command=list(command),
         executor_input_dict=executor_input_utils.executor_input_to_dict(invocation, task.component),
         pipeline_resource_name=context.run,
         task_resource_name=task.name,
         pipeline_root=context.root,
     )
+    # kfp >= 2.17 takes the run's id (its `{{$.pipeline_job_uuid}}`) from the caller; kfp 2.5
+    # made one per task.
+    if "unique_pipeline_id" in inspect.signature(placeholder_utils.replace_placeholders).parameters:
+        placeholders["unique_pipeline_id"] = context.run
+    resolved = placeholder_utils.replace_placeholders(**placeholders)
     if resolved and resolved[0] in _PYTHON:
         resolved[0] = sys.executable
     log = context.log_path(task)

@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kubeflow import job_spec, local_store, local_tasks
+from tfx_heads.kubeflow import job_spec, local_store, local_tasks
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     command's console: other libraries' output goes to its log).
 
     Raises:
-        ValueError, OSError: bad input or a failed task (reported by `pipeline.cli`).
+        ValueError, OSError: bad input or a failed task (reported by `tfx_heads.pipeline.cli`).
     """
     console = args.console
     console.line(f"Running {args.pipeline_json} on this machine, task by task")

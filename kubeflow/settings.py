@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kubeflow import dataflow
+from tfx_heads.kubeflow import dataflow
 
 SETTINGS_KEYS = ("image", "beam_args", "resources")
 

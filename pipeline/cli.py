@@ -4,7 +4,7 @@ Each subcommand lives in its own module and registers itself here through `_subc
 a function that adds its parser to the subparsers and returns nothing. The parsed
 arguments carry the function to run as `args.run`.
 
-Every subcommand prints only its own lines (`args.console`, see `pipeline.output`): what
+Every subcommand prints only its own lines (`args.console`, see `tfx_heads.pipeline.output`): what
 other libraries print (TensorFlow, absl, Beam, TFX, warnings) goes to a log file, by default
 `tfx-heads/COMMAND-TIME.log` in the temporary directory (a subcommand may choose another
 folder with `set_defaults(log_dir=lambda args: ...)`; `--log-file` names the file);
@@ -15,7 +15,7 @@ problem and the log file, exit status 2 for bad input or arguments (`ValueError`
 `TypeError`, `OSError`: a subcommand raises these with a message that says what was wrong,
 where and what was expected) and 1 for anything else (an internal error, whose traceback
 goes to the log), with the traceback on the terminal only if `--debug` is given (anywhere on
-the command line). `pipeline.errors.StageFailed` names the stage (a pipeline component)
+the command line). `tfx_heads.pipeline.errors.StageFailed` names the stage (a pipeline component)
 an error came from.
 """
 
@@ -28,8 +28,8 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-from pipeline.errors import StageFailed
-from pipeline.output import command_output
+from tfx_heads.pipeline.errors import StageFailed
+from tfx_heads.pipeline.output import command_output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,11 +66,11 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def _subcommands():
     """Subcommand registrars, imported lazily so `--help` stays fast."""
-    from components.evaluator import cli as evaluator_cli
-    from components.report import cli as report_cli
-    from kubeflow import cli as kubeflow_cli
-    from kubeflow import run_spec
-    from pipeline import local_runner
+    from tfx_heads.components.evaluator import cli as evaluator_cli
+    from tfx_heads.components.report import cli as report_cli
+    from tfx_heads.kubeflow import cli as kubeflow_cli
+    from tfx_heads.kubeflow import run_spec
+    from tfx_heads.pipeline import local_runner
 
     return [
         local_runner.add_subcommand,
@@ -87,7 +87,7 @@ BAD_INPUT = (ValueError, TypeError, OSError)
 
 MISSING_TFX = (
     "tfx-heads: the command line runs the TFX components, and TFX is not installed; "
-    "install them with: pip install 'tfx-heads[tfx]' (Python 3.10)"
+    "install them with: pip install 'tfx-heads[tfx]' (TFX 1.16 to 1.21; see the README)"
 )
 
 
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _new_log_path(args: argparse.Namespace) -> str:
     """A new log file in the subcommand's `log_dir` (or `tempdir/tfx-heads`)."""
-    from pipeline.log_capture import new_log_path
+    from tfx_heads.pipeline.log_capture import new_log_path
 
     log_dir = getattr(args, "log_dir", None)
     folder = log_dir(args) if log_dir else os.path.join(tempfile.gettempdir(), "tfx-heads")

@@ -3,7 +3,7 @@
 LocalDagRunner runs the components one after another and has no hook around each; it logs
 "Component <id> is running." before and "Component <id> is finished." after each (absl
 logging at INFO, TFX 1.16), and its launcher logs "A cached execution <n> is used." for a
-cached one. The command line sets absl's verbosity to INFO (`pipeline.log_capture`).
+cached one. The command line sets absl's verbosity to INFO (`tfx_heads.pipeline.log_capture`).
 `ComponentLines` is a logging handler that turns those records into `Console` stages, so the
 command line shows each component's start, end and duration while every other TFX message
 goes to the log file.
@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 
-from pipeline.console import Console
+from tfx_heads.pipeline.console import Console
 
 RUNNING = "Component %s is running."
 FINISHED = "Component %s is finished."

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import TextIO
 
-from components.progress import ProgressState
+from tfx_heads.components.progress import ProgressState
 
 QUIET_PROGRESS_SECONDS = 30.0
 """Least seconds between two progress lines of a task whose total is unknown (not live)."""
@@ -124,7 +124,7 @@ class Console:
 
 
 class ProgressHandler(logging.Handler):
-    """Shows `components.progress` records on a `Console` (see the module docstring)."""
+    """Shows `tfx_heads.components.progress` records on a `Console` (see the module docstring)."""
 
     def __init__(self, console: Console) -> None:
         super().__init__(logging.DEBUG)

@@ -1,6 +1,6 @@
-"""Errors shared by the `tfx-heads` subcommands and `pipeline.cli`, which reports them.
+"""Errors shared by the `tfx-heads` subcommands and `tfx_heads.pipeline.cli`, which reports them.
 
-A module of its own, so that `python -m pipeline.cli` (where the command line is
+A module of its own, so that `python -m tfx_heads.pipeline.cli` (where the command line is
 `__main__`) and the subcommands see the same classes.
 """
 

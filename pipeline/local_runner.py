@@ -19,8 +19,8 @@ import os
 import time
 from typing import Any
 
-from components.evaluator import constants as evaluator_constants
-from pipeline.taxi import config as taxi_config
+from tfx_heads.components.evaluator import constants as evaluator_constants
+from tfx_heads.pipeline.taxi import config as taxi_config
 
 PIPELINE_NAME = taxi_config.PIPELINE_NAME
 HEADLINE_METRICS = {
@@ -66,7 +66,7 @@ def prepare_data(root: str, sample_size: int | None) -> str:
     The file name carries the sample size, so a different size is a different input and
     ExampleGen's cache does not confuse them.
     """
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import sample
 
     data_root = os.path.join(root, "data", f"trips-{sample_size or 'all'}")
     path = os.path.join(data_root, "trips.tfrecord.gz")
@@ -83,8 +83,8 @@ def build(args: argparse.Namespace) -> Any:
     """The sample pipeline configured for a local run under `args.root`."""
     from tfx import v1 as tfx
 
-    from pipeline import pipeline
-    from pipeline.taxi import config, trainer_module
+    from tfx_heads.pipeline import pipeline
+    from tfx_heads.pipeline.taxi import config, trainer_module
 
     root = os.path.abspath(args.root)
     thresholds = config.THRESHOLDS
@@ -129,12 +129,12 @@ def run(args: argparse.Namespace) -> int:
     """Runs the pipeline, showing each component; prints the summary.
 
     Raises:
-        pipeline.errors.StageFailed: a component failed (naming it, with its error).
+        tfx_heads.pipeline.errors.StageFailed: a component failed (naming it, with its error).
     """
     from tfx import v1 as tfx
 
-    from pipeline import component_lines
-    from pipeline.errors import StageFailed
+    from tfx_heads.pipeline import component_lines
+    from tfx_heads.pipeline.errors import StageFailed
 
     console = args.console
     if args.log_file:

@@ -1,9 +1,9 @@
 """The output of one `tfx-heads` command: its own lines on the terminal, the rest in a log.
 
 `command_output(log_path)` captures every library's output into `log_path`
-(`pipeline.log_capture`) and yields the `Console` for the command's lines, which also shows
-`components.progress` reports. With `log_path=None` (`--verbose`) nothing is captured: the
-libraries' messages (INFO and above) and the command's lines share the terminal.
+(`tfx_heads.pipeline.log_capture`) and yields the `Console` for the command's lines, which also
+shows `tfx_heads.components.progress` reports. With `log_path=None` (`--verbose`) nothing is
+captured: the libraries' messages (INFO and above) and the command's lines share the terminal.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import logging
 import sys
 from collections.abc import Iterator
 
-from components import progress
-from pipeline import log_capture
-from pipeline.console import Console, ProgressHandler
+from tfx_heads.components import progress
+from tfx_heads.pipeline import log_capture
+from tfx_heads.pipeline.console import Console, ProgressHandler
 
 
 @contextlib.contextmanager

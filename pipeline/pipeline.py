@@ -12,9 +12,9 @@ from typing import Any
 
 from tfx import v1 as tfx
 
-from components.evaluator.component import HeadEvaluator
-from components.evaluator.constants import DEFAULT_NUM_BOOTSTRAP_SAMPLES
-from components.trainer.component import HeadTrainer
+from tfx_heads.components.evaluator.component import HeadEvaluator
+from tfx_heads.components.evaluator.constants import DEFAULT_NUM_BOOTSTRAP_SAMPLES
+from tfx_heads.components.trainer.component import HeadTrainer
 
 
 def create_pipeline(

@@ -150,7 +150,7 @@ def assert_serves_the_taxi_sample(model_dir: str) -> None:
     to 1, and every head's predictions from the `predict` signature."""
     import tensorflow as tf
 
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import sample
 
     served = tf.saved_model.load(model_dir)
     examples = tf.constant(sample.to_tf_examples(sample.load_trips().iloc[:4]))

@@ -24,25 +24,25 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from components.evaluator import constants
-from components.evaluator.example_inputs import (
+from heads.base_head import Head
+from heads.description import HeadDescription
+from heads.serialization import deserialize
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.example_inputs import (
     ExampleBatch,
     RaggedColumn,
     RowChecks,
     ragged_take_rows,
     take_rows,
 )
-from components.evaluator.head_inputs import HeadInput, InputSpec
-from components.evaluator.labels import (
+from tfx_heads.components.evaluator.head_inputs import HeadInput, InputSpec
+from tfx_heads.components.evaluator.labels import (
     check_logits,
     check_weights,
     example_weights,
     feature_logits,
     head_labels,
 )
-from heads.base_head import Head
-from heads.description import HeadDescription
-from heads.serialization import deserialize
 
 
 class ExampleCounts(NamedTuple):

@@ -25,11 +25,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from components import progress
-from components.evaluator import constants
+from tfx_heads.components import progress
+from tfx_heads.components.evaluator import constants
 
 _PROGRESS_SOURCE = "components/progress.py"
-"""Where `components.progress` records come from (the relayed records name the file)."""
+"""Where `tfx_heads.components.progress` records come from (the relayed records name the file)."""
 _WORKER_LOGGER = "apache_beam.runners.portability.local_job_service"
 
 
@@ -152,11 +152,11 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ValueError: bad input (malformed examples, bad arguments or files), with the
-            innermost message; `pipeline.cli` prints it and exits with status 2.
+            innermost message; `tfx_heads.pipeline.cli` prints it and exits with status 2.
     """
     _relay_worker_progress()
-    from components.evaluator import pipeline
-    from components.evaluator.example_inputs import MalformedExampleError
+    from tfx_heads.components.evaluator import pipeline
+    from tfx_heads.components.evaluator.example_inputs import MalformedExampleError
 
     started = time.time()
     args.console.begin("evaluating", announce=False)
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except (MalformedExampleError, ValueError, TypeError, OSError, RuntimeError) as error:
         # Beam wraps errors raised in a DoFn: report the innermost `Invalid ...` message as
-        # bad input (`pipeline.cli` prints it); anything else is an internal error.
+        # bad input (`tfx_heads.pipeline.cli` prints it); anything else is an internal error.
         message = _root_message(error)
         if message is None:
             raise
@@ -230,8 +230,8 @@ def _root_message(error: BaseException) -> str | None:
 
 class _WorkerProgress(logging.Handler):
     """Passes the progress reports that DirectRunner worker processes relay to this process
-    (`--num-workers`; as text in a `local_job_service` record) on to `components.progress`'s
-    logger, which the command line shows."""
+    (`--num-workers`; as text in a `local_job_service` record) on to
+    `tfx_heads.components.progress`'s logger, which the command line shows."""
 
     _MESSAGE = re.compile(r'message: "(.*?)"(?: instruction_id| log_location| thread|$)')
 

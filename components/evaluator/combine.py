@@ -22,14 +22,14 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 
-from components.evaluator import bootstrap, plots
-from components.evaluator.batches import ExampleCounts
-from components.evaluator.coders import AccumulatorCoder
-from components.evaluator.slicing import SliceBatch
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
+from tfx_heads.components.evaluator import bootstrap, plots
+from tfx_heads.components.evaluator.batches import ExampleCounts
+from tfx_heads.components.evaluator.coders import AccumulatorCoder
+from tfx_heads.components.evaluator.slicing import SliceBatch
 
 
 class SliceResult(NamedTuple):

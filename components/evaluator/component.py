@@ -18,8 +18,8 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import component_spec, standard_artifacts
 
-from components.evaluator import blessing, bootstrap, executor
-from components.evaluator.constants import (
+from tfx_heads.components.evaluator import blessing, bootstrap, executor
+from tfx_heads.components.evaluator.constants import (
     BASELINE_MODEL_KEY,
     BLESSING_KEY,
     CONFIDENCE_INTERVALS_KEY,
@@ -77,12 +77,13 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
             need it.
         slices: feature-name lists to slice by, besides the overall slice; a list of several
             names is a cross.
-        thresholds: blessing conditions (see `components.evaluator.blessing`); without any,
+        thresholds: blessing conditions (see `tfx_heads.components.evaluator.blessing`); without
+        any,
             every evaluated model is blessed.
         example_splits: the splits to evaluate (default `["eval"]`).
         reject_malformed: count malformed examples in `rejected` instead of failing.
         confidence_intervals: add Poisson bootstrap confidence intervals (as
-            `components.evaluator.pipeline.evaluate` and `tfx-heads evaluate` do).
+            `tfx_heads.components.evaluator.pipeline.evaluate` and `tfx-heads evaluate` do).
         num_bootstrap_samples: bootstrap replicates, >= 2 (with `confidence_intervals`).
 
     Raises:

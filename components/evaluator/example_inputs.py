@@ -25,7 +25,7 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from components.evaluator import constants
+from tfx_heads.components.evaluator import constants
 
 FeatureType = Literal["int64", "float", "bytes"]
 """The stored type of a feature: the `tf.train.Feature` oneof without `_list`."""

@@ -24,16 +24,16 @@ from tfx.components.evaluator import executor as tfx_evaluator_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
-from components import compat
-from components.evaluator import blessing, constants
-from components.evaluator.pipeline import evaluate, read_metrics
-from components.report.html import write_report
+from tfx_heads.components import compat
+from tfx_heads.components.evaluator import blessing, constants
+from tfx_heads.components.evaluator.pipeline import evaluate, read_metrics
+from tfx_heads.components.report.html import write_report
 
 _LOG = logging.getLogger(__name__)
 
 
 class Executor(tfx_evaluator_executor.Executor):
-    """Runs `components.evaluator.pipeline.evaluate` with the pipeline's Beam arguments.
+    """Runs `tfx_heads.components.evaluator.pipeline.evaluate` with the pipeline's Beam arguments.
 
     It derives from TFX's Evaluator executor (a Beam executor) only so that TFX's Kubeflow V2
     entrypoint (`kubeflow_v2_run_executor`) treats it as an evaluator: for those it rewrites

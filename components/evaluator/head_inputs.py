@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 import tensorflow as tf
 
-from components.evaluator.example_inputs import TF_DTYPES, FeatureType
 from heads.description import HeadDescription, HeadKind
 from heads.stats.metric_keys import suffixed
+from tfx_heads.components.evaluator.example_inputs import TF_DTYPES, FeatureType
 
 LabelFormat = Literal["value", "class_ids", "class_names", "multi_hot"]
 """How labels are stored: `value` (numbers: one per example, or `label_dimension` for

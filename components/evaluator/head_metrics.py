@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.evaluator.bootstrap import Interval
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
 from heads.stats.metric_keys import (
@@ -34,6 +33,7 @@ from heads.stats.metric_keys import (
     suffixed,
     threshold_key,
 )
+from tfx_heads.components.evaluator.bootstrap import Interval
 
 THRESHOLD_METRICS = {
     "accuracy": MetricKeys.ACCURACY_AT_THRESHOLD,

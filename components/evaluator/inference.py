@@ -30,10 +30,15 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from components.evaluator import constants
-from components.evaluator.example_inputs import ExampleBatch, RowChecks, failing_rows, take_rows
-from components.evaluator.head_inputs import InputSpec
 from heads import keys
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.example_inputs import (
+    ExampleBatch,
+    RowChecks,
+    failing_rows,
+    take_rows,
+)
+from tfx_heads.components.evaluator.head_inputs import InputSpec
 
 PREDICT_SIGNATURE = keys.PREDICT_SERVING_KEY
 EXAMPLES_INPUT = keys.EXAMPLES_INPUT_KEY

@@ -24,9 +24,9 @@ import functools
 import numpy as np
 import pandas as pd
 
-from components.evaluator import constants
-from components.evaluator.example_inputs import RaggedColumn, RowChecks
-from components.evaluator.head_inputs import HeadInput
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.example_inputs import RaggedColumn, RowChecks
+from tfx_heads.components.evaluator.head_inputs import HeadInput
 
 _SHOWN_VALUES = 8
 

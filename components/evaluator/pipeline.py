@@ -36,27 +36,31 @@ import apache_beam as beam
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from components.evaluator import constants
-from components.evaluator.batches import PrepareHeadBatches
-from components.evaluator.bootstrap import PoissonCounts
-from components.evaluator.combine import ExampleCountsCombineFn, HeadStatsCombineFn, SliceStats
-from components.evaluator.example_inputs import (
-    ParseExamples,
-    feature_types,
-    looks_multi_hot,
-    sample_examples,
-)
-from components.evaluator.head_inputs import InputSpec, build_input_spec, per_head
-from components.evaluator.inference import DEFAULT_CHUNK_SIZE, InferLogits
-from components.evaluator.reading import ReadExamples
-from components.evaluator.slicing import SliceBatches, SliceSpec, slice_specs
-from components.evaluator.writers import WriteResults, eval_config
 from heads.base_head import Head
 from heads.description import HeadDescription, describe
 from heads.export import head_config_document, load_head_config
 from heads.serialization import deserialize, serialize
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.batches import PrepareHeadBatches
+from tfx_heads.components.evaluator.bootstrap import PoissonCounts
+from tfx_heads.components.evaluator.combine import (
+    ExampleCountsCombineFn,
+    HeadStatsCombineFn,
+    SliceStats,
+)
+from tfx_heads.components.evaluator.example_inputs import (
+    ParseExamples,
+    feature_types,
+    looks_multi_hot,
+    sample_examples,
+)
+from tfx_heads.components.evaluator.head_inputs import InputSpec, build_input_spec, per_head
+from tfx_heads.components.evaluator.inference import DEFAULT_CHUNK_SIZE, InferLogits
+from tfx_heads.components.evaluator.reading import ReadExamples
+from tfx_heads.components.evaluator.slicing import SliceBatches, SliceSpec, slice_specs
+from tfx_heads.components.evaluator.writers import WriteResults, eval_config
 
 _LOG = logging.getLogger(__name__)
 

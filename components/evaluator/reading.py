@@ -15,8 +15,8 @@ rest can be walked, how many records it holds (counted as read and rejected unde
 `unreadable_records`, so read = evaluated + rejected still reconciles); where it cannot
 (a corrupt or cut gzip stream), the count is reported as unknown.
 
-Progress (examples read so far, per worker) is reported through `components.progress`: logged
-every `PROGRESS_INTERVAL_SECONDS`, more often for a live display; it is also counted in the
+Progress (examples read so far, per worker) is reported through `tfx_heads.components.progress`:
+logged every `PROGRESS_INTERVAL_SECONDS`, more often for a live display; it is also counted in the
 Beam counter `examples_read`.
 """
 
@@ -31,10 +31,10 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from components import progress
-from components.evaluator import constants
-from components.evaluator.batches import ExampleCounts
-from components.evaluator.example_inputs import (
+from tfx_heads.components import progress
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.batches import ExampleCounts
+from tfx_heads.components.evaluator.example_inputs import (
     ExampleBatch,
     compression_type,
     tensorflow_message,

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 import numpy as np
 
-from components.evaluator.example_inputs import RaggedColumn, take_rows
+from tfx_heads.components.evaluator.example_inputs import RaggedColumn, take_rows
 
 SliceValue = str | int | float
 SliceKey = tuple[tuple[str, SliceValue], ...]

@@ -29,13 +29,13 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 
-from components.evaluator.batches import PrepareHeadBatches
-from components.evaluator.example_inputs import ExampleBatch, RaggedColumn
-from components.evaluator.head_inputs import build_input_spec
 from heads.base_head import Head
 from heads.description import HeadDescription, describe
 from heads.serialization import deserialize, serialize
 from heads.stats import stats_for_head
+from tfx_heads.components.evaluator.batches import PrepareHeadBatches
+from tfx_heads.components.evaluator.example_inputs import ExampleBatch, RaggedColumn
+from tfx_heads.components.evaluator.head_inputs import build_input_spec
 
 BUFFER_SIZE = 4096
 METRIC_CLASS_NAME = "HeadMetrics"
@@ -47,7 +47,8 @@ class HeadMetrics(tfma.metrics.Metric):
     Args:
         head_config: the head's `heads.serialize` form, as JSON text or a dict.
         label_keys: the label feature (head name to feature for a MultiHead).
-        label_formats: label format overrides by head name (`components.evaluator.head_inputs`).
+        label_formats: label format overrides by head name
+            (`tfx_heads.components.evaluator.head_inputs`).
         name: unused except as TFMA's metric name.
     """
 

@@ -66,15 +66,15 @@ from tensorflow_model_analysis.writers.metrics_plots_and_validations_writer impo
     convert_slice_plots_to_proto,
 )
 
-from components.evaluator import constants
-from components.evaluator.batches import ExampleCounts
-from components.evaluator.combine import SliceResult
-from components.evaluator.head_metrics import HeadMetricLayout
-from components.evaluator.plots import HistogramPlot
-from components.evaluator.slicing import SliceKey, SliceSpec
 from heads import keys
 from heads.description import HeadDescription
 from heads.stats.metric_keys import MetricKeys, suffixed
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.batches import ExampleCounts
+from tfx_heads.components.evaluator.combine import SliceResult
+from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
+from tfx_heads.components.evaluator.plots import HistogramPlot
+from tfx_heads.components.evaluator.slicing import SliceKey, SliceSpec
 
 _TFMA_SHARD_SUFFIX = "-00000-of-00001.tfrecord"
 """The file name TFMA's writer gives its single shard (`metrics` + this)."""

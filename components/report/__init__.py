@@ -3,6 +3,6 @@
 `show_report(eval_dir)` shows it inline in a notebook; `tfx-heads report` writes the page.
 """
 
-from components.report.notebook import ReportView, show_report
+from tfx_heads.components.report.notebook import ReportView, show_report
 
 __all__ = ["ReportView", "show_report"]

@@ -30,7 +30,7 @@ def add_subcommand(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Writes the report; prints its path."""
-    from components.report.html import write_report
+    from tfx_heads.components.report.html import write_report
 
     args.console.line(write_report(args.eval_dir, args.output))
     return 0

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from components.report import charts
-from components.report.data import Curve, HeadMetrics
-from components.report.sections import NOT_COMPUTED, esc, format_number, head_title
+from tfx_heads.components.report import charts
+from tfx_heads.components.report.data import Curve, HeadMetrics
+from tfx_heads.components.report.sections import NOT_COMPUTED, esc, format_number, head_title
 
 DRAWN_CLASS_CURVES = 6
 """Per-class curves the report draws per head (the classes with the most positives), of the
-at most `components.evaluator.constants.MAX_CLASS_CURVES` the evaluator stores."""
+at most `tfx_heads.components.evaluator.constants.MAX_CLASS_CURVES` the evaluator stores."""
 
 
 def _curve_label(curve: Curve) -> str:

@@ -1,13 +1,13 @@
 """Loading an evaluation's output for the report: metrics, blessing, baseline and plot data.
 
-An evaluation directory (see `components.evaluator.writers`) holds `metrics.json`, TFMA's
+An evaluation directory (see `tfx_heads.components.evaluator.writers`) holds `metrics.json`, TFMA's
 files (`eval_config.json`, `metrics-*`, `plots-*`) and, when written by the TFX component,
-`blessing.json` and a baseline model's evaluation in `baseline/`. The heads, their kinds,
-thresholds and classes come from each slice's structured `heads` list
-(`components.evaluator.head_metrics`, built from the head's description), never from taking
-metric keys apart, so head and class names may hold any character. Curves and calibration
-buckets come from TFMA's plots (`tfma.load_eval_result(dir).plots`, overall slice), keyed by
-head (`output_name`) and class id (`sub_key`).
+`blessing.json` and a baseline model's evaluation in `baseline/`. The heads, their kinds, thresholds
+and classes come from each slice's structured `heads` list
+(`tfx_heads.components.evaluator.head_metrics`, built from the head's description), never from
+taking metric keys apart, so head and class names may hold any character. Curves and calibration
+buckets come from TFMA's plots (`tfma.load_eval_result(dir).plots`, overall slice), keyed by head
+(`output_name`) and class id (`sub_key`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from components.evaluator.constants import BASELINE_DIR, BLESSING_FILE, METRICS_JSON_FILE
 from heads.description import HeadKind
+from tfx_heads.components.evaluator.constants import BASELINE_DIR, BLESSING_FILE, METRICS_JSON_FILE
 
 CALIBRATION_BUCKETS = 20
 """Most points of a calibration plot (buckets merged into runs of about equal weight)."""
@@ -271,7 +271,7 @@ _OLDER = " (metrics.json of a version before per-head metrics: evaluate again)"
 
 
 def _checked_document(document: Any, path: str) -> dict[str, Any]:
-    """`metrics.json` as the evaluator writes it (`components.evaluator.writers`), or a
+    """`metrics.json` as the evaluator writes it (`tfx_heads.components.evaluator.writers`), or a
     ValueError naming the file, the entry and the field that is missing or mistyped."""
     if not isinstance(document, dict) or not isinstance(document.get("slices"), list):
         raise ValueError(f"Invalid {path}: expected an object with a `slices` list.")

@@ -14,8 +14,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from components.report import assets, curves, sections
-from components.report.data import Evaluation, load_evaluation
+from tfx_heads.components.report import assets, curves, sections
+from tfx_heads.components.report.data import Evaluation, load_evaluation
 
 _KIND_TITLES = {
     "binary": "binary classification",

@@ -1,6 +1,6 @@
 """The evaluation report inline in a notebook (Jupyter, JupyterLab, Colab).
 
-    from components.report import show_report
+    from tfx_heads.components.report import show_report
     show_report(eval_dir)  # the last expression of a cell
 
 The report page goes in an `<iframe srcdoc>` with `sandbox="allow-scripts"`: its style sheet
@@ -61,7 +61,7 @@ class ReportView:
     """An evaluation report that renders itself in a notebook cell (`_repr_html_`).
 
     Args:
-        page: the report's HTML document (`components.report.html.render`).
+        page: the report's HTML document (`tfx_heads.components.report.html.render`).
         height: the frame's height in pixels until the page tells its own.
     """
 
@@ -99,13 +99,13 @@ def show_report(eval_dir: str, height: int = 800) -> ReportView:
         shows the report.
 
     Raises:
-        OSError, ValueError: as `components.report.data.load_evaluation` (no or bad
+        OSError, ValueError: as `tfx_heads.components.report.data.load_evaluation` (no or bad
             evaluation at `eval_dir`).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from components.report.data import load_evaluation
-        from components.report.html import render
+        from tfx_heads.components.report.data import load_evaluation
+        from tfx_heads.components.report.html import render
 
         # TensorFlow sets its logger's level when it is first imported (INFO in a notebook).
         with _logger_level("tensorflow", logging.ERROR):

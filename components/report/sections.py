@@ -14,8 +14,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from components.report.data import Evaluation, HeadMetrics, is_finite
 from heads.stats.metric_keys import MetricKeys
+from tfx_heads.components.report.data import Evaluation, HeadMetrics, is_finite
 
 SMALL_SLICE_EXAMPLES = 100
 """Slices with fewer examples are flagged as small (their metrics are noisy)."""

@@ -3,6 +3,6 @@
 # This module only re-exports the public API.
 # ruff: noqa: F401
 
-from components.trainer.component import HeadTrainer
-from components.trainer.executor import Executor
-from components.trainer.options import TrainerOptions
+from tfx_heads.components.trainer.component import HeadTrainer
+from tfx_heads.components.trainer.executor import Executor
+from tfx_heads.components.trainer.options import TrainerOptions

@@ -17,9 +17,9 @@ from tfx.components.trainer import component as tfx_trainer_component
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import trainer_pb2
 
-from components.trainer import constants, executor
-from components.trainer.options import TrainerOptions
-from components.trainer.strategy import StrategyName
+from tfx_heads.components.trainer import constants, executor
+from tfx_heads.components.trainer.options import TrainerOptions
+from tfx_heads.components.trainer.strategy import StrategyName
 
 
 class HeadTrainer(tfx_trainer_component.Trainer):
@@ -28,11 +28,12 @@ class HeadTrainer(tfx_trainer_component.Trainer):
     The user module (`module_file`) defines:
 
     - `build_model(hparams: dict) -> (logits_model, head)` (required): a `keras.Model` from
-      the features dict to logits (a dict of logits by head name for a `heads.MultiHead`)
-      and the `heads.Head`. It is called in the distribution strategy's scope. A functional
-      model with dict inputs (`keras.Input(shape=(1,), name=...)` per feature) gets exactly
-      its inputs, dense, cast to its dtypes (sparse schema features are densified; see
-      `components.trainer.features`); another model gets every non-label feature as parsed.
+      the features dict to logits (a dict of logits by head name for a `heads.MultiHead`) and the
+      `heads.Head`. It is called in the distribution strategy's scope. A functional model with dict
+      inputs (`keras.Input(shape=(1,), name=...)` per feature) gets exactly its inputs, dense, cast
+      to its dtypes (sparse schema features are densified; see
+      `tfx_heads.components.trainer.features`); another model gets every non-label feature as
+      parsed.
     - `LABEL_KEYS` (required): the label feature name for a single head, or a dict of head
       name to label feature name with exactly the MultiHead's head names. Label features
       leave the features; a head's `weight_column` stays in them. With Transform, these are
@@ -81,7 +82,7 @@ class HeadTrainer(tfx_trainer_component.Trainer):
         eval_args: `trainer_pb2.EvalArgs` (splits, `num_steps`: validation steps per epoch,
             unset for a full pass).
         strategy: `auto`, `mirrored`, `multi_worker`, `tpu` or `one_device` (see
-            `components.trainer.strategy`).
+            `tfx_heads.components.trainer.strategy`).
         devices: devices for `mirrored` or `one_device`.
         tpu: TPU address or name.
         batch_size: global training batch size.

@@ -3,7 +3,7 @@
 # `custom_config` key under which `HeadTrainer` stores its typed options (a JSON object).
 OPTIONS_KEY = "head_trainer"
 
-# Attributes of the user module (see `components.trainer.component.HeadTrainer`).
+# Attributes of the user module (see `tfx_heads.components.trainer.component.HeadTrainer`).
 BUILD_MODEL_FN = "build_model"
 BUILD_OPTIMIZER_FN = "build_optimizer"
 LABEL_KEYS_ATTR = "LABEL_KEYS"

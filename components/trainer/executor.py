@@ -17,10 +17,10 @@ from tfx import types
 from tfx.components.trainer import executor as tfx_trainer_executor
 from tfx.types import standard_component_specs
 
-from components import compat
-from components.trainer import module_contract, strategy, train
-from components.trainer.options import TrainerOptions
 from heads.export import HEAD_CONFIG_PATH, SAVED_MODEL_FILE
+from tfx_heads.components import compat
+from tfx_heads.components.trainer import module_contract, strategy, train
+from tfx_heads.components.trainer.options import TrainerOptions
 
 
 class Executor(tfx_trainer_executor.GenericExecutor):

@@ -28,7 +28,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.public import tfxio
 
 import heads
-from components.trainer.module_contract import LabelKeys
+from tfx_heads.components.trainer.module_contract import LabelKeys
 
 Batch = dict[str, Any]
 

@@ -26,7 +26,7 @@ import keras
 from tfx.components.util import udf_utils
 
 import heads
-from components.trainer import constants
+from tfx_heads.components.trainer import constants
 
 LabelKeys = str | dict[str, str]
 

@@ -11,8 +11,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.trainer import constants
-from components.trainer.strategy import STRATEGY_NAMES, StrategyName
+from tfx_heads.components.trainer import constants
+from tfx_heads.components.trainer.strategy import STRATEGY_NAMES, StrategyName
 
 MIXED_PRECISION_POLICIES = (None, "mixed_float16", "mixed_bfloat16")
 
@@ -23,7 +23,7 @@ class TrainerOptions:
 
     Attributes:
         strategy: one of `auto`, `mirrored`, `multi_worker`, `tpu`, `one_device` (see
-            `components.trainer.strategy`).
+            `tfx_heads.components.trainer.strategy`).
         devices: devices for `mirrored` (several) or `one_device` (one); None for the default.
         tpu: TPU address or name for `tpu` (and for `auto` to pick a TPU); None for the default.
         batch_size: global training batch size, split across replicas; >= 1.
@@ -39,7 +39,7 @@ class TrainerOptions:
             `mixed_bfloat16` (TPUs, recent CPUs). Layers compute in the lower precision; the
             head's loss, metrics and predictions stay float32.
         backup: back up the training state under `<model_run>/backup` and resume from it when
-            the trainer is run again after a kill (see `components.trainer.backup`); the
+            the trainer is run again after a kill (see `tfx_heads.components.trainer.backup`); the
             backup is removed after a successful run.
         backup_steps: steps between backups (besides every epoch end); >= 1.
         hparams: hyperparameters passed to the module's `build_model` (values from a Tuner's

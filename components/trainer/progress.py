@@ -1,4 +1,4 @@
-"""A Keras callback that reports training steps through `components.progress`.
+"""A Keras callback that reports training steps through `tfx_heads.components.progress`.
 
 Keras's own progress output (`verbose=2`) prints one line per epoch with every metric; this
 reports the optimizer's step count and the running loss instead, often enough for a live
@@ -11,7 +11,7 @@ from typing import Any
 
 import keras
 
-from components import progress
+from tfx_heads.components import progress
 
 
 class TrainingProgress(keras.callbacks.Callback):

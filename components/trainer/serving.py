@@ -20,8 +20,8 @@ import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 import heads
-from components.trainer import features as features_lib
-from components.trainer.module_contract import LabelKeys, label_key_list
+from tfx_heads.components.trainer import features as features_lib
+from tfx_heads.components.trainer.module_contract import LabelKeys, label_key_list
 
 FeatureSpec = dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]
 

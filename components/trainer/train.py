@@ -1,12 +1,11 @@
 """The head trainer's training run: datasets, strategy, `HeadModel.fit`, export.
 
-`run_training` is what the executor calls once it has TFX's `FnArgs`, the user module and
-the options. It builds the model in the strategy's scope (under the mixed-precision policy,
-if any), resumes from a backup of an earlier, killed attempt (`components.trainer.backup`),
-trains it with TensorBoard logs in the ModelRun directory, and exports it. In a multi-worker
-run every worker trains and exports (saving may run collective ops on all of them), but only
-the chief writes to the Model and ModelRun artifacts; the others write to temporary
-directories that are removed.
+`run_training` is what the executor calls once it has TFX's `FnArgs`, the user module and the
+options. It builds the model in the strategy's scope (under the mixed-precision policy, if any),
+resumes from a backup of an earlier, killed attempt (`tfx_heads.components.trainer.backup`), trains
+it with TensorBoard logs in the ModelRun directory, and exports it. In a multi-worker run every
+worker trains and exports (saving may run collective ops on all of them), but only the chief writes
+to the Model and ModelRun artifacts; the others write to temporary directories that are removed.
 """
 
 from __future__ import annotations
@@ -27,14 +26,14 @@ from absl import logging
 from tfx.components.trainer import fn_args_utils
 
 import heads
-from components import compat
-from components.trainer import backup as backup_lib
-from components.trainer import constants, module_contract
-from components.trainer import features as features_lib
-from components.trainer import progress as progress_lib
-from components.trainer import serving as serving_lib
-from components.trainer import strategy as strategy_lib
-from components.trainer.options import TrainerOptions
+from tfx_heads.components import compat
+from tfx_heads.components.trainer import backup as backup_lib
+from tfx_heads.components.trainer import constants, module_contract
+from tfx_heads.components.trainer import features as features_lib
+from tfx_heads.components.trainer import progress as progress_lib
+from tfx_heads.components.trainer import serving as serving_lib
+from tfx_heads.components.trainer import strategy as strategy_lib
+from tfx_heads.components.trainer.options import TrainerOptions
 
 # Strategies whose replicas must all run the same number of steps.
 _STEPS_REQUIRED = ("multi_worker", "tpu")
@@ -131,7 +130,10 @@ def run_training(
         distribution.chief,
         hparams,
     )
-    with precision_policy(options.mixed_precision):
+    with (
+        _output_dirs(fn_args, distribution.chief) as (log_dir, export_dir),
+        precision_policy(options.mixed_precision),
+    ):
         model = build_head_model(user_module, hparams, options, distribution.strategy)
         input_specs = _checked_input_specs(model, schema)
         train_dataset, eval_dataset = _datasets(
@@ -142,18 +144,17 @@ def run_training(
         )
         state = _backup_state(model, fn_args, options, distribution.chief)
         start_step = backup_lib.restore(state) if state else 0
-        with _output_dirs(fn_args, distribution.chief) as (log_dir, export_dir):
-            history = _fit(
-                model, train_dataset, eval_dataset, plan, options, state, start_step, log_dir
-            )
-            serving_lib.export_serving_model(
-                model,
-                export_dir,
-                feature_spec,
-                user_module.raw_label_keys,
-                input_specs,
-                fn_args.transform_output,
-            )
+        history = _fit(
+            model, train_dataset, eval_dataset, plan, options, state, start_step, log_dir
+        )
+        serving_lib.export_serving_model(
+            model,
+            export_dir,
+            feature_spec,
+            user_module.raw_label_keys,
+            input_specs,
+            fn_args.transform_output,
+        )
     result = TrainingResult(
         model=model,
         history=history,
@@ -278,14 +279,19 @@ def _output_dirs(fn_args: fn_args_utils.FnArgs, chief: bool) -> Iterator[tuple[s
 
     Every worker trains and exports (saving may run collective ops on all of them), but only
     the chief writes to the ModelRun and Model artifacts; the others' directory is removed.
+    It is also the workers' temporary directory while they build their inputs and model and
+    train: TensorFlow writes the code AutoGraph generates there, and at exit removes only the
+    sources, not their bytecode.
     """
     if chief:
         yield fn_args.model_run_dir, fn_args.serving_model_dir
         return
     scratch = tempfile.mkdtemp(prefix="head_trainer_")
+    saved_tempdir, tempfile.tempdir = tempfile.tempdir, scratch
     try:
         yield os.path.join(scratch, "logs"), os.path.join(scratch, "model")
     finally:
+        tempfile.tempdir = saved_tempdir
         shutil.rmtree(scratch, ignore_errors=True)
 
 

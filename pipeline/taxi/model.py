@@ -12,7 +12,7 @@ from typing import Any
 import keras
 
 import heads
-from pipeline.taxi import sample
+from tfx_heads.pipeline.taxi import sample
 
 # Fixed affine scaling of `sample.NUMERIC_FEATURES` to about unit range: money and miles by
 # typical values, time fields by their period, coordinates around central Chicago.
@@ -23,7 +23,7 @@ DEFAULT_HPARAMS = {"hidden_units": (64, 32), "embedding_dim": 8, "hash_buckets":
 
 
 def build_head() -> heads.MultiHead:
-    """The MultiHead over the sample's four labels (see `pipeline.taxi.sample`)."""
+    """The MultiHead over the sample's four labels (see `tfx_heads.pipeline.taxi.sample`)."""
     return heads.MultiHead(
         [
             heads.BinaryClassHead(thresholds=(0.3, 0.5, 0.7), name="big_tipper"),

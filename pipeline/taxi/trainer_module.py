@@ -1,14 +1,15 @@
-"""The taxi sample's `HeadTrainer` user module: the four-head model of `pipeline.taxi.model`.
+"""The taxi sample's `HeadTrainer` user module: the four-head model of
+`tfx_heads.pipeline.taxi.model`.
 
-See `components.trainer.HeadTrainer` for the contract. The labels are the sample's derived
-label features (`pipeline.taxi.sample.LABEL_KEYS`); the serving signatures parse the model's
-input features.
+See `tfx_heads.components.trainer.HeadTrainer` for the contract. The labels are the sample's derived
+label features (`tfx_heads.pipeline.taxi.sample.LABEL_KEYS`); the serving signatures parse the
+model's input features.
 """
 
 from __future__ import annotations
 
-from pipeline.taxi import sample
-from pipeline.taxi.model import build_model
+from tfx_heads.pipeline.taxi import sample
+from tfx_heads.pipeline.taxi.model import build_model
 
 __all__ = ["LABEL_KEYS", "build_model"]
 

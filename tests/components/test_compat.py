@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from components import compat
+from tfx_heads.components import compat
 
 
 @pytest.mark.parametrize("api", compat.PRIVATE_APIS, ids=lambda api: api.name)

@@ -1,4 +1,5 @@
-"""Tests of `kubeflow.compile` and `tfx-heads compile`: the Kubeflow job spec, without a cluster.
+"""Tests of `tfx_heads.kubeflow.compile` and `tfx-heads compile`: the Kubeflow job spec, without a
+cluster.
 
 The golden file `testdata/pipeline_job.golden.json` is the compiled spec with volatile fields
 (TFX/Python versions) normalised. After an intended change, regenerate it with
@@ -14,8 +15,8 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from kubeflow import cli, compile
-from pipeline import cli as tfx_heads_cli
+from tfx_heads.kubeflow import cli, compile
+from tfx_heads.pipeline import cli as tfx_heads_cli
 
 GOLDEN = pathlib.Path(__file__).parent / "testdata" / "pipeline_job.golden.json"
 IMAGE = "us-docker.pkg.dev/my-project/tfx/tfx-heads:1"
@@ -43,8 +44,8 @@ COMPONENTS = (
 )
 BEAM_COMPONENTS = ("ImportExampleGen", "StatisticsGen", "HeadEvaluator")
 EXECUTOR_CLASSES = {
-    "HeadTrainer": "components.trainer.executor.Executor",
-    "HeadEvaluator": "components.evaluator.executor.Executor",
+    "HeadTrainer": "tfx_heads.components.trainer.executor.Executor",
+    "HeadEvaluator": "tfx_heads.components.evaluator.executor.Executor",
 }
 RESOURCES = compile.TrainerResources(
     cpu_limit=8, memory_limit=32, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=2

@@ -1,9 +1,10 @@
-"""Tests of `kubeflow.dataflow`: the Beam arguments built for Dataflow, read by Beam itself."""
+"""Tests of `tfx_heads.kubeflow.dataflow`: the Beam arguments built for Dataflow, read by Beam
+itself."""
 
 import pytest
 from apache_beam.options import pipeline_options
 
-from kubeflow import dataflow
+from tfx_heads.kubeflow import dataflow
 
 IMAGE = "us-docker.pkg.dev/my-project/tfx/tfx-heads:1"
 USER_ARGS = (

@@ -1,4 +1,5 @@
-"""Tests of `kubeflow.job_spec`: reading a compiled job for a local run (no task runs here).
+"""Tests of `tfx_heads.kubeflow.job_spec`: reading a compiled job for a local run (no task runs
+here).
 
 The job is the compile test's golden file, a real `KubeflowV2DagRunner` output.
 """
@@ -9,7 +10,7 @@ import pathlib
 
 import pytest
 
-from kubeflow import job_spec
+from tfx_heads.kubeflow import job_spec
 
 GOLDEN = pathlib.Path(__file__).parent / "testdata" / "pipeline_job.golden.json"
 

@@ -1,9 +1,9 @@
-"""Tests of `kubeflow.local_store`: run records and the resolvers' artifact queries."""
+"""Tests of `tfx_heads.kubeflow.local_store`: run records and the resolvers' artifact queries."""
 
 import pytest
 from kfp.pipeline_spec import pipeline_spec_pb2 as pb
 
-from kubeflow import local_store
+from tfx_heads.kubeflow import local_store
 
 BLESSING_TYPE = pb.ArtifactTypeSchema(instance_schema="title: tfx.ModelBlessing\ntype: object\n")
 MODEL_TYPE = pb.ArtifactTypeSchema(schema_title="tfx.Model")

@@ -1,6 +1,6 @@
-"""Tests of `tfx-heads run-spec` (`kubeflow.run_spec`) on small jobs: the command's errors, a
-failing task, and an importer whose URI is a runtime parameter feeding a real StatisticsGen.
-The whole taxi pipeline runs in `test_run_spec_taxi.py`."""
+"""Tests of `tfx-heads run-spec` (`tfx_heads.kubeflow.run_spec`) on small jobs: the command's
+errors, a failing task, and an importer whose URI is a runtime parameter feeding a real
+StatisticsGen. The whole taxi pipeline runs in `test_run_spec_taxi.py`."""
 
 import json
 import pathlib
@@ -9,9 +9,9 @@ import re
 import pytest
 import tensorflow as tf
 
-from kubeflow import run_spec
-from pipeline import cli
-from pipeline.taxi import sample
+from tfx_heads.kubeflow import run_spec
+from tfx_heads.pipeline import cli
+from tfx_heads.pipeline.taxi import sample
 
 GOLDEN = pathlib.Path(__file__).parent / "testdata" / "pipeline_job.golden.json"
 

@@ -1,4 +1,4 @@
-"""Tests of per-component settings (`kubeflow.settings`) in the compiled job: images, Beam
+"""Tests of per-component settings (`tfx_heads.kubeflow.settings`) in the compiled job: images, Beam
 arguments on top of the common ones, and container resources."""
 
 import json
@@ -7,8 +7,8 @@ import pytest
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from kubeflow import compile, settings
-from pipeline import cli as tfx_heads_cli
+from tfx_heads.kubeflow import compile, settings
+from tfx_heads.pipeline import cli as tfx_heads_cli
 
 IMAGE = "us-docker.pkg.dev/p/tfx/tfx-heads:1"
 GPU_IMAGE = "us-docker.pkg.dev/p/tfx/tfx-heads-gpu:1"

@@ -19,13 +19,13 @@ def _run(code: str) -> subprocess.CompletedProcess:
 def test_without_tfx_the_command_says_in_one_line_what_to_install(argv):
     # `sys.modules["tfx"] = None` makes `import tfx` fail as it does where TFX is absent.
     result = _run(
-        "import sys; sys.modules['tfx'] = None; from pipeline import cli; "
+        "import sys; sys.modules['tfx'] = None; from tfx_heads.pipeline import cli; "
         f"sys.exit(cli.main({argv!r}))"
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "tfx-heads: the command line runs the TFX components, and TFX is not installed; "
-        "install them with: pip install 'tfx-heads[tfx]' (Python 3.10)"
+        "install them with: pip install 'tfx-heads[tfx]' (TFX 1.16 to 1.21; see the README)"
     ]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 
 def _main(argv: list[str]) -> subprocess.CompletedProcess:
-    code = f"import sys; from pipeline import cli; sys.exit(cli.main({argv!r}))"
+    code = f"import sys; from tfx_heads.pipeline import cli; sys.exit(cli.main({argv!r}))"
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
     )
@@ -27,7 +27,7 @@ def test_bad_input_is_one_line_with_status_2(tmp_path):
 def test_an_internal_error_is_one_line_with_status_1_and_debug_raises_it(
     monkeypatch, capsys, tmp_path
 ):
-    from pipeline import cli
+    from tfx_heads.pipeline import cli
 
     def add_failing(subparsers):  # a subcommand with a bug
         def run(args):

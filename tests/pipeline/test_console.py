@@ -1,12 +1,13 @@
-"""`pipeline.console`: stage lines, the live status line, and how often progress is a line."""
+"""`tfx_heads.pipeline.console`: stage lines, the live status line, and how often progress is a
+line."""
 
 from __future__ import annotations
 
 import io
 import logging
 
-from components.progress import LOGGER_NAME, Progress, ProgressState
-from pipeline.console import Console, ProgressHandler
+from tfx_heads.components.progress import LOGGER_NAME, Progress, ProgressState
+from tfx_heads.pipeline.console import Console, ProgressHandler
 
 
 def _record(state: ProgressState) -> logging.LogRecord:

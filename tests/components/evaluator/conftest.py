@@ -48,7 +48,7 @@ def helpers():
 @pytest.fixture(scope="session")
 def taxi_trips():
     """The first `TAXI_TRIPS` trips of the taxi sample, with derived labels."""
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import sample
 
     return sample.load_trips().iloc[:TAXI_TRIPS].reset_index(drop=True)
 
@@ -57,7 +57,7 @@ def taxi_trips():
 def taxi_examples(tmp_path_factory, taxi_trips):
     """The trips as two gzipped TFRecord files; returns their glob (file order: part-0 holds
     the even trips, part-1 the odd ones)."""
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import sample
 
     folder = tmp_path_factory.mktemp("taxi_examples")
     sample.write_tfrecords(taxi_trips.iloc[0::2], str(folder / "part-0.tfrecord.gz"))
@@ -71,8 +71,8 @@ def train_taxi_model(folder: str, trips: Any, seed: int, steps: int) -> str:
     import keras
 
     import heads
-    from pipeline.taxi import model as taxi_model_lib
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import model as taxi_model_lib
+    from tfx_heads.pipeline.taxi import sample
 
     keras.utils.set_random_seed(seed)
     features, labels = sample.features_and_labels(trips)
@@ -240,7 +240,7 @@ def synthetic(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synthetic_result(synthetic, tmp_path_factory):
     """`(metrics.json document, output directory)` of the synthetic evaluation, in-process."""
-    from components.evaluator import pipeline
+    from tfx_heads.components.evaluator import pipeline
 
     output = str(tmp_path_factory.mktemp("synthetic_eval"))
     document = pipeline.evaluate(
@@ -261,7 +261,7 @@ TAXI_SLICES = ("trip_start_day",)
 @pytest.fixture(scope="session")
 def taxi_result(taxi_examples, taxi_model, tmp_path_factory):
     """`(metrics.json document, output directory)` of the taxi model, in-process, batch 512."""
-    from components.evaluator import pipeline
+    from tfx_heads.components.evaluator import pipeline
 
     output = str(tmp_path_factory.mktemp("taxi_eval"))
     document = pipeline.evaluate(

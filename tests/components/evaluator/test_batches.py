@@ -6,10 +6,14 @@ import pytest
 import tensorflow as tf
 
 import heads
-from components.evaluator import constants
-from components.evaluator.batches import ExampleCounts, PrepareHeadBatches
-from components.evaluator.example_inputs import ExampleBatch, MalformedExampleError, ParseExamples
-from components.evaluator.head_inputs import build_input_spec
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.batches import ExampleCounts, PrepareHeadBatches
+from tfx_heads.components.evaluator.example_inputs import (
+    ExampleBatch,
+    MalformedExampleError,
+    ParseExamples,
+)
+from tfx_heads.components.evaluator.head_inputs import build_input_spec
 
 
 @keras.saving.register_keras_serializable(package="evaluator_tests")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.evaluator import blessing
+from tfx_heads.components.evaluator import blessing
 
 CANDIDATE = {
     "Overall": {"auc": 0.80, "average_loss": 0.40},

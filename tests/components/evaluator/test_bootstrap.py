@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from components.evaluator import bootstrap
+from tfx_heads.components.evaluator import bootstrap
 
 
 def test_counts_depend_only_on_file_record_and_seed():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import heads
-from components.evaluator import cli
-from pipeline import cli as main_cli
+from tfx_heads.components.evaluator import cli
+from tfx_heads.pipeline import cli as main_cli
 
 
 def _load(output):

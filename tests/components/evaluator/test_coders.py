@@ -10,11 +10,11 @@ from apache_beam.coders import registry
 from apache_beam.portability.api import beam_runner_api_pb2
 
 import heads
-from components.evaluator import coders, constants, pipeline
-from components.evaluator.coders import MIN_SPARSE_SIZE, AccumulatorCoder
-from components.evaluator.combine import HeadStatsCombineFn
-from components.evaluator.slicing import SliceBatch
 from heads.stats.score_counts import ScoreCounts
+from tfx_heads.components.evaluator import coders, constants, pipeline
+from tfx_heads.components.evaluator.coders import MIN_SPARSE_SIZE, AccumulatorCoder
+from tfx_heads.components.evaluator.combine import HeadStatsCombineFn
+from tfx_heads.components.evaluator.slicing import SliceBatch
 
 
 def _assert_same_bits(decoded, original):

@@ -5,10 +5,14 @@ import pickle
 import numpy as np
 
 import heads
-from components.evaluator.batches import ExampleCounts
-from components.evaluator.bootstrap import poisson_counts
-from components.evaluator.combine import ExampleCountsCombineFn, HeadStatsCombineFn, SliceStats
-from components.evaluator.slicing import SliceBatch
+from tfx_heads.components.evaluator.batches import ExampleCounts
+from tfx_heads.components.evaluator.bootstrap import poisson_counts
+from tfx_heads.components.evaluator.combine import (
+    ExampleCountsCombineFn,
+    HeadStatsCombineFn,
+    SliceStats,
+)
+from tfx_heads.components.evaluator.slicing import SliceBatch
 
 
 def _head():

@@ -4,8 +4,8 @@ import pytest
 from tfx import types
 from tfx.types import standard_artifacts
 
-from components.evaluator import constants
-from components.evaluator.component import HeadEvaluator
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.component import HeadEvaluator
 
 
 def _evaluator(**options):

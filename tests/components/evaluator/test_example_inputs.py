@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.evaluator import constants
-from components.evaluator.example_inputs import (
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.example_inputs import (
     ExampleBatch,
     MalformedExampleError,
     ParseExamples,

@@ -6,9 +6,9 @@ import os
 import pytest
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.evaluator import constants, pipeline
-from components.evaluator.constants import BLESSING_FILE, REPORT_FILE
-from components.evaluator.executor import Executor
+from tfx_heads.components.evaluator import constants, pipeline
+from tfx_heads.components.evaluator.constants import BLESSING_FILE, REPORT_FILE
+from tfx_heads.components.evaluator.executor import Executor
 
 SLICES = [["trip_start_day"]]
 

@@ -3,7 +3,7 @@
 import pytest
 
 import heads
-from components.evaluator.head_inputs import build_input_spec, per_head
+from tfx_heads.components.evaluator.head_inputs import build_input_spec, per_head
 
 
 def _spec(head, label_keys, types, **kwargs):

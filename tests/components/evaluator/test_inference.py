@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 import heads
-from components.evaluator.example_inputs import ExampleBatch, MalformedExampleError
-from components.evaluator.head_inputs import build_input_spec
-from components.evaluator.inference import InferLogits, signature_outputs
+from tfx_heads.components.evaluator.example_inputs import ExampleBatch, MalformedExampleError
+from tfx_heads.components.evaluator.head_inputs import build_input_spec
+from tfx_heads.components.evaluator.inference import InferLogits, signature_outputs
 
 
 def _spec(head):

@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 
-from components.evaluator import constants
-from components.evaluator.example_inputs import (
+from heads.description import HeadDescription
+from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.example_inputs import (
     ExampleBatch,
     MalformedExampleError,
     RaggedColumn,
     RowChecks,
 )
-from components.evaluator.head_inputs import HeadInput
-from components.evaluator.labels import example_weights, feature_logits, head_labels
-from heads.description import HeadDescription
+from tfx_heads.components.evaluator.head_inputs import HeadInput
+from tfx_heads.components.evaluator.labels import example_weights, feature_logits, head_labels
 
 
 def _column(rows, dtype=None):

@@ -14,8 +14,8 @@ import tensorflow as tf
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import heads
-from components.evaluator import constants, pipeline
 from heads.export import load_head_config, read_head_config
+from tfx_heads.components.evaluator import constants, pipeline
 
 # ---------------------------------------------------------------------------- references
 
@@ -538,7 +538,7 @@ def test_single_head_keys_and_confidence_intervals(tmp_path, helpers):
 
 def _taxi_reference(taxi_trips, taxi_model, taxi_examples):
     """Logits from the SavedModel's signature on the files' examples, labels from the trips."""
-    from pipeline.taxi import sample
+    from tfx_heads.pipeline.taxi import sample
 
     files = sorted(tf.io.gfile.glob(taxi_examples))
     serialized = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(10**6)

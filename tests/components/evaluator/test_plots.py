@@ -3,9 +3,9 @@
 import numpy as np
 
 import heads
-from components.evaluator import plots
 from heads.stats import stats_for_head
 from heads.stats.histogram import logit_histogram
+from tfx_heads.components.evaluator import plots
 
 
 def test_counts_at_kept_thresholds_are_exact():

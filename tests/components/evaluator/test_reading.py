@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.evaluator.reading import ReadExamples
+from tfx_heads.components.evaluator.reading import ReadExamples
 
 
 def test_batches_and_record_numbers(tmp_path, helpers):

@@ -5,9 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
-from components.evaluator.bootstrap import PoissonCounts
-from components.evaluator.example_inputs import RaggedColumn
-from components.evaluator.slicing import SliceBatches, SliceSpec, slice_rows, slice_specs
+from tfx_heads.components.evaluator.bootstrap import PoissonCounts
+from tfx_heads.components.evaluator.example_inputs import RaggedColumn
+from tfx_heads.components.evaluator.slicing import SliceBatches, SliceSpec, slice_rows, slice_specs
 
 
 def _column(rows, dtype=None):

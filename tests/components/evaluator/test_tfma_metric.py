@@ -4,9 +4,10 @@ import json
 
 import pytest
 import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.proto import config_pb2
 
 import heads
-from components.evaluator import tfma_metric
+from tfx_heads.components.evaluator import tfma_metric
 
 
 @pytest.mark.slow
@@ -14,10 +15,10 @@ def test_stock_tfma_computes_the_same_metrics_as_the_evaluator(
     taxi_examples, taxi_model, taxi_result, tmp_path
 ):
     head, label_keys = heads.load_head_config(taxi_model)
-    eval_config = tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(signature_name="predict")],
+    eval_config = config_pb2.EvalConfig(
+        model_specs=[config_pb2.ModelSpec(signature_name="predict")],
         metrics_specs=[tfma_metric.head_metrics_spec(head, label_keys)],
-        slicing_specs=[tfma.SlicingSpec()],
+        slicing_specs=[config_pb2.SlicingSpec()],
     )
     result = tfma.run_model_analysis(
         eval_shared_model=tfma.default_eval_shared_model(taxi_model, eval_config=eval_config),

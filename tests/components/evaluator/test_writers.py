@@ -4,12 +4,12 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 
 import heads
-from components.evaluator.batches import ExampleCounts
-from components.evaluator.bootstrap import Interval
-from components.evaluator.combine import SliceResult
-from components.evaluator.plots import histogram_plot
-from components.evaluator.slicing import slice_specs
-from components.evaluator.writers import (
+from tfx_heads.components.evaluator.batches import ExampleCounts
+from tfx_heads.components.evaluator.bootstrap import Interval
+from tfx_heads.components.evaluator.combine import SliceResult
+from tfx_heads.components.evaluator.plots import histogram_plot
+from tfx_heads.components.evaluator.slicing import slice_specs
+from tfx_heads.components.evaluator.writers import (
     count_keys,
     eval_config,
     metrics_json,

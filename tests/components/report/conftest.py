@@ -169,7 +169,7 @@ def write_examples(path: str, seed: int = 0) -> None:
 def evaluation(tmp_path_factory):
     """A namespace: `dir` (the evaluation output, with `baseline/` and `blessing.json`),
     `document` (its metrics.json) and `baseline` (the baseline's metrics.json)."""
-    from components.evaluator import blessing, pipeline
+    from tfx_heads.components.evaluator import blessing, pipeline
 
     folder = tmp_path_factory.mktemp("report_eval")
     examples = str(folder / "examples.tfrecord")
@@ -212,7 +212,7 @@ def evaluation(tmp_path_factory):
 
 
 def _by_slice(document):
-    from components.evaluator import blessing
+    from tfx_heads.components.evaluator import blessing
 
     return {
         blessing.slice_name(entry["slice"]): {
@@ -236,7 +236,7 @@ def many_classes_dir(tmp_path_factory):
         metrics[f"auc/class{i}/error_bound/ml"] = 1e-4
         metrics[f"probability_mean/class{i}/ml"] = 0.1
     import heads
-    from components.evaluator.head_metrics import HeadMetricLayout
+    from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
 
     layout = HeadMetricLayout(heads.describe(heads.MultiLabelHead(MANY_CLASSES, name="ml")))
     document = {

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from components.report.html import write_report
+from tfx_heads.components.report.html import write_report
 
 README_SCREENSHOT = pathlib.Path(__file__).resolve().parents[3] / "docs" / "report.png"
 README_SCREENSHOT_BYTES = 200_000

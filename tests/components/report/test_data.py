@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from components.report import data
+from tfx_heads.components.report import data
 
 
 def test_heads_and_kinds(evaluation):
@@ -92,10 +92,10 @@ def test_blessing_and_baseline(evaluation):
 def _document(head, metrics):
     """A one-slice metrics.json of `head` (a heads.Head) as the evaluator writes it."""
     import heads
-    from components.evaluator.batches import ExampleCounts
-    from components.evaluator.combine import SliceResult
-    from components.evaluator.slicing import slice_specs
-    from components.evaluator.writers import metrics_json
+    from tfx_heads.components.evaluator.batches import ExampleCounts
+    from tfx_heads.components.evaluator.combine import SliceResult
+    from tfx_heads.components.evaluator.slicing import slice_specs
+    from tfx_heads.components.evaluator.writers import metrics_json
 
     result = SliceResult(metrics, None, [])
     counts = ExampleCounts(3, 3, {})

@@ -17,9 +17,9 @@ import sys
 
 import pytest
 
-from components.report import ReportView, show_report
-from components.report.data import load_evaluation
-from components.report.html import render
+from tfx_heads.components.report import ReportView, show_report
+from tfx_heads.components.report.data import load_evaluation
+from tfx_heads.components.report.html import render
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[3]
 HOST_STYLE = "body { font-size: 16px; } h2.host { color: rgb(200, 0, 0); }"
@@ -76,7 +76,7 @@ def test_a_missing_evaluation_fails_naming_it(tmp_path):
 
 @pytest.mark.slow
 def test_show_report_in_an_executed_notebook_renders_in_chromium(evaluation, browser, tmp_path):
-    # The TFX stack's Jupyter packages (pinned in constraints.txt); a missing one fails.
+    # The TFX stack's Jupyter packages (the `test` extra); a missing one fails.
     import nbclient
     import nbformat
 
@@ -85,7 +85,7 @@ def test_show_report_in_an_executed_notebook_renders_in_chromium(evaluation, bro
         # A notebook's usual first cell (TensorFlow prints its C++ start-up lines here).
         nbformat.v4.new_code_cell("import sys\nimport tensorflow\nprint(sys.executable)"),
         nbformat.v4.new_code_cell(
-            f"from components.report import show_report\nshow_report({evaluation.dir!r})"
+            f"from tfx_heads.components.report import show_report\nshow_report({evaluation.dir!r})"
         ),
     ]
     client = nbclient.NotebookClient(

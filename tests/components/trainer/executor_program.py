@@ -19,7 +19,7 @@ import tempfile
 def main(spec_path: str) -> None:
     from tfx.types import artifact_utils
 
-    from components.trainer import executor
+    from tfx_heads.components.trainer import executor
 
     task = (json.loads(os.environ.get("TF_CONFIG") or "{}").get("task")) or {}
     tempfile.tempdir = os.path.join(

@@ -7,8 +7,8 @@ from tfx.proto import trainer_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import json_utils
 
-from components.trainer import HeadTrainer, constants, executor
-from components.trainer.options import TrainerOptions
+from tfx_heads.components.trainer import HeadTrainer, constants, executor
+from tfx_heads.components.trainer.options import TrainerOptions
 
 
 def channel(artifact_type):

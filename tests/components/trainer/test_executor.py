@@ -15,10 +15,10 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import json_utils, proto_utils
 
 import heads
-from components.trainer import constants, executor, strategy, train
-from components.trainer.options import TrainerOptions
 from heads.export import head_export_outputs
-from pipeline.taxi import sample
+from tfx_heads.components.trainer import constants, executor, strategy, train
+from tfx_heads.components.trainer.options import TrainerOptions
+from tfx_heads.pipeline.taxi import sample
 
 NUM_TRIPS = 2000
 NUM_EVAL = 400
@@ -486,7 +486,7 @@ def test_a_killed_trainer_resumes_from_its_last_backup(tmp_path, run_cluster):
 XLA_MODULE = """
 import keras
 
-from pipeline.taxi import model, sample
+from tfx_heads.pipeline.taxi import model, sample
 
 LABEL_KEYS = dict(sample.LABEL_KEYS)
 

@@ -8,8 +8,8 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tensorflow_transform.tf_metadata import schema_utils
 
 import heads
-from components.trainer import features
-from components.trainer.features import InputSpec
+from tfx_heads.components.trainer import features
+from tfx_heads.components.trainer.features import InputSpec
 
 FLOAT_1 = InputSpec(tf.float32, (1,))
 

@@ -6,8 +6,8 @@ import textwrap
 import pytest
 
 import heads
-from components.trainer import module_contract
-from pipeline.taxi import sample
+from tfx_heads.components.trainer import module_contract
+from tfx_heads.pipeline.taxi import sample
 
 MODEL = """
 import keras

@@ -3,8 +3,8 @@
 import pytest
 from tfx.utils import json_utils
 
-from components.trainer import constants
-from components.trainer.options import TrainerOptions
+from tfx_heads.components.trainer import constants
+from tfx_heads.components.trainer.options import TrainerOptions
 
 
 def test_round_trip_through_json_custom_config():

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 from tensorflow_transform.tf_metadata import schema_utils
 
-from components.trainer import serving
-from components.trainer.features import InputSpec
+from tfx_heads.components.trainer import serving
+from tfx_heads.components.trainer.features import InputSpec
 
 SPECS = {"fare": InputSpec(tf.float32, (1,)), "company": InputSpec(tf.string, (1,))}
 

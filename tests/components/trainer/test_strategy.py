@@ -5,7 +5,7 @@ import json
 import pytest
 import tensorflow as tf
 
-from components.trainer import strategy
+from tfx_heads.components.trainer import strategy
 
 CHIEF_AND_WORKER = {
     "cluster": {"chief": ["host0:2222"], "worker": ["host1:2222"]},

@@ -2,8 +2,8 @@
 
 import pytest
 
-from components.trainer import train
-from components.trainer.options import TrainerOptions
+from tfx_heads.components.trainer import train
+from tfx_heads.components.trainer.options import TrainerOptions
 
 
 @pytest.mark.parametrize(
