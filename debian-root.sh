@@ -69,8 +69,6 @@ unmount_all() {
     done
 }
 trap unmount_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 mount_in_root() {  # mount_in_root TARGET MOUNT-ARGS...
     mkdir -p "$root$1"
     mount "${@:2}" "$root$1"
@@ -83,12 +81,15 @@ mount_in_root /dev/pts -t devpts devpts
 mount_in_root /dev/shm -t tmpfs tmpfs
 mount_in_root /tfx-heads --bind "$checkout"
 
+# A clean environment: the host's PIP_* settings and paths stay out.
+root_env=(
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+    LANG=C.UTF-8 PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1
+    DEBIAN_FRONTEND=noninteractive CI="${CI:-}" TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-}"
+    bash -c 'cd /tfx-heads && exec "$@"' bash
+)
 in_root() {
-    chroot "$root" env -i \
-        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-        PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
-        DEBIAN_FRONTEND=noninteractive CI="${CI:-}" TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-}" \
-        bash -c 'cd /tfx-heads && exec "$@"' bash "$@"
+    chroot "$root" "${root_env[@]}" "$@"
 }
 
 if [ -n "$built" ]; then
@@ -97,8 +98,20 @@ if [ -n "$built" ]; then
     echo "$recipe" >"$root/.tfx-heads-recipe"
 fi
 
+# The command runs in the background (chroot itself, so that its pid is the command's) and
+# this script waits for it: a signal to the script reaches the command at once, and the
+# mounts are undone once the command has ended.
+chroot "$root" "${root_env[@]}" "$@" <&0 &
+command_pid=$!
+forward() {  # forward SIGNAL STATUS
+    kill -s "$1" "$command_pid" 2>/dev/null
+    wait "$command_pid"
+    exit "$2"
+}
+trap 'forward INT 130' INT
+trap 'forward TERM 143' TERM
 set +e
-in_root "$@"
+wait "$command_pid"
 status=$?
 set -e
 exit $status
