@@ -9,12 +9,10 @@ four-head MultiHead, trained briefly and exported with `heads.export_saved_model
   four classes of the multi-label head, and the example count, on the overall slice and one
   slice feature (`trip_start_day`). TFMA runs about 900 examples/s, so it reads only the first
   `--tfma-examples` records; rates (examples/s) are compared, not times.
-- **evaluator**: `tfx_heads.components.evaluator.pipeline.evaluate` on every record, same slicing;
-it
-  computes a superset of TFMA's metrics (every key of all four heads, with exact curves
-  while a curve has at most 2**20 distinct scores, else 2**16-bucket histograms and error
-  bounds, and ROC/PR and calibration plots), in-process and with
-  `--num-workers 2`.
+- **evaluator**: `tfx_heads.components.evaluator.pipeline.evaluate` on every record, same
+  slicing; it computes a superset of TFMA's metrics (every key of all four heads, with exact
+  curves while a curve has at most 2**20 distinct scores, else 2**16-bucket histograms and
+  error bounds, and ROC/PR and calibration plots), in-process and with `--num-workers 2`.
 - **floor**: `tf.data` (parallel reads, prefetch) and the model's `predict` signature on
   batches of `--batch-size`, nothing else: what any evaluator must at least spend.
 
@@ -42,6 +40,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from tfx_heads.components.evaluator import constants
 
 # Each worker process of a multi-worker run imports TensorFlow; keep their logs quiet too.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -249,32 +249,34 @@ def compare_with_tfma(tfma_result, document: dict) -> list[tuple[str, float, flo
     return rows
 
 
+STAGE_NAMES = {
+    constants.READ_STAGE: "read (tf.data, gunzip)",
+    constants.PARSE_STAGE: "parse labels and slice features",
+    constants.INFER_STAGE: "infer (predict signature)",
+    constants.PREPARE_STAGE: "labels and checks",
+    constants.SLICE_STAGE: "slice rows",
+}
+"""The breakdown's name of each of the evaluator's per-batch stages (by Beam label)."""
+
+
 def stage_breakdown(pattern: str, model_dir: str, batch_size: int, limit: int) -> dict:
-    """Seconds per stage of the evaluator run one after another, without Beam."""
+    """Seconds per stage of the evaluator run one after another, without Beam: the stages
+    `transforms.batch_stages` gives, in its order, then the statistics of `slice_stats`."""
     import tensorflow as tf
 
-    from tfx_heads.components.evaluator import pipeline
-    from tfx_heads.components.evaluator.batches import PrepareHeadBatches
+    from tfx_heads.components.evaluator import transforms
     from tfx_heads.components.evaluator.coders import AccumulatorCoder
-    from tfx_heads.components.evaluator.combine import SliceStats
-    from tfx_heads.components.evaluator.example_inputs import ParseExamples
-    from tfx_heads.components.evaluator.inference import InferLogits
-    from tfx_heads.components.evaluator.reading import ReadExamples
-    from tfx_heads.components.evaluator.slicing import SliceBatches
+    from tfx_heads.components.evaluator.config import build_config
+    from tfx_heads.components.evaluator.options import EvaluationOptions
     from tfx_heads.components.evaluator.writers import tfma_metrics, tfma_plots
 
-    config = pipeline.build_config(pattern, tempfile.mkdtemp(), model=model_dir, slices=[SLICE])
-    stages = {
-        "read (tf.data, gunzip)": ReadExamples(batch_size),
-        "parse labels and slice features": ParseExamples(config.input_spec.feature_spec(), False),
-        "infer (predict signature)": InferLogits(model_dir, config.input_spec),
-        "labels and checks": PrepareHeadBatches(config.input_spec, config.head_config, False),
-        "slice rows": SliceBatches(config.slices),
-    }
+    options = EvaluationOptions(slices=[SLICE], batch_size=batch_size)
+    config = build_config(pattern, tempfile.mkdtemp(), options, model=model_dir)
+    stages = {STAGE_NAMES[label]: stage for label, stage in transforms.batch_stages(config)}
     for stage in stages.values():
         if hasattr(stage, "setup"):
             stage.setup()
-    slice_stats = SliceStats(config.input_spec.head)
+    slice_stats = transforms.slice_stats(config)
     seconds = dict.fromkeys([*stages, "statistics (HeadStats.update)", "finalize and plots"], 0.0)
     accumulators: dict = {}
     names = list(stages)

@@ -23,10 +23,13 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfx_heads.components import progress
 from tfx_heads.components.evaluator import constants
+
+if TYPE_CHECKING:  # imported on use: it imports TensorFlow and Beam
+    from tfx_heads.components.evaluator.options import EvaluationOptions
 
 _PROGRESS_SOURCE = "components/progress.py"
 """Where `tfx_heads.components.progress` records come from (the relayed records name the file)."""
@@ -147,6 +150,33 @@ def per_head_values(values: Sequence[str] | None, arg: str) -> str | dict[str, s
     return result
 
 
+def evaluation_options(args: argparse.Namespace) -> EvaluationOptions:
+    """The `EvaluationOptions` of parsed `evaluate` arguments (an option not given on the
+    command line keeps its default).
+
+    Raises:
+        ValueError: for a malformed per-head value (`per_head_values`) or an invalid option.
+    """
+    from tfx_heads.components.evaluator.options import EvaluationOptions
+
+    optional = {
+        name: getattr(args, name)
+        for name in ("num_buckets", "class_num_buckets", "max_exact_scores")
+        if getattr(args, name) is not None
+    }
+    return EvaluationOptions(
+        logits_features=per_head_values(args.logits_feature, "--logits-feature"),
+        label_keys=per_head_values(args.label_key, "--label-key"),
+        slices=args.slice,
+        batch_size=args.batch_size,
+        reject_malformed=args.reject_malformed,
+        confidence_intervals=args.confidence_intervals,
+        num_bootstrap_samples=args.num_bootstrap_samples,
+        label_formats=per_head_values(args.label_format, "--label-format"),
+        **optional,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs the evaluation and prints a summary.
 
@@ -165,29 +195,14 @@ def run(args: argparse.Namespace) -> int:
         if args.head_config:
             with open(args.head_config) as f:
                 head = json.load(f)
-        options: dict[str, Any] = {}
-        if args.num_buckets is not None:
-            options["num_buckets"] = args.num_buckets
-        if args.class_num_buckets is not None:
-            options["class_num_buckets"] = args.class_num_buckets
-        if args.max_exact_scores is not None:
-            options["max_exact_scores"] = args.max_exact_scores
         document = pipeline.evaluate(
             examples=args.examples,
             output=args.output,
             head=head,
             model=args.model,
-            logits_features=per_head_values(args.logits_feature, "--logits-feature"),
-            label_keys=per_head_values(args.label_key, "--label-key"),
-            slices=args.slice,
-            batch_size=args.batch_size,
-            reject_malformed=args.reject_malformed,
-            confidence_intervals=args.confidence_intervals,
-            num_bootstrap_samples=args.num_bootstrap_samples,
-            label_formats=per_head_values(args.label_format, "--label-format"),
+            options=evaluation_options(args),
             beam_pipeline_args=args.beam_args,
             num_workers=args.num_workers,
-            **options,
         )
     except (MalformedExampleError, ValueError, TypeError, OSError, RuntimeError) as error:
         # Beam wraps errors raised in a DoFn: report the innermost `Invalid ...` message as

@@ -18,7 +18,7 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import component_spec, standard_artifacts
 
-from tfx_heads.components.evaluator import blessing, bootstrap, executor
+from tfx_heads.components.evaluator import blessing, executor
 from tfx_heads.components.evaluator.constants import (
     BASELINE_MODEL_KEY,
     BLESSING_KEY,
@@ -32,6 +32,7 @@ from tfx_heads.components.evaluator.constants import (
     SLICES_KEY,
     THRESHOLDS_KEY,
 )
+from tfx_heads.components.evaluator.options import EvaluationOptions
 
 
 class HeadEvaluatorSpec(types.ComponentSpec):
@@ -83,7 +84,8 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
         example_splits: the splits to evaluate (default `["eval"]`).
         reject_malformed: count malformed examples in `rejected` instead of failing.
         confidence_intervals: add Poisson bootstrap confidence intervals (as
-            `tfx_heads.components.evaluator.pipeline.evaluate` and `tfx-heads evaluate` do).
+            `tfx_heads.components.evaluator.pipeline.evaluate` and `tfx-heads evaluate` do;
+            see `EvaluationOptions`, which the executor reads the parameters into).
         num_bootstrap_samples: bootstrap replicates, >= 2 (with `confidence_intervals`).
 
     Raises:
@@ -107,29 +109,30 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
         confidence_intervals: bool = False,
         num_bootstrap_samples: int = DEFAULT_NUM_BOOTSTRAP_SAMPLES,
     ):
-        blessing.parse_thresholds(list(thresholds or []))  # fail at definition, not at run
+        thresholds = list(thresholds or [])
+        parsed = blessing.parse_thresholds(thresholds)  # fail at definition, not at run
         slices = [list(features) for features in (slices or [])]
         for features in slices:
             if not features or not all(isinstance(f, str) and f for f in features):
                 raise ValueError(
                     f"Invalid `slices`: expected lists of feature names; received {features!r}."
                 )
-        if not isinstance(confidence_intervals, bool):
-            raise TypeError(
-                "Invalid `confidence_intervals`: expected a bool (the number of replicates is "
-                f"`num_bootstrap_samples`); received {confidence_intervals!r}."
-            )
-        if confidence_intervals:  # as `evaluate` does: the count only matters with intervals
-            bootstrap.validate_num_bootstrap_samples(num_bootstrap_samples)
+        options = EvaluationOptions(  # as the executor reads them back: checked the same way
+            slices=[tuple(features) for features in slices],
+            thresholds=parsed,
+            reject_malformed=reject_malformed,
+            confidence_intervals=confidence_intervals,
+            num_bootstrap_samples=num_bootstrap_samples,
+        )
         spec = HeadEvaluatorSpec(
             examples=examples,
             model=model,
             baseline_model=baseline_model,
             slices=json.dumps(slices),
-            thresholds=json.dumps(list(thresholds or [])),
+            thresholds=json.dumps(thresholds),
             example_splits=json.dumps(list(example_splits or ["eval"])),
             reject_malformed=int(reject_malformed),
-            confidence_intervals=num_bootstrap_samples if confidence_intervals else 0,
+            confidence_intervals=options.bootstrap_replicates,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing),
         )

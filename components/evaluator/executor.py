@@ -26,6 +26,7 @@ from tfx.utils import io_utils, path_utils
 
 from tfx_heads.components import compat
 from tfx_heads.components.evaluator import blessing, constants
+from tfx_heads.components.evaluator.options import EvaluationOptions
 from tfx_heads.components.evaluator.pipeline import evaluate, read_metrics
 from tfx_heads.components.report.html import write_report
 
@@ -33,7 +34,8 @@ _LOG = logging.getLogger(__name__)
 
 
 class Executor(tfx_evaluator_executor.Executor):
-    """Runs `tfx_heads.components.evaluator.pipeline.evaluate` with the pipeline's Beam arguments.
+    """Runs `tfx_heads.components.evaluator.pipeline.evaluate` with the pipeline's Beam arguments
+    and the options of its execution properties (`EvaluationOptions.from_exec_properties`).
 
     It derives from TFX's Evaluator executor (a Beam executor) only so that TFX's Kubeflow V2
     entrypoint (`kubeflow_v2_run_executor`) treats it as an evaluator: for those it rewrites
@@ -62,18 +64,7 @@ class Executor(tfx_evaluator_executor.Executor):
             input_dict[constants.EXAMPLES_KEY],
             json.loads(exec_properties.get(constants.EXAMPLE_SPLITS_KEY) or '["eval"]'),
         )
-        thresholds = blessing.parse_thresholds(exec_properties.get(constants.THRESHOLDS_KEY))
-        options = {
-            "slices": [
-                tuple(features)
-                for features in json.loads(exec_properties.get(constants.SLICES_KEY) or "[]")
-            ],
-            "reject_malformed": bool(exec_properties.get(constants.REJECT_MALFORMED_KEY)),
-            "confidence_intervals": bool(exec_properties.get(constants.CONFIDENCE_INTERVALS_KEY)),
-            "num_bootstrap_samples": exec_properties.get(constants.CONFIDENCE_INTERVALS_KEY)
-            or constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES,
-            "beam_pipeline_args": compat.beam_pipeline_args(self),
-        }
+        options = EvaluationOptions.from_exec_properties(exec_properties)
         evaluation_dir = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
         model = artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY])
         baseline_model, baseline_path = None, None
@@ -87,13 +78,15 @@ class Executor(tfx_evaluator_executor.Executor):
             examples,
             evaluation_dir,
             model=path_utils.serving_model_path(model.uri),
+            options=options,
             baseline_model=baseline_path,
-            **options,
+            beam_pipeline_args=compat.beam_pipeline_args(self),
         )
         baseline = None
         if baseline_model is not None:
             baseline = read_metrics(os.path.join(evaluation_dir, constants.BASELINE_DIR))
 
+        thresholds = list(options.thresholds)
         verdict = blessing.decide(
             thresholds, metrics_by_slice(candidate), baseline and metrics_by_slice(baseline)
         )

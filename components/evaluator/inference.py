@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -45,6 +46,12 @@ EXAMPLES_INPUT = keys.EXAMPLES_INPUT_KEY
 LOGITS_KEY = keys.PredictionKeys.LOGITS
 PREDICTIONS_KEY = keys.PredictionKeys.PREDICTIONS
 DEFAULT_CHUNK_SIZE = 1024
+
+
+def validate_chunk_size(chunk_size: Any, arg: str = "chunk_size") -> None:
+    """Raises ValueError unless `chunk_size` is an int >= 1 (examples per signature call)."""
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"Invalid `{arg}`: expected an int >= 1; received {chunk_size!r}.")
 
 
 def signature_outputs(
@@ -104,10 +111,7 @@ class InferLogits(beam.DoFn):
         reject_malformed: bool = False,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
-        if not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(
-                f"Invalid `chunk_size`: expected an int >= 1; received {chunk_size!r}."
-            )
+        validate_chunk_size(chunk_size)
         self._chunk_size = chunk_size
         self._model_dir = model_dir
         self._spec = spec

@@ -26,6 +26,7 @@ import logging
 import os
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -42,6 +43,12 @@ from tfx_heads.components.evaluator.example_inputs import (
 )
 
 _LOG = logging.getLogger(__name__)
+
+
+def validate_batch_size(batch_size: Any) -> None:
+    """Raises ValueError unless `batch_size` is an int >= 1 (examples per batch)."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"Invalid `batch_size`: expected an int >= 1; received {batch_size!r}.")
 
 
 @beam.typehints.with_input_types(str)
@@ -63,10 +70,7 @@ class ReadExamples(beam.DoFn):
         reject_malformed: bool = False,
         progress_interval: float = constants.PROGRESS_INTERVAL_SECONDS,
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(
-                f"Invalid `batch_size`: expected an int >= 1; received {batch_size!r}."
-            )
+        validate_batch_size(batch_size)
         compression_type("", compression)  # Validates the option.
         self._batch_size = batch_size
         self._compression = compression

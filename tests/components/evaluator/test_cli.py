@@ -122,6 +122,31 @@ def test_beam_arguments_pass_through():
     assert args.slice == ["a,b"] and args.num_workers == 2 and args.run is cli.run
 
 
+def test_arguments_become_evaluation_options():
+    from tfx_heads.components.evaluator.options import EvaluationOptions
+
+    argv = ["evaluate", "--examples", "e", "--output", "o", "--logits-feature", "h1=l1"]
+    argv += ["--logits-feature", "h2=l2", "--label-key", "y", "--slice", "b,a"]
+    argv += ["--batch-size", "8", "--reject-malformed", "--confidence-intervals"]
+    argv += ["--num-bootstrap-samples", "5", "--label-format", "class_ids", "--num-buckets", "64"]
+    options = cli.evaluation_options(main_cli.build_parser().parse_args(argv))
+    assert options == EvaluationOptions(
+        logits_features={"h1": "l1", "h2": "l2"},
+        label_keys="y",
+        slices=[("a", "b")],
+        batch_size=8,
+        reject_malformed=True,
+        confidence_intervals=True,
+        num_bootstrap_samples=5,
+        label_formats="class_ids",
+        num_buckets=64,
+    )
+    defaults = ["evaluate", "--examples", "e", "--output", "o", "--model", "m"]
+    assert cli.evaluation_options(main_cli.build_parser().parse_args(defaults)) == (
+        EvaluationOptions()
+    )
+
+
 def test_model_and_logits_features_are_exclusive(capsys):
     with pytest.raises(SystemExit):
         main_cli.build_parser().parse_args(

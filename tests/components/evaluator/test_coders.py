@@ -11,9 +11,10 @@ from apache_beam.portability.api import beam_runner_api_pb2
 
 import heads
 from heads.stats.score_counts import ScoreCounts
-from tfx_heads.components.evaluator import coders, constants, pipeline
+from tfx_heads.components.evaluator import coders, constants, transforms
 from tfx_heads.components.evaluator.coders import MIN_SPARSE_SIZE, AccumulatorCoder
 from tfx_heads.components.evaluator.combine import HeadStatsCombineFn
+from tfx_heads.components.evaluator.config import build_config
 from tfx_heads.components.evaluator.slicing import SliceBatch
 
 
@@ -108,8 +109,8 @@ def test_head_accumulators_round_trip_to_the_same_results():
 
 def test_the_pipeline_ships_accumulators_with_it(taxi_examples, taxi_model, tmp_path):
     root = beam.Pipeline()
-    _ = root | pipeline.EvaluateHeads(
-        pipeline.build_config(taxi_examples, str(tmp_path), model=taxi_model)
+    _ = root | transforms.EvaluateHeads(
+        build_config(taxi_examples, str(tmp_path), model=taxi_model)
     )
     proto, context = root.to_runner_api(return_context=True)
     (combine,) = [

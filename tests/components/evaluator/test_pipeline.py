@@ -1,12 +1,10 @@
 """Full evaluations against independent references: scikit-learn for AUC and average
 precision, exact NumPy for threshold metrics, means, losses and counts."""
 
-import dataclasses
 import json
 import os
 import re
 
-import apache_beam as beam
 import numpy as np
 import pytest
 import scipy.special
@@ -16,6 +14,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 import heads
 from heads.export import load_head_config, read_head_config
 from tfx_heads.components.evaluator import constants, pipeline
+from tfx_heads.components.evaluator.options import EvaluationOptions
 
 # ---------------------------------------------------------------------------- references
 
@@ -656,15 +655,24 @@ def test_evaluate_checks_its_arguments(tmp_path):
         )
 
 
-def test_head_config_forms(taxi_model):
-    head = heads.BinaryClassHead(name="b")
-    stored = {"head": heads.serialize(head), "label_keys": "y"}
-    assert pipeline.resolve_head(stored, None, None)[:2] == (heads.serialize(head), "y")
-    assert pipeline.resolve_head(heads.serialize(head), None, "z")[1] == "z"
-    config, keys, _ = pipeline.resolve_head(None, taxi_model, None)
-    assert config["class_name"] == "MultiHead" and keys["trip_tags"] == "trip_tags"
-    with pytest.raises(ValueError, match="Invalid `label_keys`"):
-        pipeline.resolve_head(head, None, None)
+def test_a_baseline_needs_a_model_and_its_output_a_baseline(synthetic, tmp_path):
+    arguments = dict(head=synthetic.head, label_keys=synthetic.label_keys)
+    arguments.update(examples=synthetic.glob, logits_features=synthetic.logits_features)
+    with pytest.raises(ValueError, match="Invalid `baseline_model`: expected it with `model`"):
+        pipeline.evaluate(output=str(tmp_path / "c"), baseline_model="m", **arguments)
+    with pytest.raises(ValueError, match="Invalid `baseline_output`"):
+        pipeline.evaluate(output=str(tmp_path / "c"), baseline_output="d", **arguments)
+
+
+def test_options_and_option_keywords_combine(tmp_path):
+    options = EvaluationOptions(label_keys="y", logits_features="l", batch_size=8)
+    with pytest.raises(ValueError, match="matches no file"):  # the options were accepted
+        pipeline.evaluate(str(tmp_path / "none-*"), str(tmp_path), heads.BinaryClassHead(),
+                          options=options, reject_malformed=True)  # fmt: skip
+    with pytest.raises(ValueError, match="Invalid `batch_size`: expected an int >= 1"):
+        pipeline.evaluate("x", str(tmp_path), options=options, batch_size=0)
+    with pytest.raises(TypeError, match="batch_sizes"):
+        pipeline.evaluate("x", str(tmp_path), options=options, batch_sizes=8)
 
 
 def test_pipeline_options():
@@ -775,86 +783,3 @@ def test_with_reject_malformed_unreadable_rests_are_reported_and_counts_reconcil
             corrupt, str(tmp_path / "o2"), head=heads.BinaryClassHead(),
             logits_features="logit", label_keys="y", batch_size=8,
         )  # fmt: skip
-
-
-def _two_scores_rows():
-    """Labels and two logits features; record 3's label is a float (unparseable), record 6
-    lacks `score_a` and record 9 has a NaN `score_b`."""
-    rows = [{"y": i % 2, "score_a": [i / 10 - 1], "score_b": [1 - i / 20]} for i in range(24)]
-    rows[3]["y"] = 0.5
-    del rows[6]["score_a"]
-    rows[9]["score_b"] = [float("nan")]
-    return rows
-
-
-def test_several_models_read_and_parse_once_and_reject_each_their_own(tmp_path, helpers):
-    from apache_beam.metrics.metric import MetricsFilter
-
-    rows = _two_scores_rows()
-    helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows[:10])
-    helpers.write_examples(tmp_path / "part-1.tfrecord.gz", rows[10:])
-    arguments = dict(head=heads.BinaryClassHead(), label_keys="y", reject_malformed=True)
-    arguments.update(examples=str(tmp_path / "part-*"), batch_size=4)
-    configs = [
-        pipeline.build_config(output=str(tmp_path / name), logits_features=name, **arguments)
-        for name in ("score_a", "score_b")
-    ]
-    root = beam.Pipeline(options=pipeline.pipeline_options())
-    _ = root | pipeline.EvaluateHeads(*configs)
-    result = root.run()
-    result.wait_until_finish()
-
-    def counter(name, step=None):
-        selected = MetricsFilter().with_name(name)
-        found = result.metrics().query(selected.with_step(step) if step else selected)
-        return sum(item.committed for item in found["counters"])
-
-    # Every record read (and so parsed: ParseExamples is one stage, fused with the reading)
-    # once; each model evaluates and rejects its own.
-    assert counter(constants.EXAMPLES_READ_COUNTER) == len(rows)
-    for index in (0, 1):
-        step = f"{constants.EVALUATE_MODEL_STAGE}[{index}]"
-        evaluated = counter(constants.EXAMPLES_EVALUATED_COUNTER, step)
-        assert evaluated + counter(constants.EXAMPLES_REJECTED_COUNTER, step) == len(rows)
-    stages = [name for name in _transform_names(root) if name.endswith(f"/{constants.PARSE_STAGE}")]
-    assert len(stages) == 1
-
-    documents = [pipeline.read_metrics(config.output) for config in configs]
-    assert documents[0]["rejected"] == {
-        "count": 2,
-        "reasons": {constants.UNPARSEABLE: 1, constants.MISSING_LOGITS: 1},
-    }
-    assert documents[1]["rejected"] == {
-        "count": 2,
-        "reasons": {constants.UNPARSEABLE: 1, constants.NON_FINITE_LOGITS: 1},
-    }
-    for config, document in zip(configs, documents, strict=True):
-        alone = pipeline.evaluate(
-            output=str(tmp_path / f"alone_{config.output}"),
-            logits_features=config.input_spec.heads[0].logits_key,
-            **arguments,
-        )
-        assert alone == document
-
-
-def _transform_names(root):
-    return [t.unique_name for t in root.to_runner_api().components.transforms.values()]
-
-
-def test_several_models_must_read_the_same_examples_the_same_way(synthetic, tmp_path):
-    arguments = dict(head=synthetic.head, label_keys=synthetic.label_keys)
-    arguments.update(examples=synthetic.glob, logits_features=synthetic.logits_features)
-    first = pipeline.build_config(output=str(tmp_path / "a"), **arguments)
-    second = pipeline.build_config(output=str(tmp_path / "b"), batch_size=10, **arguments)
-    with pytest.raises(ValueError, match=r"the same way; received configs that differ in \['batch"):
-        pipeline.EvaluateHeads(first, second)
-    types = {**first.input_spec.feature_types, "y_bin": "float"}
-    other = dataclasses.replace(first.input_spec, feature_types=types)
-    with pytest.raises(ValueError, match="received feature 'y_bin' as int64 and as float32"):
-        pipeline.EvaluateHeads(first, dataclasses.replace(first, input_spec=other))
-    with pytest.raises(ValueError, match="at least one"):
-        pipeline.EvaluateHeads()
-    with pytest.raises(ValueError, match="Invalid `baseline_model`: expected it with `model`"):
-        pipeline.evaluate(output=str(tmp_path / "c"), baseline_model="m", **arguments)
-    with pytest.raises(ValueError, match="Invalid `baseline_output`"):
-        pipeline.evaluate(output=str(tmp_path / "c"), baseline_output="d", **arguments)
