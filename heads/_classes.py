@@ -103,8 +103,10 @@ def sparse_to_multi_hot(
         int64 `Tensor` `[D0, ..., DN, n_classes]` of 0/1 (duplicates count once).
 
     Raises:
-        ValueError: string values without a vocabulary, or non-integer values.
-        tf.errors.InvalidArgumentError: an id out of range or a name not in the vocabulary.
+        ValueError: string values without a vocabulary, or non-integer values; eagerly, an
+            id out of range (in a graph that is an `InvalidArgumentError` when it runs).
+        tf.errors.InvalidArgumentError: a name not in the vocabulary (in both modes, as
+            the original's indicator op).
     """
     values = labels.values
     if values.dtype == tf.string:

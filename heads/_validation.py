@@ -2,9 +2,11 @@
 
 Shape checks use static shapes and raise a Python `ValueError` (eagerly and while a
 `tf.function` is traced); where a dimension is unknown at trace time, a
-`tf.debugging` assertion checks it when the graph runs. Value checks (label ranges) are
-always `tf.debugging` assertions, which raise `tf.errors.InvalidArgumentError` eagerly at
-call time. The message texts are those of `tf.estimator` 2.15.
+`tf.debugging` assertion checks it when the graph runs. Value checks (label ranges) go
+through `check_values`, as the originals' `base_head.check_label_range` did: eagerly they
+raise a `ValueError`, in a graph (`tf.function`, a Keras step) they are `Assert` ops that
+raise `tf.errors.InvalidArgumentError` when it runs. The message texts are those of
+`tf.estimator` 2.15.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 LABEL_NONE_ERR_MSG = (
@@ -201,6 +204,41 @@ def check_dense_labels_match_logits_and_reshape(
     return assert_shape_in(labels, [expected_shape], message)
 
 
+def check_values(tensor: tf.Tensor, checks: Sequence[tuple[tf.Tensor, str]]) -> tf.Tensor:
+    """Checks conditions on the values of `tensor`; the first one that fails is reported.
+
+    Eagerly the conditions are concrete and a failing one raises a `ValueError` at once. In
+    a graph (`tf.function`, a Keras step) each becomes an `Assert` op, run in order before
+    `tensor` is used, which raises `tf.errors.InvalidArgumentError` when the graph runs.
+    Compiled (XLA) steps drop `Assert` ops; `heads/_host.py` checks their labels instead.
+
+    Args:
+        tensor: the `Tensor` the conditions are about.
+        checks: `(condition, message)` pairs, in the order to check them; each condition is
+            a scalar bool `Tensor` that is True when the values are valid.
+
+    Returns:
+        `tensor`, with the assertions attached in a graph.
+
+    Raises:
+        ValueError: eagerly, the message of the first condition that is False.
+    """
+    if not any(tf.is_symbolic_tensor(condition) for condition, _ in checks):
+        for condition, message in checks:
+            if not bool(condition):
+                raise ValueError(message)
+        return tensor
+    # `tf.debugging.Assert` with string-only data is one plain Assert op in a graph; the
+    # `assert_*` helpers also attach the values, which wraps them in a conditional (an
+    # `If` op) that costs a measurable share of a small training step.
+    asserts = []
+    for condition, message in checks:
+        with tf.control_dependencies(asserts):
+            asserts.append(tf.debugging.Assert(condition, [message]))
+    with tf.control_dependencies(asserts):
+        return tf.identity(tensor)
+
+
 def check_label_range(labels: tf.Tensor, n_classes: int, message: str | None = None) -> tf.Tensor:
     """Checks that every label is in `[0, n_classes)`; first `<= n - 1`, then `>= 0`.
 
@@ -210,25 +248,61 @@ def check_label_range(labels: tf.Tensor, n_classes: int, message: str | None = N
         message: error message replacing the default ones.
 
     Returns:
-        `labels`, with the assertions attached.
+        `labels`, with the assertions attached in a graph (see `check_values`).
 
     Raises:
-        tf.errors.InvalidArgumentError: a label is out of range (eagerly: at call time).
+        ValueError: eagerly, a label is out of range ("Labels must be <= 3 - 1",
+            "Labels must be >= 0", or `message`). In a graph the same message comes as a
+            `tf.errors.InvalidArgumentError` when the graph runs.
     """
-    # `tf.debugging.Assert` with string-only data is one plain Assert op in a graph; the
-    # `assert_*` helpers also attach the values, which wraps them in a conditional (an
-    # `If` op) that costs a measurable share of a small training step.
-    upper = tf.debugging.Assert(
-        tf.reduce_all(labels <= tf.constant(n_classes - 1, dtype=labels.dtype)),
-        [message or f"Labels must be <= {n_classes} - 1"],
+    return check_values(
+        labels,
+        [
+            (
+                tf.reduce_all(labels <= tf.constant(n_classes - 1, dtype=labels.dtype)),
+                message or f"Labels must be <= {n_classes} - 1",
+            ),
+            (
+                tf.reduce_all(labels >= tf.constant(0, dtype=labels.dtype)),
+                message or "Labels must be >= 0",
+            ),
+        ],
     )
-    with tf.control_dependencies([upper]):
-        lower = tf.debugging.Assert(
-            tf.reduce_all(labels >= tf.constant(0, dtype=labels.dtype)),
-            [message or "Labels must be >= 0"],
+
+
+def concrete_scalar(value: Any, argument: str) -> Any:
+    """Returns the Python value of a scalar tensor given as a head argument.
+
+    The original heads take some arguments as tensors (`n_classes`, `label_dimension`,
+    thresholds, head weights, ...). Here the value must be known when the head is built:
+    an eager tensor or variable, or a constant. Other values are returned unchanged.
+
+    Args:
+        value: the argument.
+        argument: its name, for the error message.
+
+    Returns:
+        `value`, or for a tensor its value as a Python scalar (`int`, `float`, `bool`,
+        `bytes`).
+
+    Raises:
+        TypeError: `value` is a tensor that is not a scalar, or a symbolic tensor whose value
+            is not known.
+    """
+    if not tf.is_tensor(value):
+        return value
+    known = tf.get_static_value(value) if tf.is_symbolic_tensor(value) else value.numpy()
+    if known is None:
+        raise TypeError(
+            f"Invalid `{argument}`: expected a value known when the head is built (a Python "
+            f"number, an eager tensor or a constant); received the symbolic tensor {value!r}."
         )
-    with tf.control_dependencies([upper, lower]):
-        return tf.identity(labels)
+    if np.ndim(known) != 0:
+        raise TypeError(
+            f"Invalid `{argument}`: expected a scalar; received a tensor of shape "
+            f"{list(np.shape(known))}."
+        )
+    return np.asarray(known).item()
 
 
 def check_prediction_keys(pred_keys: Sequence[str], valid_keys: Sequence[str]) -> None:

@@ -29,8 +29,11 @@ class Head(abc.ABC):
 
     Every head works eagerly and inside `tf.function` (for example in a Keras
     `train_step`): shape errors are Python `ValueError`s raised when the shapes are
-    known statically; value errors (labels out of range, unknown vocabulary entries) are
-    raised by TF assertion ops (`tf.errors.InvalidArgumentError`, eagerly at call time).
+    known statically. Value errors (labels out of range, including vocabulary strings
+    that are not in the vocabulary) are, as in the original heads, a `ValueError` at call
+    time eagerly and a `tf.errors.InvalidArgumentError` from an assertion op when a graph
+    runs. Strings of a sparse multi-label `SparseTensor` that are not in the vocabulary
+    are an `InvalidArgumentError` in both modes (the original's failing indicator op).
 
     Attributes:
         centered_bias: `bool`. When True, a Keras integration adds a learned per-class

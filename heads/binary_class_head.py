@@ -72,8 +72,9 @@ class BinaryClassHead(SingleHead):
     Args:
         weight_column: feature name (`str`) or `tf.feature_column.numeric_column` of the
             example weights; None for weight 1.
-        thresholds: floats in (0, 1); each adds accuracy/precision/recall metrics that
-            count `sigmoid(logits) > threshold` as positive.
+        thresholds: floats in (0, 1) (or scalar tensors whose value is known, as in the
+            original); each adds accuracy/precision/recall metrics that count
+            `sigmoid(logits) > threshold` as positive.
         label_vocabulary: list or tuple of strings; labels are then strings.
         loss_reduction: "sum_over_batch_size" (default), "sum" or "auto".
         loss_fn: optional `loss_fn(labels, logits[, features])` returning the unreduced
@@ -82,6 +83,7 @@ class BinaryClassHead(SingleHead):
 
     Raises:
         ValueError: invalid vocabulary type, threshold, loss_reduction or loss_fn.
+        TypeError: a threshold is a tensor that is not a scalar or whose value is not known.
     """
 
     prediction_keys: tuple[str, ...] = _VALID_PREDICTION_KEYS
@@ -97,7 +99,9 @@ class BinaryClassHead(SingleHead):
         name: str | None = None,
     ):
         _validation.validate_label_vocabulary_type(label_vocabulary)
-        thresholds = tuple(thresholds) if thresholds else ()
+        thresholds = tuple(
+            _validation.concrete_scalar(threshold, "thresholds") for threshold in thresholds or ()
+        )
         for threshold in thresholds:
             if threshold <= 0.0 or threshold >= 1.0:
                 raise ValueError(f"thresholds not in (0, 1): {(thresholds,)}.")

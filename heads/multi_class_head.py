@@ -58,7 +58,9 @@ class MultiClassHead(SingleHead):
     [[b'0'], [b'1']]
 
     Args:
-        n_classes: number of classes, an int > 2 (use `BinaryClassHead` for 2).
+        n_classes: number of classes, an int > 2 (use `BinaryClassHead` for 2), or a
+            scalar integer tensor whose value is known (eager, or a constant), as the
+            original took; the head then works as with that int.
         weight_column: feature name or `tf.feature_column.numeric_column` of the example
             weights; None for weight 1.
         label_vocabulary: list or tuple of `n_classes` strings; labels are then strings.
@@ -69,7 +71,8 @@ class MultiClassHead(SingleHead):
 
     Raises:
         ValueError: invalid n_classes, vocabulary, loss_reduction or loss_fn.
-        TypeError: n_classes is not an integer.
+        TypeError: n_classes is not an integer (or a tensor whose value is not known).
+        tf.errors.InvalidArgumentError: n_classes is a tensor holding a value <= 2.
     """
 
     prediction_keys: tuple[str, ...] = _VALID_PREDICTION_KEYS
@@ -86,21 +89,18 @@ class MultiClassHead(SingleHead):
     ):
         if n_classes is None:
             raise ValueError("n_classes cannot be None")
+        n_classes_value = _validation.concrete_scalar(n_classes, "n_classes")
         _validation.validate_label_vocabulary_type(label_vocabulary)
-        if label_vocabulary is not None and len(label_vocabulary) != n_classes:
+        if label_vocabulary is not None and len(label_vocabulary) != n_classes_value:
             raise ValueError(
                 '"label_vocabulary" does not have "n_classes" items. '
-                f"len(label_vocabulary)={len(label_vocabulary)}, n_classes={n_classes}, "
+                f"len(label_vocabulary)={len(label_vocabulary)}, n_classes={n_classes_value}, "
                 f"label_vocabulary={label_vocabulary}"
             )
         _losses.validate_loss_reduction(loss_reduction)
         if loss_fn:
             _losses.validate_loss_fn_args(loss_fn)
-        if not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool):
-            raise TypeError(f"Invalid `n_classes`: expected an int > 2; received {n_classes!r}.")
-        if n_classes <= 2:
-            raise ValueError(f"n_classes must be > 2: {n_classes}.")
-        self._n_classes = int(n_classes)
+        self._n_classes = _validate_n_classes(n_classes_value, tensor=tf.is_tensor(n_classes))
         self._weight_column = weight_column
         self._label_vocabulary = None if label_vocabulary is None else tuple(label_vocabulary)
         self._loss_reduction = loss_reduction
@@ -242,3 +242,22 @@ class MultiClassHead(SingleHead):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**_config.resolve_callables(config, ("loss_fn",), custom_objects))
+
+
+def _validate_n_classes(n_classes: Any, tensor: bool) -> int:
+    """Returns `n_classes` as an int > 2, checked as the original's `validate_n_classes`.
+
+    A Python int <= 2 is a `ValueError`; a tensor's value is checked the way the original
+    checked it, with an assertion: `tf.errors.InvalidArgumentError`.
+    """
+    if not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool):
+        raise TypeError(f"Invalid `n_classes`: expected an int > 2; received {n_classes!r}.")
+    if n_classes <= 2:
+        if tensor:
+            raise tf.errors.InvalidArgumentError(
+                None,
+                None,
+                f"n_classes must be greater than 2: received a tensor holding {n_classes}.",
+            )
+        raise ValueError(f"n_classes must be > 2: {n_classes}.")
+    return int(n_classes)

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _losses, _metrics
+from heads import _losses, _metrics, _validation
 from heads.base_head import Head
 from heads.description import HeadDescription, describe
 from heads.keys import MetricKeys
@@ -56,11 +56,14 @@ class MultiHead(Head):
     Args:
         heads: non-empty list of heads, each with a `name`. The first one is the default
             at serving time.
-        head_weights: optional list of floats, one per head, weighting the losses. None
+        head_weights: optional list of floats, one per head, weighting the losses (scalar
+            tensors whose value is known stand for their value, as in the original). None
             or empty: every weight is 1.
 
     Raises:
         ValueError: no heads, a head without name, or a wrong number of weights.
+        TypeError: a head weight is a tensor that is not a scalar or whose value is not
+            known.
     """
 
     def __init__(self, heads: Sequence[Head], head_weights: Sequence[float] | None = None):
@@ -75,7 +78,11 @@ class MultiHead(Head):
             if head.name is None:
                 raise ValueError(f"All given heads must have name specified. Given: {head}")
         self._heads = tuple(heads)
-        self._head_weights = tuple(head_weights) if head_weights else None
+        self._head_weights = (
+            tuple(_validation.concrete_scalar(w, "head_weights") for w in head_weights)
+            if head_weights
+            else None
+        )
         self._loss_keys = tuple(f"{MetricKeys.LOSS}/{head.name}" for head in self._heads)
 
     @property

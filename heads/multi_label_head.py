@@ -63,7 +63,9 @@ class MultiLabelHead(SingleHead):
     average_loss : 1.13
 
     Args:
-        n_classes: number of classes, an int >= 2.
+        n_classes: number of classes, an int >= 2. Here and in `thresholds` and
+            `classes_for_class_based_metrics`, a scalar tensor whose value is known (eager,
+            or a constant) stands for its value, as in the original.
         weight_column: feature name or `tf.feature_column.numeric_column` of the example
             weights; None for weight 1.
         thresholds: floats in (0, 1); each adds accuracy/precision/recall metrics that
@@ -81,6 +83,8 @@ class MultiLabelHead(SingleHead):
     Raises:
         ValueError: invalid n_classes, threshold, vocabulary, loss_fn, loss_reduction or
             class-based-metrics class.
+        TypeError: n_classes is not an integer, or a tensor argument is not a scalar or its
+            value is not known.
     """
 
     prediction_keys: tuple[str, ...] = _VALID_PREDICTION_KEYS
@@ -97,13 +101,16 @@ class MultiLabelHead(SingleHead):
         classes_for_class_based_metrics: Sequence[int | str] | None = None,
         name: str | None = None,
     ):
+        n_classes = _validation.concrete_scalar(n_classes, "n_classes")
         if n_classes is None or n_classes < 2:
             raise ValueError(
                 f"n_classes must be > 1 for multi-label classification. Given: {n_classes}"
             )
         if not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool):
             raise TypeError(f"Invalid `n_classes`: expected an int >= 2; received {n_classes!r}.")
-        thresholds = tuple(thresholds) if thresholds else ()
+        thresholds = tuple(
+            _validation.concrete_scalar(threshold, "thresholds") for threshold in thresholds or ()
+        )
         for threshold in thresholds:
             if threshold <= 0.0 or threshold >= 1.0:
                 raise ValueError(f"thresholds must be in (0, 1) range. Given: {threshold}")
@@ -117,6 +124,11 @@ class MultiLabelHead(SingleHead):
         if loss_fn:
             _losses.validate_loss_fn_args(loss_fn)
         _losses.validate_loss_reduction(loss_reduction)
+        if classes_for_class_based_metrics:
+            classes_for_class_based_metrics = [
+                _validation.concrete_scalar(value, "classes_for_class_based_metrics")
+                for value in classes_for_class_based_metrics
+            ]
         class_ids = _validation.class_ids_for_metrics(
             classes_for_class_based_metrics, n_classes, label_vocabulary
         )

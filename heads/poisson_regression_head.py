@@ -6,7 +6,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from heads import _config, _losses
+from heads import _config, _losses, _validation
 from heads.description import HeadDescription
 from heads.regression_head import RegressionHead
 
@@ -33,15 +33,18 @@ class PoissonRegressionHead(RegressionHead):
     [[1.0], [2.72]]
 
     Args:
-        label_dimension: number of values per example, an int >= 1.
+        label_dimension: number of values per example, an int >= 1 (or a scalar integer
+            tensor whose value is known, as in the original).
         weight_column: feature name or `tf.feature_column.numeric_column` of the example
             weights; None for weight 1.
         loss_reduction: "sum_over_batch_size" (default), "sum" or "auto".
-        compute_full_loss: whether to add the constant Stirling term.
+        compute_full_loss: whether to add the constant Stirling term (a bool, or a scalar
+            bool tensor whose value is known).
         name: optional head name, suffixed to every metric key.
 
     Raises:
         ValueError: invalid label_dimension or loss_reduction.
+        TypeError: a tensor argument is not a scalar or its value is not known.
     """
 
     def __init__(
@@ -52,7 +55,9 @@ class PoissonRegressionHead(RegressionHead):
         compute_full_loss: bool = True,
         name: str | None = None,
     ):
-        self._compute_full_loss = bool(compute_full_loss)
+        self._compute_full_loss = bool(
+            _validation.concrete_scalar(compute_full_loss, "compute_full_loss")
+        )
         super().__init__(
             label_dimension=label_dimension,
             weight_column=weight_column,

@@ -48,7 +48,8 @@ class RegressionHead(SingleHead):
     prediction/mean : 43.00
 
     Args:
-        label_dimension: number of values per example, an int >= 1.
+        label_dimension: number of values per example, an int >= 1 (or a scalar integer
+            tensor whose value is known, as in the original).
         weight_column: feature name or `tf.feature_column.numeric_column` of the example
             weights; None for weight 1.
         loss_reduction: "sum_over_batch_size" (default), "sum" or "auto".
@@ -60,6 +61,8 @@ class RegressionHead(SingleHead):
 
     Raises:
         ValueError: invalid label_dimension, loss_reduction or loss_fn.
+        TypeError: label_dimension is a tensor that is not a scalar or whose value is not
+            known, or inverse_link_fn is not callable.
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class RegressionHead(SingleHead):
         inverse_link_fn: Callable | None = None,
         name: str | None = None,
     ):
+        label_dimension = _validation.concrete_scalar(label_dimension, "label_dimension")
         if label_dimension < 1:
             raise ValueError(f"Invalid label_dimension {label_dimension}.")
         _losses.validate_loss_reduction(loss_reduction)

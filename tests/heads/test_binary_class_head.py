@@ -138,6 +138,19 @@ def test_loss_fn_with_loss_reduction_argument_is_never_given_it():
         head.loss(LABELS, LOGITS)
 
 
+def test_label_range_eagerly_raises_value_error_as_the_original():
+    head = heads.BinaryClassHead()
+    with pytest.raises(ValueError, match=r"^Labels must be <= 2 - 1$"):
+        head.loss(LABELS * 2, LOGITS)
+    with pytest.raises(ValueError, match="^Labels must be >= 0$"):
+        head.loss(-LABELS, LOGITS)
+    with pytest.raises(ValueError, match=r"^Labels must be <= 2 - 1$"):
+        head.update_metrics(head.metrics(), {}, LOGITS, LABELS * 2)
+    vocabulary_head = heads.BinaryClassHead(label_vocabulary=["no", "yes", "maybe"])
+    with pytest.raises(ValueError, match=r"^Labels must be <= 2 - 1$"):
+        vocabulary_head.loss(np.array([["no"], ["maybe"], ["yes"], ["no"]]), LOGITS)
+
+
 def test_label_range_is_checked_inside_tf_function():
     head = heads.BinaryClassHead()
 
@@ -148,6 +161,22 @@ def test_label_range_is_checked_inside_tf_function():
     assert np.isfinite(loss(LABELS.astype(np.float32), LOGITS))
     with pytest.raises(tf.errors.InvalidArgumentError, match="Labels must be <= 2 - 1"):
         loss(LABELS.astype(np.float32) * 2.0, LOGITS)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Labels must be >= 0"):
+        loss(-LABELS.astype(np.float32), LOGITS)
+
+
+def test_tensor_thresholds_act_as_their_values():
+    head = heads.BinaryClassHead(thresholds=[tf.constant(0.25), 0.5])
+    assert head.thresholds == (0.25, 0.5)
+    assert heads.serialize(head)["config"]["thresholds"] == [0.25, 0.5]
+    reference = heads.BinaryClassHead(thresholds=[0.25, 0.5])
+    got = head.update_metrics(head.metrics(), {}, LOGITS, LABELS)
+    want = reference.update_metrics(reference.metrics(), {}, LOGITS, LABELS)
+    assert set(got) == set(want)
+    for key, metric in want.items():
+        np.testing.assert_allclose(got[key].result(), metric.result(), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"thresholds not in \(0, 1\)"):
+        heads.BinaryClassHead(thresholds=[tf.constant(1.5)])
 
 
 def test_label_shape_mismatch_is_checked_at_run_time_when_unknown():

@@ -2,12 +2,15 @@
 
 The cases are read at run time through the `reference_vectors` fixture (see the README
 beside vectors.json for the format); only their ids are read at collection time, to give
-every case its own test id.
+every case its own test id. Error cases must raise the original's exception class: the one
+recorded (eagerly) in vectors.json, and inside `tf.function` the one error_modes.json
+beside it names (see the README, "Eager and graph errors").
 """
 
 from __future__ import annotations
 
 import json
+import pathlib
 import re
 from typing import Any
 
@@ -75,12 +78,6 @@ ERROR_TYPES = {
     "InvalidArgumentError": tf.errors.InvalidArgumentError,
     "UnimplementedError": tf.errors.UnimplementedError,
 }
-REJECTED_INPUT_ERRORS = (
-    ValueError,
-    TypeError,
-    tf.errors.InvalidArgumentError,
-    tf.errors.UnimplementedError,
-)
 SPECIAL_FLOATS = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 STAGES = ("loss", "metrics", "predictions")
 
@@ -97,20 +94,36 @@ def _vectors_path(config: pytest.Config):
     raise FileNotFoundError("tests/conftest.py with reference_dir() is not loaded")
 
 
-def _case_ids(config: pytest.Config) -> list[str]:
+def _error_modes_path(config: pytest.Config) -> pathlib.Path:
+    """error_modes.json beside vectors.json, else the repository's copy."""
+    path = _vectors_path(config).parent / "error_modes.json"
+    if path.is_file():
+        return path
+    return pathlib.Path(__file__).resolve().parents[1] / "reference" / "error_modes.json"
+
+
+def _cases(config: pytest.Config) -> list[dict]:
     try:
         with open(_vectors_path(config)) as f:
-            return [case["id"] for case in json.load(f)["cases"]]
+            return json.load(f)["cases"]
     except FileNotFoundError:
         return []
+
+
+def _is_call_error(case: dict) -> bool:
+    """An error case raised by a call (loss, metrics, predictions), not by the constructor."""
+    return case["kind"] == "error" and case["expected_error"]["stage"] != "construct"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case_id" not in metafunc.fixturenames:
         return
-    ids = _case_ids(metafunc.config)
+    cases = _cases(metafunc.config)
+    ids = [case["id"] for case in cases]
     if metafunc.function.__name__ == "test_case_in_tf_function":
         ids = _graph_sample(ids)
+    if metafunc.function.__name__ == "test_error_case_in_tf_function":
+        ids = [case["id"] for case in cases if _is_call_error(case)]
     if not ids:
         # Let the reference_vectors fixture report the missing file.
         metafunc.parametrize("case_id", [None], ids=["vectors-missing"])
@@ -137,6 +150,13 @@ def cases_by_id(reference_vectors) -> dict:
 @pytest.fixture(scope="module")
 def tolerance(reference_vectors) -> dict:
     return reference_vectors["tolerance"]
+
+
+@pytest.fixture(scope="module")
+def error_modes(request) -> dict:
+    """error_modes.json: per call-error case, the class raised eagerly and in tf.function."""
+    with open(_error_modes_path(request.config)) as f:
+        return json.load(f)["cases"]
 
 
 # --- Inputs ----------------------------------------------------------------------------
@@ -209,29 +229,56 @@ def _batch(case: dict, batch: dict) -> dict:
 # --- Stages ----------------------------------------------------------------------------
 
 
-def _run_stage(stage: str, head, batches: list[dict], regularization_losses) -> Any:
+def _call(fn, batch: dict, traced: bool) -> Any:
+    """`fn(labels, logits, features)` on one batch: eagerly, or in a `tf.function` traced
+    with unknown dimensions (all but the last axis of labels and logits), as in a Keras step."""
+    if not traced:
+        return fn(batch["labels"], batch["logits"], batch["features"])
+    names = [name for name in ("labels", "logits", "features") if batch[name] is not None]
+    signature = [_relaxed_spec(batch[name], keep_last=name != "features") for name in names]
+
+    def call(*args):
+        inputs = {"labels": None, **dict(zip(names, args, strict=True))}
+        return fn(inputs["labels"], inputs["logits"], inputs["features"])
+
+    return tf.function(call, input_signature=signature)(*(batch[name] for name in names))
+
+
+def _run_stage(
+    stage: str, head, batches: list[dict], regularization_losses, traced: bool = False
+) -> Any:
     if stage == "loss":
         return [
-            head.loss(
-                b["labels"],
-                b["logits"],
-                features=b["features"],
-                regularization_losses=regularization_losses,
+            _call(
+                lambda labels, logits, features: head.loss(
+                    labels, logits, features=features, regularization_losses=regularization_losses
+                ),
+                b,
+                traced,
             )
             for b in batches
         ]
     if stage == "metrics":
         eval_metrics = head.metrics(regularization_losses=regularization_losses)
-        for b in batches:
+
+        def update(labels, logits, features):
             head.update_metrics(
-                eval_metrics,
-                b["features"],
-                b["logits"],
-                b["labels"],
-                regularization_losses=regularization_losses,
+                eval_metrics, features, logits, labels, regularization_losses=regularization_losses
             )
+
+        for b in batches:
+            _call(update, b, traced)
         return eval_metrics
-    return [head.predictions(b["logits"]) for b in batches]
+    return [
+        _call(
+            lambda labels, logits, features: {
+                _prediction_key(k): v for k, v in head.predictions(logits).items()
+            },
+            b,
+            traced,
+        )
+        for b in batches
+    ]
 
 
 def _prediction_key(key: Any) -> str:
@@ -276,13 +323,17 @@ def _assert_predictions(predictions: dict, expected: dict, tolerance: dict, batc
         _assert_prediction(f"batch {batch} prediction {key}", got[key], want, tolerance)
 
 
-def _accepted_errors(expected_error: dict) -> tuple[type, ...]:
-    recorded = ERROR_TYPES[expected_error["type"]]
-    if expected_error["stage"] != "construct":
-        return (*REJECTED_INPUT_ERRORS, recorded)
-    if recorded in (ValueError, tf.errors.InvalidArgumentError):
-        return (ValueError, tf.errors.InvalidArgumentError)
-    return (recorded,)
+def _expected_error_type(case: dict, error_modes: dict, mode: str) -> type:
+    """The class a case must raise in `mode` ("eager" or "tf_function").
+
+    Constructor errors are Python checks, the same in both modes: the recorded `type`. For
+    call errors, error_modes.json names the original's class per mode, and under "here"
+    the class this project raises instead where it deliberately differs.
+    """
+    if not _is_call_error(case):
+        return ERROR_TYPES[case["expected_error"]["type"]]
+    modes = error_modes[case["id"]]
+    return ERROR_TYPES[modes.get("here", {}).get(mode, modes[mode])]
 
 
 def _assert_message(info: pytest.ExceptionInfo, match: str | None) -> None:
@@ -300,27 +351,50 @@ def test_registry_covers_vectors(reference_vectors):
     assert set(LOSS_FNS) == set(reference_vectors["registries"]["loss_fns"])
 
 
-def test_case(case_id, cases_by_id, tolerance):
+def test_error_modes_cover_the_call_errors(reference_vectors, error_modes):
+    """Every call-error case has an entry, and its eager class is the one recorded."""
+    call_errors = {case["id"]: case for case in reference_vectors["cases"] if _is_call_error(case)}
+    assert set(error_modes) == set(call_errors)
+    for case_id, modes in error_modes.items():
+        assert modes["eager"] == call_errors[case_id]["expected_error"]["type"], case_id
+        here = {mode: name for mode, name in modes.get("here", {}).items() if mode != "why"}
+        assert set(here) <= {"eager", "tf_function"}, case_id
+        assert {modes["eager"], modes["tf_function"], *here.values()} <= set(ERROR_TYPES), case_id
+
+
+def _assert_error_case(case: dict, error_modes: dict, traced: bool) -> None:
+    """Runs the stages up to the one that must fail and checks the error it raises."""
+    expected_error = case["expected_error"]
+    expected = _expected_error_type(case, error_modes, "tf_function" if traced else "eager")
+    regularization_losses = case.get("regularization_losses")
+    if expected_error["stage"] == "construct":
+        with pytest.raises(expected) as info:
+            heads.deserialize(case["head"], custom_objects=LOSS_FNS)
+        _assert_message(info, expected_error["match"])
+        return
+    head = heads.deserialize(case["head"], custom_objects=LOSS_FNS)
+    batches = [_batch(case, b) for b in case["batches"]]
+    for stage in STAGES:
+        if stage == expected_error["stage"]:
+            with pytest.raises(expected) as info:
+                _run_stage(stage, head, batches, regularization_losses, traced)
+            _assert_message(info, expected_error["match"])
+            return
+        _run_stage(stage, head, batches, regularization_losses, traced)
+    pytest.fail(f"unknown stage {expected_error['stage']!r}")
+
+
+def test_error_case_in_tf_function(case_id, cases_by_id, error_modes):
+    """Call errors inside a `tf.function` (as in a Keras step) raise the graph-mode class."""
+    _assert_error_case(cases_by_id[case_id], error_modes, traced=True)
+
+
+def test_case(case_id, cases_by_id, tolerance, error_modes):
     case = cases_by_id[case_id]
     regularization_losses = case.get("regularization_losses")
     if case["kind"] == "error":
-        expected_error = case["expected_error"]
-        accepted = _accepted_errors(expected_error)
-        if expected_error["stage"] == "construct":
-            with pytest.raises(accepted) as info:
-                heads.deserialize(case["head"], custom_objects=LOSS_FNS)
-            _assert_message(info, expected_error["match"])
-            return
-        head = heads.deserialize(case["head"], custom_objects=LOSS_FNS)
-        batches = [_batch(case, b) for b in case["batches"]]
-        for stage in STAGES:
-            if stage == expected_error["stage"]:
-                with pytest.raises(accepted) as info:
-                    _run_stage(stage, head, batches, regularization_losses)
-                _assert_message(info, expected_error["match"])
-                return
-            _run_stage(stage, head, batches, regularization_losses)
-        pytest.fail(f"unknown stage {expected_error['stage']!r}")
+        _assert_error_case(case, error_modes, traced=False)
+        return
 
     head = heads.deserialize(case["head"], custom_objects=LOSS_FNS)
     assert heads.serialize(head) == case["head"]

@@ -216,3 +216,18 @@ def test_mixed_precision_keeps_the_heads_loss_and_predictions_in_float32(policy)
     expected_loss = np.sum(w * _sigmoid_ce(labels, logits)) / np.sum(w)
     assert after["average_loss"] == pytest.approx(expected_loss, rel=1e-4)
     assert model.head.loss(labels, model(features), features).dtype == tf.float32
+
+
+@pytest.mark.parametrize(
+    "run_eagerly, error", [(False, tf.errors.InvalidArgumentError), (True, ValueError)]
+)
+def test_out_of_range_labels_fail_in_fit_as_the_originals_in_that_mode(run_eagerly, error):
+    # A compiled (XLA) step checks labels on the host instead: see test_host.py.
+    features, labels = _binary_data(n=16)
+    model = heads.HeadModel(_linear_logits_model(units=3), heads.MultiClassHead(3))
+    model.compile(optimizer="sgd", run_eagerly=run_eagerly, jit_compile=False)
+    weights = [w.copy() for w in model.get_weights()]
+    with pytest.raises(error, match=r"Labels must be <= 3 - 1"):
+        model.fit(features, labels * 3, batch_size=8, verbose=0)
+    for before, after in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)

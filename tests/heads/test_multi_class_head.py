@@ -42,7 +42,7 @@ def test_vocabulary_labels_and_predictions():
     assert preds["all_classes"].numpy().tolist() == [[b"x", b"y", b"z"]] * 3
     with pytest.raises(ValueError, match="Labels dtype should be string if there is a vocabulary"):
         head.loss(LABELS, LOGITS)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="Labels must be >= 0"):
+    with pytest.raises(ValueError, match="^Labels must be >= 0$"):
         head.loss(np.array([["y"], ["w"], ["z"]]), LOGITS)
 
 
@@ -97,6 +97,84 @@ def test_unreduced_loss_and_properties():
     assert weights.shape == (3, 1)
     assert head.n_classes == 3 and head.label_vocabulary == ("a", "b", "c")
     assert head.weight_column == "w" and head.loss_fn is None
+
+
+def test_class_ids_out_of_range_eagerly_raise_value_error_as_the_original():
+    head = heads.MultiClassHead(n_classes=3)
+    with pytest.raises(ValueError, match=r"^Labels must be <= 3 - 1$"):
+        head.loss(np.array([[1], [3], [2]]), LOGITS)
+    with pytest.raises(ValueError, match="^Labels must be >= 0$"):
+        head.loss(np.array([[1], [-1], [2]]), LOGITS)
+    with pytest.raises(ValueError, match=r"^Labels must be <= 3 - 1$"):
+        head.loss(np.array([[-1], [3], [2]]), LOGITS)  # the upper bound is checked first
+    with pytest.raises(ValueError, match="^Labels must be >= 0$"):
+        head.update_metrics(head.metrics(), {}, LOGITS, np.array([[1], [-1], [2]]))
+
+
+def test_class_ids_out_of_range_in_tf_function_raise_invalid_argument_error():
+    head = heads.MultiClassHead(n_classes=3)
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, 1], tf.int32), tf.TensorSpec([None, 3], tf.float32)]
+    )
+    def loss(labels, logits):
+        return head.loss(labels, logits)
+
+    np.testing.assert_allclose(loss(LABELS, LOGITS), head.loss(LABELS, LOGITS), rtol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Labels must be <= 3 - 1"):
+        loss(np.array([[1], [3], [2]], np.int32), LOGITS)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Labels must be >= 0"):
+        loss(np.array([[1], [-1], [2]], np.int32), LOGITS)
+
+
+def test_tensor_n_classes_works_as_its_value():
+    reference = heads.MultiClassHead(n_classes=3, label_vocabulary=["x", "y", "z"])
+    for n_classes in (tf.constant(3), tf.constant(3, tf.int64), tf.Variable(3)):
+        head = heads.MultiClassHead(n_classes=n_classes, label_vocabulary=["x", "y", "z"])
+        assert head.n_classes == 3 and head.logits_dimension == 3
+        assert heads.serialize(head) == heads.serialize(reference)
+        for key, value in reference.predictions(LOGITS).items():
+            np.testing.assert_array_equal(head.predictions(LOGITS)[key], value)
+        labels = np.array([["y"], ["z"], ["z"]])
+        np.testing.assert_allclose(head.loss(labels, LOGITS), reference.loss(labels, LOGITS))
+    with pytest.raises(ValueError, match="logits shape must be"):
+        heads.MultiClassHead(n_classes=tf.constant(3)).predictions(LOGITS[:, :2])
+
+
+def test_tensor_n_classes_in_tf_function():
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    def class_ids(logits):
+        # A constant built in the graph has a known value, so the head can be built here.
+        head = heads.MultiClassHead(n_classes=tf.constant(3))
+        return head.predictions(logits, keys=["class_ids"])["class_ids"]
+
+    assert class_ids(LOGITS).numpy().tolist() == [[1], [0], [2]]
+    head = heads.MultiClassHead(n_classes=tf.constant(3))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 1], tf.int32)])
+    def loss(labels):
+        return head.loss(labels, LOGITS)
+
+    np.testing.assert_allclose(loss(LABELS), heads.MultiClassHead(3).loss(LABELS, LOGITS))
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
+    def build(n_classes):
+        return heads.MultiClassHead(n_classes=n_classes).logits_dimension
+
+    with pytest.raises(TypeError, match="Invalid `n_classes`: expected a value known"):
+        build(tf.constant(3))
+
+
+def test_tensor_n_classes_errors_as_the_original():
+    # The original checked a tensor with an assertion (`validate_n_classes`).
+    with pytest.raises(tf.errors.InvalidArgumentError, match="n_classes must be greater than 2"):
+        heads.MultiClassHead(n_classes=tf.constant(2))
+    with pytest.raises(TypeError, match="Invalid `n_classes`: expected an int > 2"):
+        heads.MultiClassHead(n_classes=tf.constant(3.0))
+    with pytest.raises(TypeError, match="Invalid `n_classes`: expected a scalar"):
+        heads.MultiClassHead(n_classes=tf.constant([3]))
+    with pytest.raises(ValueError, match='"label_vocabulary" does not have "n_classes" items'):
+        heads.MultiClassHead(n_classes=tf.constant(4), label_vocabulary=["a", "b", "c"])
 
 
 def test_constructor_errors():

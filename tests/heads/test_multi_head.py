@@ -117,3 +117,15 @@ def test_in_tf_function_with_unknown_batch():
     np.testing.assert_allclose(
         metrics["loss/reg"].result(), _heads()[1].loss(LABELS["reg"], LOGITS[:, 1:]), rtol=1e-5
     )
+
+
+def test_tensor_head_weights_act_as_their_values():
+    head = heads.MultiHead(_heads(), head_weights=[tf.constant(2.0), tf.constant(0.5)])
+    assert head.head_weights == (2.0, 0.5)
+    assert heads.serialize(head) == heads.serialize(
+        heads.MultiHead(_heads(), head_weights=[2.0, 0.5])
+    )
+    expected = 2.0 * _heads()[0].loss(LABELS["bin"], LOGITS[:, :1]) + 0.5 * _heads()[1].loss(
+        LABELS["reg"], LOGITS[:, 1:]
+    )
+    np.testing.assert_allclose(head.loss(LABELS, LOGITS), expected, rtol=1e-6)

@@ -1,5 +1,7 @@
 """Unit tests of MultiLabelHead beyond the reference vectors."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -116,3 +118,76 @@ def test_constructor_errors():
         )
     with pytest.raises(ValueError, match=r"must be in range \[0, 1\]. Given: 2"):
         heads.MultiLabelHead(n_classes=2, classes_for_class_based_metrics=[2])
+
+
+DENSE_ERROR = "labels must be an integer indicator Tensor with values in [0, 1]"
+SPARSE_ERROR = "labels must be an integer SparseTensor with values in [0, 3)"
+
+
+def _sparse_ids(values):
+    return tf.SparseTensor([[0, 0], [1, 0]], tf.constant(values, tf.int64), [2, 1])
+
+
+def test_label_values_eagerly_raise_value_error_as_the_original():
+    head = heads.MultiLabelHead(n_classes=3)
+    for bad in (MULTI_HOT * 2, MULTI_HOT - 1):
+        with pytest.raises(ValueError) as info:
+            head.loss(bad, LOGITS)
+        assert str(info.value) == DENSE_ERROR
+    for values in ([0, 3], [-1, 0]):
+        with pytest.raises(ValueError) as info:
+            head.loss(_sparse_ids(values), LOGITS)
+        assert str(info.value) == SPARSE_ERROR
+    with pytest.raises(ValueError) as info:
+        head.update_metrics(head.metrics(), {}, LOGITS, _sparse_ids([0, 3]))
+    assert str(info.value) == SPARSE_ERROR
+
+
+def test_label_values_in_tf_function_raise_invalid_argument_error():
+    head = heads.MultiLabelHead(n_classes=3)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.int64)])
+    def dense_loss(labels):
+        return head.loss(labels, LOGITS)
+
+    @tf.function(input_signature=[tf.SparseTensorSpec([None, None], tf.int64)])
+    def sparse_loss(labels):
+        return head.loss(labels, LOGITS)
+
+    np.testing.assert_allclose(dense_loss(MULTI_HOT), head.loss(MULTI_HOT, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(
+        sparse_loss(_sparse_ids([0, 2])), head.loss(_sparse_ids([0, 2]), LOGITS), rtol=1e-6
+    )
+    for bad in (MULTI_HOT * 2, MULTI_HOT - 1):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(DENSE_ERROR)):
+            dense_loss(bad)
+    for values in ([0, 3], [-1, 0]):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(SPARSE_ERROR)):
+            sparse_loss(_sparse_ids(values))
+
+
+def test_tensor_arguments_act_as_their_values():
+    head = heads.MultiLabelHead(
+        n_classes=tf.constant(3),
+        thresholds=[tf.constant(0.5)],
+        classes_for_class_based_metrics=[tf.constant(1)],
+    )
+    reference = heads.MultiLabelHead(
+        n_classes=3, thresholds=[0.5], classes_for_class_based_metrics=[1]
+    )
+    assert heads.serialize(head) == heads.serialize(reference)
+    got = head.update_metrics(head.metrics(), {}, LOGITS, MULTI_HOT)
+    want = reference.update_metrics(reference.metrics(), {}, LOGITS, MULTI_HOT)
+    assert set(got) == set(want)
+    for key, metric in want.items():
+        np.testing.assert_allclose(got[key].result(), metric.result(), rtol=1e-6)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    def classes(logits):
+        return head.predictions(logits, keys=["classes"])["classes"]
+
+    assert classes(LOGITS).numpy().tolist() == [[b"0", b"1", b"2"]] * 2
+    with pytest.raises(ValueError, match="n_classes must be > 1"):
+        heads.MultiLabelHead(n_classes=tf.constant(1))
+    with pytest.raises(ValueError, match="thresholds must be in"):
+        heads.MultiLabelHead(n_classes=3, thresholds=[tf.constant(1.0)])

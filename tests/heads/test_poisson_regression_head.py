@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import heads
 
@@ -33,3 +34,13 @@ def test_predictions_and_config():
     assert head.get_config() == {"compute_full_loss": False, "name": "p"}
     with pytest.raises(TypeError):
         heads.PoissonRegressionHead(loss_fn=lambda labels, logits: logits)
+
+
+def test_tensor_arguments_act_as_their_values():
+    head = heads.PoissonRegressionHead(
+        label_dimension=tf.constant(1), compute_full_loss=tf.constant(False)
+    )
+    assert head.get_config() == {"compute_full_loss": False}
+    np.testing.assert_allclose(
+        head.loss(LABELS, LOGITS), _poisson(LABELS, LOGITS, False).mean(), rtol=1e-5
+    )

@@ -81,3 +81,18 @@ def test_string_labels_rejected():
     head = heads.RegressionHead()
     with pytest.raises(ValueError, match="numeric"):
         head.loss(np.array([["a"]]), np.array([[1.0]]))
+
+
+def test_tensor_label_dimension_acts_as_its_value():
+    head = heads.RegressionHead(label_dimension=tf.constant(2))
+    assert head.label_dimension == 2 and type(head.logits_dimension) is int
+    assert heads.serialize(head) == heads.serialize(heads.RegressionHead(label_dimension=2))
+    np.testing.assert_allclose(head.loss(LABELS, LOGITS), ((LABELS - LOGITS) ** 2).mean())
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)] * 2)
+    def loss(labels, logits):
+        return head.loss(labels, logits)
+
+    np.testing.assert_allclose(loss(LABELS, LOGITS), ((LABELS - LOGITS) ** 2).mean())
+    with pytest.raises(ValueError, match="Invalid label_dimension 0."):
+        heads.RegressionHead(label_dimension=tf.constant(0))
