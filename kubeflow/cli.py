@@ -150,15 +150,7 @@ def load_thresholds(path: str) -> list[dict[str, Any]]:
     """
     from tfx_heads.components.evaluator import blessing
 
-    with open(path) as f:
-        try:
-            thresholds = json.load(f)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"Invalid `--thresholds`: expected a JSON list; received {path!r} ({error})."
-            ) from error
-    blessing.parse_thresholds(thresholds)
-    return thresholds
+    return blessing.read_threshold_file(path)
 
 
 def trainer_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:

@@ -10,6 +10,9 @@ other libraries print (TensorFlow, absl, Beam, TFX, warnings) goes to a log file
 folder with `set_defaults(log_dir=lambda args: ...)`; `--log-file` names the file);
 `--verbose` shows it all on the terminal instead.
 
+A command line the parser refuses (an argument that neither the subcommand nor, for those
+that pass arguments on to Beam, Beam's pipeline options know; a missing or malformed one)
+ends in one line on stderr naming the argument, with exit status 2 (`UsageError`).
 Failures end like a command-line tool's: one line on stderr naming the command, the
 problem and the log file, exit status 2 for bad input or arguments (`ValueError`,
 `TypeError`, `OSError`: a subcommand raises these with a message that says what was wrong,
@@ -28,13 +31,45 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-from tfx_heads.pipeline.errors import StageFailed
+from tfx_heads.pipeline.errors import StageFailed, UsageError
 from tfx_heads.pipeline.output import command_output
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+class ArgumentParser(argparse.ArgumentParser):
+    """An `argparse.ArgumentParser` that raises `UsageError` instead of printing its usage
+    and exiting, so that `main` reports a bad command line in one line (its subcommands'
+    parsers are of this class too)."""
+
+    def error(self, message: str):
+        raise UsageError(self.prog, message)
+
+    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:
+        """As argparse's, naming the subcommand whose parser refused an argument."""
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            command = getattr(parsed, "command", None)
+            prog = f"{self.prog} {command}" if command else self.prog
+            raise UsageError(prog, unknown_arguments_message(unknown, f"{prog}'s options"))
+        return parsed
+
+
+def unknown_arguments_message(unknown: Sequence[str], expected: str) -> str:
+    """The message for arguments a parser does not know, naming the first option among them.
+
+    >>> unknown_arguments_message(["--slcie", "city"], "the options")
+    'Invalid argument `--slcie`: expected one of the options; received `--slcie city`.'
+    """
+    options = [arg for arg in unknown if arg.startswith("-")]
+    name = (options or list(unknown))[0].split("=", 1)[0]
+    return f"Invalid argument `{name}`: expected one of {expected}; received `{' '.join(unknown)}`."
+
+
+def build_parser() -> ArgumentParser:
+    """The argument parser with every subcommand registered.
+
+    Its `parse_args` raises `UsageError` for a command line it refuses.
+    """
+    parser = ArgumentParser(
         prog="tfx-heads",
         description=(
             "tf.estimator heads for TF2/Keras: train with a head, evaluate every head's "
@@ -101,7 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     parser = build_parser()
-    args = parser.parse_args([arg for arg in argv if arg != "--debug"])
+    try:
+        args = parser.parse_args([arg for arg in argv if arg != "--debug"])
+    except UsageError as error:
+        print(usage_line(error), file=sys.stderr)
+        return 2
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
@@ -141,6 +180,12 @@ def _new_log_path(args: argparse.Namespace) -> str:
     log_dir = getattr(args, "log_dir", None)
     folder = log_dir(args) if log_dir else os.path.join(tempfile.gettempdir(), "tfx-heads")
     return new_log_path(folder, args.command)
+
+
+def usage_line(error: UsageError) -> str:
+    """The one line printed for a command line that `error.prog`'s parser refuses."""
+    message = " ".join(str(error).split())
+    return f"{error.prog}: error: {message} (see {error.prog} --help)"
 
 
 def failure_line(command: str, error: BaseException, log_path: str | None = None) -> str:

@@ -14,3 +14,12 @@ class StageFailed(Exception):
     def __init__(self, stage: str, error: BaseException) -> None:
         super().__init__(f"{stage}: {error}")
         self.stage, self.error = stage, error
+
+
+class UsageError(ValueError):
+    """A command line that the parser of `prog` (`tfx-heads` or `tfx-heads COMMAND`) refuses:
+    an unknown argument, a missing one, a bad value; reported in one line, exit status 2."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog

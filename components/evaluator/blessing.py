@@ -13,10 +13,11 @@ conditions are skipped, as TFMA's rubber stamp does, and the verdict lists them 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 ALL_SLICES = "*"
 
@@ -92,14 +93,52 @@ class Failure:
     reason: str
 
 
+Condition = Literal["value", "max_decrease", "max_increase"]
+"""What a check tests: the bounds on the value, or one bound on the change."""
+Outcome = Literal["pass", "fail", "skipped"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One condition of one threshold, checked in one slice.
+
+    A threshold has up to three conditions: `value` (its `lower_bound` and `upper_bound`),
+    `max_decrease` and `max_increase` (TFMA's value threshold and its change thresholds).
+
+    Attributes:
+        threshold: the threshold's position in the list given to `decide`.
+        metric: the threshold's metric key.
+        slice: the slice's canonical name (`slice_name`).
+        condition: which condition.
+        outcome: `pass`, `fail`, or `skipped` (a change condition without a baseline model).
+        value: the candidate's value (None when the slice or metric is missing).
+        baseline: the baseline's value, for a change condition (None without it).
+        reason: why it failed or was skipped; empty when it passed.
+    """
+
+    threshold: int
+    metric: str
+    slice: str
+    condition: Condition
+    outcome: Outcome
+    value: float | None = None
+    baseline: float | None = None
+    reason: str = ""
+
+
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """The blessing decision and, when not blessed, every reason."""
+    """The blessing decision and, when not blessed, every reason.
+
+    `failures` has the first failed condition of each threshold and slice that failed;
+    `checked` counts the (threshold, slice) pairs; `checks` has every condition checked.
+    """
 
     blessed: bool
     failures: tuple[Failure, ...]
     checked: int
     skipped: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +146,7 @@ class Verdict:
             "checked": self.checked,
             "failures": [dataclasses.asdict(f) for f in self.failures],
             "skipped": list(self.skipped),
+            "checks": [dataclasses.asdict(c) for c in self.checks],
         }
 
 
@@ -135,6 +175,25 @@ def parse_thresholds(config: str | Sequence[Mapping[str, Any]] | None) -> list[M
     return [MetricThreshold.from_dict(item) for item in config]
 
 
+def read_threshold_file(path: str, argument: str = "--thresholds") -> list[dict[str, Any]]:
+    """The thresholds of a JSON file (a list of threshold objects), checked by
+    `parse_thresholds` and returned as read.
+
+    Raises:
+        ValueError: if the file is not JSON or not a valid list of thresholds.
+        OSError: if the file cannot be read.
+    """
+    with open(path) as f:
+        try:
+            thresholds = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"Invalid `{argument}`: expected a JSON list; received {path!r} ({error})."
+            ) from error
+    parse_thresholds(thresholds)
+    return thresholds
+
+
 def decide(
     thresholds: Iterable[MetricThreshold],
     candidate: SliceMetrics,
@@ -150,10 +209,10 @@ def decide(
     Returns:
         The verdict; without thresholds a model is blessed.
     """
-    failures: list[Failure] = []
+    checks: list[Check] = []
     skipped: list[str] = []
     checked = 0
-    for threshold in thresholds:
+    for index, threshold in enumerate(thresholds):
         if threshold.needs_baseline and baseline is None:
             skipped.append(f"{threshold.metric}: change condition without a baseline model")
         slices = (
@@ -162,43 +221,87 @@ def decide(
         for name in slices:
             checked += 1
             base = None if baseline is None else baseline.get(name, {})
-            reason = _check(threshold, candidate.get(name), base)
-            if reason:
-                failures.append(Failure(threshold.metric, name, reason))
+            checks += _check(index, threshold, name, candidate.get(name), base)
+    failures: dict[tuple[int, str], Failure] = {}
+    for check in checks:
+        if check.outcome == "fail":
+            failures.setdefault(
+                (check.threshold, check.slice), Failure(check.metric, check.slice, check.reason)
+            )
     return Verdict(
-        blessed=not failures, failures=tuple(failures), checked=checked, skipped=tuple(skipped)
+        blessed=not failures,
+        failures=tuple(failures.values()),
+        checked=checked,
+        skipped=tuple(skipped),
+        checks=tuple(checks),
     )
 
 
+def conditions(threshold: MetricThreshold) -> list[Condition]:
+    """The conditions a threshold sets, in the order they are checked."""
+    found: list[Condition] = []
+    if threshold.lower_bound is not None or threshold.upper_bound is not None:
+        found.append("value")
+    found += [
+        name for name in ("max_decrease", "max_increase") if getattr(threshold, name) is not None
+    ]
+    return found
+
+
 def _check(
+    index: int,
     threshold: MetricThreshold,
+    name: str,
     candidate: Mapping[str, float] | None,
     baseline: Mapping[str, float] | None,
-) -> str | None:
-    """The reason `threshold` fails in one slice, or None when it holds.
+) -> list[Check]:
+    """Each condition of `threshold` checked in the slice `name`.
 
     `baseline` is the baseline's metrics in that slice: None without a baseline model, and
     an empty dict when the baseline lacks the slice.
     """
+    value = None if candidate is None else candidate.get(threshold.metric)
     if candidate is None:
-        return "slice not found in the evaluation"
-    value = candidate.get(threshold.metric)
-    if value is None:
-        return "metric not found in the evaluation"
-    if math.isnan(value):
-        return "value is NaN"
+        missing = "slice not found in the evaluation"
+    elif value is None:
+        missing = "metric not found in the evaluation"
+    elif math.isnan(value):
+        missing = "value is NaN"
+    else:
+        missing = ""
+    checks = []
+    for condition in conditions(threshold):
+        check = functools.partial(Check, index, threshold.metric, name, condition, value=value)
+        if missing:
+            checks.append(check("fail", reason=missing))
+        elif condition == "value":
+            reason = _value_failure(threshold, value)
+            checks.append(check("fail" if reason else "pass", reason=reason))
+        elif baseline is None:
+            checks.append(check("skipped", reason="no baseline model"))
+        else:
+            base = baseline.get(threshold.metric)
+            reason = _change_failure(threshold, condition, value, base)
+            checks.append(check("fail" if reason else "pass", baseline=base, reason=reason))
+    return checks
+
+
+def _value_failure(threshold: MetricThreshold, value: float) -> str:
     if threshold.lower_bound is not None and value < threshold.lower_bound:
         return f"value {value:.6g} < lower_bound {threshold.lower_bound:.6g}"
     if threshold.upper_bound is not None and value > threshold.upper_bound:
         return f"value {value:.6g} > upper_bound {threshold.upper_bound:.6g}"
-    if not threshold.needs_baseline or baseline is None:
-        return None
-    base = baseline.get(threshold.metric)
+    return ""
+
+
+def _change_failure(
+    threshold: MetricThreshold, condition: Condition, value: float, base: float | None
+) -> str:
     if base is None or math.isnan(base):
         return "baseline value missing or NaN"
     change = value - base
-    if threshold.max_decrease is not None and change < -threshold.max_decrease:
-        return f"change {change:+.6g} below -max_decrease {-threshold.max_decrease:.6g}"
-    if threshold.max_increase is not None and change > threshold.max_increase:
+    if condition == "max_decrease" and change < -threshold.max_decrease:
+        return f"change {change:+.6g} below -max_decrease {0.0 - threshold.max_decrease:.6g}"
+    if condition == "max_increase" and change > threshold.max_increase:
         return f"change {change:+.6g} above max_increase {threshold.max_increase:.6g}"
-    return None
+    return ""

@@ -2,17 +2,21 @@
 
     tfx-heads evaluate --examples 'data/eval-*.gz' --output eval_out \\
         --model exported_model [--head-config head.json] [--label-key HEAD=KEY ...] \\
-        [--slice FEATURE[,FEATURE]] [--num-workers 2] [BEAM ARGUMENTS ...]
+        [--slice FEATURE[,FEATURE]] [--thresholds thresholds.json] [--num-workers 2] \\
+        [BEAM ARGUMENTS ...]
     tfx-heads evaluate --examples 'scored-*.gz' --output eval_out --head-config head.json \\
         --logits-feature HEAD=FEATURE ... --label-key HEAD=KEY ...
 
 Logits come from the SavedModel's `predict` signature (`--model`), or from float features
 that already hold them (`--logits-feature`, `HEAD=NAME` per head of a MultiHead). The head
 config is the JSON of `heads.serialize` (optional with a model exported by
-`heads.export_saved_model`, which stores it with the label keys). Arguments the command does
-not know are passed to Beam, e.g. `--runner=DataflowRunner --project P --region R
---temp_location gs://...`. Results: TFMA's files (`tfma.load_eval_result(output)`) and
-`metrics.json`.
+`heads.export_saved_model`, which stores it with the label keys). Beam's pipeline options
+are passed to Beam, e.g. `--runner=DataflowRunner --project P --region R
+--temp_location gs://...`; an argument that neither this command nor Beam knows is an error.
+Results: TFMA's files (`tfma.load_eval_result(output)`) and `metrics.json`. With
+`--thresholds` (a JSON list of thresholds, as the HeadEvaluator's) the model is also
+blessed or not: the verdict is printed on the result line and written to `blessing.json`
+and TFMA's `validations.tfrecord` (`tfma.load_validation_result(output)`).
 """
 
 from __future__ import annotations
@@ -112,20 +116,60 @@ def add_subcommand(subparsers: Any) -> None:
         help="a curve with at most this many distinct scores is exact, one with more comes "
         "from its histogram with error bounds (default 2**20; 0: histograms only)",
     )
+    parser.add_argument(
+        "--thresholds",
+        metavar="FILE",
+        help="JSON list of blessing thresholds (as the HeadEvaluator's): print and write the "
+        "verdict",
+    )
     parser.set_defaults(run=run)
-    _pass_unknown_arguments_to_beam(parser)
+    _pass_beam_arguments_to_beam(parser)
 
 
-def _pass_unknown_arguments_to_beam(parser: argparse.ArgumentParser) -> None:
-    """Makes the parser keep unknown arguments (Beam's) in `beam_args` instead of failing."""
+def _pass_beam_arguments_to_beam(parser: argparse.ArgumentParser) -> None:
+    """Makes the parser keep the arguments it does not know in `beam_args` when Beam's
+    pipeline options know them, and refuse them (`parser.error`) otherwise."""
     parse_known_args = parser.parse_known_args
 
     def parse_keeping_beam_args(args=None, namespace=None):
         namespace, unknown = parse_known_args(args, namespace)
+        refused = unknown_beam_arguments(unknown)
+        if refused:
+            from tfx_heads.pipeline.cli import unknown_arguments_message
+
+            parser.error(
+                unknown_arguments_message(
+                    refused, f"{parser.prog}'s options or Beam's pipeline options"
+                )
+            )
         namespace.beam_args = list(getattr(namespace, "beam_args", None) or []) + unknown
         return namespace, []
 
     parser.parse_known_args = parse_keeping_beam_args
+
+
+def unknown_beam_arguments(args: Sequence[str]) -> list[str]:
+    """The arguments that none of Beam's pipeline options know (Beam itself would only log
+    them as unparseable and run without them), with the values that follow them.
+
+    >>> unknown_beam_arguments(["--runner=DataflowRunner", "--project", "p", "--slcie", "x"])
+    ['--slcie', 'x']
+    """
+    if not args:
+        return []
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    refused: list[str] = []
+
+    def parse_with_every_option(parser: argparse.ArgumentParser) -> None:
+        # Beam calls this with its parser of every registered option class's arguments.
+        refused.extend(parser.parse_known_args(list(args))[1])
+
+    # Retaining unknown arguments keeps Beam from logging them; only `refused` is used.
+    PipelineOptions(list(args)).get_all_options(
+        add_extra_args_fn=parse_with_every_option, retain_unknown_options=True
+    )
+    return refused
 
 
 def per_head_values(values: Sequence[str] | None, arg: str) -> str | dict[str, str] | None:
@@ -155,8 +199,11 @@ def evaluation_options(args: argparse.Namespace) -> EvaluationOptions:
     command line keeps its default).
 
     Raises:
-        ValueError: for a malformed per-head value (`per_head_values`) or an invalid option.
+        ValueError: for a malformed per-head value (`per_head_values`), an invalid option or
+            thresholds file.
+        OSError: for a thresholds file that cannot be read.
     """
+    from tfx_heads.components.evaluator.blessing import read_threshold_file
     from tfx_heads.components.evaluator.options import EvaluationOptions
 
     optional = {
@@ -173,6 +220,7 @@ def evaluation_options(args: argparse.Namespace) -> EvaluationOptions:
         confidence_intervals=args.confidence_intervals,
         num_bootstrap_samples=args.num_bootstrap_samples,
         label_formats=per_head_values(args.label_format, "--label-format"),
+        thresholds=read_threshold_file(args.thresholds) if args.thresholds else (),
         **optional,
     )
 
@@ -195,12 +243,13 @@ def run(args: argparse.Namespace) -> int:
         if args.head_config:
             with open(args.head_config) as f:
                 head = json.load(f)
+        options = evaluation_options(args)
         document = pipeline.evaluate(
             examples=args.examples,
             output=args.output,
             head=head,
             model=args.model,
-            options=evaluation_options(args),
+            options=options,
             beam_pipeline_args=args.beam_args,
             num_workers=args.num_workers,
         )
@@ -218,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
         f"{': ' + json.dumps(rejected['reasons']) if rejected['count'] else ''}) in "
         f"{len(document['slices'])} slices in {time.time() - started:.0f} s: {args.output} "
         "(metrics.json; TFMA: tfma.load_eval_result)"
+        f"{verdict_text(args.output) if options.thresholds else ''}"
     )
     for entry in rejected.get("unreadable_files", []):
         records = "an unknown number of" if entry["records"] is None else entry["records"]
@@ -225,6 +275,25 @@ def run(args: argparse.Namespace) -> int:
             f"Unreadable: {entry['file']} {entry['where']}: {records} records not read"
         )
     return 0
+
+
+def verdict_text(output: str) -> str:
+    """The verdict written in `output` (`blessing.json`), for the result line: `; blessed
+    (N conditions checked)` or `; NOT blessed: F of N conditions failed (first failure)`."""
+    from tfx_heads.components.evaluator.validations import read_blessing
+
+    verdict = read_blessing(output)
+    count = verdict["checked"]
+    conditions = f"{count} condition{'' if count == 1 else 's'}"
+    skipped = len(verdict["skipped"])
+    without = f", {skipped} skipped without a baseline" if skipped else ""
+    if verdict["blessed"]:
+        return f"; blessed ({conditions} checked{without})"
+    first = verdict["failures"][0]
+    return (
+        f"; NOT blessed: {len(verdict['failures'])} of {conditions} failed ({first['metric']} "
+        f"in {first['slice']}: {first['reason']}){without}"
+    )
 
 
 def _root_message(error: BaseException) -> str | None:

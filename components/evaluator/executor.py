@@ -1,9 +1,10 @@
 """The `HeadEvaluator` executor: evaluates the model (and the baseline) on Beam, then blesses.
 
-The candidate's results go to the `evaluation` artifact's directory (TFMA files,
-`metrics.json`, `blessing.json` and the HTML report `report.html`); a baseline model, when
-given, is evaluated on the same data in the same Beam pass (the records are read and parsed
-once, then each model infers) into its `baseline/` subdirectory. The `blessing`
+The candidate's results go to the `evaluation` artifact's directory (TFMA files with the
+verdict in `validations.tfrecord`, `metrics.json`, `blessing.json` and the HTML report
+`report.html`, see `validations`); a baseline model, when given, is evaluated on the same data
+in the same Beam pass (the records are read and parsed once, then each model infers) into its
+`baseline/` subdirectory. The `blessing`
 artifact gets the `blessed` custom property (1 or 0), a `BLESSED` or `NOT_BLESSED` file, the
 model ids that TFX's latest-blessed-model resolver reads, and `blessing.json` with the
 thresholds and every failed condition.
@@ -25,9 +26,10 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
 from tfx_heads.components import compat
-from tfx_heads.components.evaluator import blessing, constants
+from tfx_heads.components.evaluator import blessing, constants, validations
 from tfx_heads.components.evaluator.options import EvaluationOptions
-from tfx_heads.components.evaluator.pipeline import evaluate, read_metrics
+from tfx_heads.components.evaluator.pipeline import evaluate
+from tfx_heads.components.evaluator.writers import write_json
 from tfx_heads.components.report.html import write_report
 
 _LOG = logging.getLogger(__name__)
@@ -67,52 +69,42 @@ class Executor(tfx_evaluator_executor.Executor):
         options = EvaluationOptions.from_exec_properties(exec_properties)
         evaluation_dir = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
         model = artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY])
-        baseline_model, baseline_path = None, None
+        baseline_model, baseline_path, baseline_output = None, None, None
         if input_dict.get(constants.BASELINE_MODEL_KEY):
             baseline_model = artifact_utils.get_single_instance(
                 input_dict[constants.BASELINE_MODEL_KEY]
             )
             baseline_path = path_utils.serving_model_path(baseline_model.uri)
-        # One Beam pass for both models; the baseline's results go to `baseline/`.
-        candidate = evaluate(
+            baseline_output = os.path.join(evaluation_dir, constants.BASELINE_DIR)
+        # One Beam pass for both models; the baseline's results go to `baseline/`. The
+        # verdict is decided (and written) here, with or without thresholds.
+        evaluate(
             examples,
             evaluation_dir,
             model=path_utils.serving_model_path(model.uri),
-            options=options,
+            options=dataclasses.replace(options, thresholds=()),
             baseline_model=baseline_path,
             beam_pipeline_args=compat.beam_pipeline_args(self),
         )
-        baseline = None
-        if baseline_model is not None:
-            baseline = read_metrics(os.path.join(evaluation_dir, constants.BASELINE_DIR))
-
         thresholds = list(options.thresholds)
-        verdict = blessing.decide(
-            thresholds, metrics_by_slice(candidate), baseline and metrics_by_slice(baseline)
-        )
+        verdict = validations.bless(evaluation_dir, thresholds, baseline_output)
         _LOG.info("Blessing: %s", verdict.to_dict())
-        self._write_blessing(
-            output_dict, evaluation_dir, model, baseline_model, thresholds, verdict
-        )
+        self._write_blessing(output_dict, model, baseline_model, thresholds, verdict)
         write_report(evaluation_dir, os.path.join(evaluation_dir, constants.REPORT_FILE))
 
     @staticmethod
     def _write_blessing(
         output_dict: dict[str, list[types.Artifact]],
-        evaluation_dir: str,
         model: types.Artifact,
         baseline_model: types.Artifact | None,
         thresholds: list[blessing.MetricThreshold],
         verdict: blessing.Verdict,
     ) -> None:
         artifact = artifact_utils.get_single_instance(output_dict[constants.BLESSING_KEY])
-        document = {
-            **verdict.to_dict(),
-            "thresholds": [dataclasses.asdict(threshold) for threshold in thresholds],
-        }
-        text = json.dumps(document, indent=2, sort_keys=True)
-        for folder in (evaluation_dir, artifact.uri):
-            io_utils.write_string_file(os.path.join(folder, constants.BLESSING_FILE), text)
+        write_json(
+            validations.blessing_document(thresholds, verdict),
+            os.path.join(artifact.uri, constants.BLESSING_FILE),
+        )
         c = tfx_evaluator_constants
         artifact.set_string_custom_property(c.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, model.uri)
         artifact.set_int_custom_property(c.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, model.id)
@@ -129,18 +121,6 @@ class Executor(tfx_evaluator_executor.Executor):
             c.ARTIFACT_PROPERTY_BLESSED_KEY,
             c.BLESSED_VALUE if verdict.blessed else c.NOT_BLESSED_VALUE,
         )
-
-
-def metrics_by_slice(document: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """`metrics.json`'s slices as {canonical slice name: metrics}, for `blessing.decide`."""
-    return {
-        blessing.slice_name(entry["slice"]): {
-            **entry["metrics"],
-            "example_count": entry["example_count"],
-            "weighted_example_count": entry["weighted_example_count"],
-        }
-        for entry in document["slices"]
-    }
 
 
 def _example_files(artifacts: list[types.Artifact], splits: list[str]) -> list[str]:

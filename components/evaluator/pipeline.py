@@ -3,7 +3,8 @@
 `evaluate` resolves each model's evaluation (`config.build_config`), applies
 `transforms.EvaluateHeads` to a Beam pipeline built from Beam arguments, runs it and returns
 the `metrics.json` document. A baseline model is evaluated in the same pass, into its own
-directory.
+directory. With thresholds in the options it also writes the blessing's verdict
+(`validations.bless`: `blessing.json` and TFMA's `validations.tfrecord`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.config import build_config
 from tfx_heads.components.evaluator.options import EvaluationOptions
 from tfx_heads.components.evaluator.transforms import EvaluateHeads
+from tfx_heads.components.evaluator.validations import bless
 
 _LOG = logging.getLogger(__name__)
 
@@ -96,7 +98,9 @@ def evaluate(
             `options`.
 
     Returns:
-        The `metrics.json` document (the model's, not the baseline's).
+        The `metrics.json` document (the model's, not the baseline's). With thresholds the
+        verdict is in `output`: `validations.read_blessing(output)` (`blessing.json`) and
+        `tfma.load_validation_result(output)`.
 
     Raises:
         TypeError: for a keyword that is no option.
@@ -126,6 +130,8 @@ def evaluate(
     )
     with beam.Pipeline(options=pipeline_options(beam_pipeline_args, num_workers)) as pipeline:
         _ = pipeline | "EvaluateHeads" >> EvaluateHeads(*configs)
+    if options.thresholds:
+        bless(output, options.thresholds, baseline_output)
     return read_metrics(output)
 
 

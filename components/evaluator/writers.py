@@ -21,8 +21,9 @@ cost about 1.5 s of every evaluation's start-up):
   `PlotKey(output_name=<sub-head name of a MultiHead, else ''>, sub_key=SubKey(class_id=c)
   for a per-class curve)`, as TFMA's own plots are keyed;
 - `validations.tfrecord`: one `ValidationResult(validation_ok=True)`, in the file layout of
-  TFMA's writer (blessing thresholds are decided elsewhere). TFMA's writer is not used for it:
-  without thresholds in the `EvalConfig` it writes `validation_ok=False`.
+  TFMA's writer; with thresholds, `validations.bless` replaces it with the verdict after the
+  evaluation. TFMA's writer is not used for it: without thresholds in the `EvalConfig` it
+  writes `validation_ok=False`.
 
 `metrics.json`, written once from the combined results:
 
@@ -60,7 +61,7 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
-from tensorflow_model_analysis.proto import config_pb2, metrics_for_slice_pb2
+from tensorflow_model_analysis.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
 from tensorflow_model_analysis.writers.metrics_plots_and_validations_writer import (
     convert_slice_metrics_to_proto,
     convert_slice_plots_to_proto,
@@ -317,12 +318,17 @@ class WriteResults(beam.PTransform):
         )
 
 
-def write_validation_result(output: str) -> str:
-    """Writes `ValidationResult(validation_ok=True)` as TFMA's writer lays it out (one
-    uncompressed TFRecord, `validations.tfrecord`), for `tfma.load_validation_result`."""
+def write_validation_result(
+    output: str, result: validation_result_pb2.ValidationResult | None = None
+) -> str:
+    """Writes a `ValidationResult` (default: `validation_ok=True`, an evaluation without
+    thresholds) as TFMA's writer lays it out (one uncompressed TFRecord,
+    `validations.tfrecord`), for `tfma.load_validation_result`; returns its path."""
+    if result is None:
+        result = validation_result_pb2.ValidationResult(validation_ok=True)
     path = os.path.join(output, f"{tfma.constants.VALIDATIONS_KEY}.tfrecord")
     with tf.io.TFRecordWriter(path) as writer:
-        writer.write(tfma.ValidationResult(validation_ok=True).SerializeToString())
+        writer.write(result.SerializeToString())
     return path
 
 

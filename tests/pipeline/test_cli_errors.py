@@ -79,3 +79,38 @@ def test_a_malformed_example_in_evaluate_is_one_line_without_a_traceback(tmp_pat
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("tfx-heads evaluate: error: Invalid") and "record 1 of" in line
+
+
+COMPILE = ["compile", "--output", "o", "--image", "i", "--pipeline-root", "r", "--data-root", "d"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--bogus", "1"],
+        ["evaluate", "--examples", "e", "--output", "o", "--model", "m", "--bogus", "1"],
+        [*COMPILE, "--bogus", "1"],
+        ["run-spec", "job.json", "--bogus", "1"],
+        ["report", "eval_dir", "--bogus", "1"],
+    ],
+)
+def test_every_subcommand_refuses_an_unknown_argument_in_one_line_with_status_2(argv, capsys):
+    from tfx_heads.pipeline import cli
+
+    assert cli.main(argv) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"tfx-heads {argv[0]}: error: Invalid argument `--bogus`: expected ")
+    assert line.endswith(f"received `--bogus 1`. (see tfx-heads {argv[0]} --help)")
+
+
+def test_a_missing_argument_or_command_is_one_line_with_status_2(capsys):
+    from tfx_heads.pipeline import cli
+
+    assert cli.main(["report"]) == 2
+    assert cli.main(["nonsense"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "tfx-heads report: error: the following arguments are required: EVAL_DIR "
+        "(see tfx-heads report --help)",
+        "tfx-heads: error: argument COMMAND: invalid choice: 'nonsense' (choose from 'run', "
+        "'evaluate', 'compile', 'run-spec', 'report') (see tfx-heads --help)",
+    ]

@@ -9,6 +9,7 @@ import pytest
 import heads
 from tfx_heads.components.evaluator import cli
 from tfx_heads.pipeline import cli as main_cli
+from tfx_heads.pipeline.errors import UsageError
 
 
 def _load(output):
@@ -122,6 +123,32 @@ def test_beam_arguments_pass_through():
     assert args.slice == ["a,b"] and args.num_workers == 2 and args.run is cli.run
 
 
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (["--slcie", "city"], "--slcie"),
+        (["--runner=DirectRunner", "--num_wrkers=2"], "--num_wrkers"),
+        (["--model-dir", "m"], "--model-dir"),
+    ],
+)
+def test_an_argument_neither_the_command_nor_beam_knows_is_one_line_with_status_2(
+    extra, named, capsys
+):
+    argv = ["evaluate", "--examples", "e", "--output", "o", "--model", "m", *extra]
+    assert main_cli.main(argv) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"tfx-heads evaluate: error: Invalid argument `{named}`: expected ")
+    assert "Beam's pipeline options" in line
+    with pytest.raises(UsageError, match=named):
+        main_cli.build_parser().parse_args(argv)
+
+
+def test_beam_arguments_are_told_apart_with_beams_own_parser():
+    known = ["--runner", "DataflowRunner", "--max_num_workers=3", "--sdk_container_image", "i"]
+    assert cli.unknown_beam_arguments(known) == []
+    assert cli.unknown_beam_arguments([*known, "--slcie", "city"]) == ["--slcie", "city"]
+
+
 def test_arguments_become_evaluation_options():
     from tfx_heads.components.evaluator.options import EvaluationOptions
 
@@ -147,8 +174,8 @@ def test_arguments_become_evaluation_options():
     )
 
 
-def test_model_and_logits_features_are_exclusive(capsys):
-    with pytest.raises(SystemExit):
+def test_model_and_logits_features_are_exclusive():
+    with pytest.raises(UsageError, match="not allowed with argument"):
         main_cli.build_parser().parse_args(
             [
                 "evaluate",
@@ -162,7 +189,6 @@ def test_model_and_logits_features_are_exclusive(capsys):
                 "l",
             ]
         )
-    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_per_head_values():
@@ -214,3 +240,42 @@ def test_reject_malformed_reports_a_files_unreadable_rest(tmp_path, helpers, cap
     out = capsys.readouterr().out
     assert 'Evaluated 8 examples (rejected 32: {"unreadable_records": 32})' in out
     assert f"Unreadable: {path} at or after record 8" in out and "32 records not read" in out
+
+
+def test_thresholds_print_the_verdict_and_write_it_as_tfma_does(tmp_path, helpers, capsys):
+    import tensorflow_model_analysis as tfma
+
+    # Logits that rank every pair right but those of one negative above all five positives:
+    # AUC 20/25 = 0.8.
+    rows = [{"y": int(i >= 5), "logit": [i / 10 if i else 1.0]} for i in range(10)]
+    path = helpers.write_examples(tmp_path / "data.tfrecord", rows, gzip=False)
+    config = tmp_path / "head.json"
+    config.write_text(json.dumps(heads.serialize(heads.BinaryClassHead())))
+    thresholds = tmp_path / "thresholds.json"
+    thresholds.write_text(
+        json.dumps(
+            [
+                {"metric": "auc", "lower_bound": 0.95},
+                {"metric": "auc", "upper_bound": 1.0, "max_decrease": 0.1},
+            ]
+        )
+    )
+    output = str(tmp_path / "out")
+    argv = ["evaluate", "--examples", path, "--output", output, "--head-config", str(config)]
+    argv += ["--logits-feature", "logit", "--label-key", "y", "--thresholds", str(thresholds)]
+    assert main_cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert (
+        "; NOT blessed: 1 of 2 conditions failed (auc in Overall: value 0.8 < lower_bound 0.95), "
+        "1 skipped without a baseline"
+    ) in out
+    result = tfma.load_validation_result(output)
+    assert not result.validation_ok and result.rubber_stamp
+    (entry,) = result.metric_validations_per_slice
+    (failure,) = entry.failures
+    assert failure.metric_value.double_value.value == pytest.approx(0.8)
+    assert failure.metric_threshold.value_threshold.lower_bound.value == 0.95
+    thresholds.write_text(json.dumps([{"metric": "auc", "lower_bound": 0.5}]))
+    assert main_cli.main(argv) == 0
+    assert "; blessed (1 condition checked)" in capsys.readouterr().out
+    assert tfma.load_validation_result(output).validation_ok
