@@ -108,9 +108,13 @@ def test_a_missing_argument_or_command_is_one_line_with_status_2(capsys):
 
     assert cli.main(["report"]) == 2
     assert cli.main(["nonsense"]) == 2
-    assert capsys.readouterr().err.splitlines() == [
+    missing, invalid = capsys.readouterr().err.splitlines()
+    assert missing == (
         "tfx-heads report: error: the following arguments are required: EVAL_DIR "
-        "(see tfx-heads report --help)",
-        "tfx-heads: error: argument COMMAND: invalid choice: 'nonsense' (choose from 'run', "
-        "'evaluate', 'compile', 'run-spec', 'report') (see tfx-heads --help)",
-    ]
+        "(see tfx-heads report --help)"
+    )
+    # argparse words the choices differently across Python versions (unquoted in 3.13).
+    assert invalid.startswith("tfx-heads: error: argument COMMAND: invalid choice: 'nonsense'")
+    assert invalid.endswith(" (see tfx-heads --help)")
+    for command in ("run", "evaluate", "compile", "run-spec", "report"):
+        assert command in invalid
