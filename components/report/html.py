@@ -14,7 +14,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfx_heads.components.report import assets, curves, sections
+from tfx_heads.components.report import assets, blessing, curves, sections
 from tfx_heads.components.report.data import Evaluation, load_evaluation
 
 _KIND_TITLES = {
@@ -77,7 +77,7 @@ def render(evaluation: Evaluation) -> str:
         '<a href="#baseline">baseline</a></nav>',
         *notes,
         sections.overview(evaluation, _eval_config(evaluation.directory)),
-        sections.blessing_section(evaluation.blessing),
+        blessing.blessing_section(evaluation.blessing),
         *(head_section(evaluation, h, i) for i, h in enumerate(evaluation.heads)),
         sections.slices_section(evaluation),
         sections.baseline_section(evaluation),

@@ -1,5 +1,5 @@
-"""The report's sections as HTML fragments: overview, blessing, head summaries, per-class
-tables, metrics by slice and the baseline comparison (the curves are in `curves`).
+"""The report's sections as HTML fragments: overview, head summaries, per-class tables, metrics
+by slice and the baseline comparison (the curves are in `curves`, the blessing in `blessing`).
 
 Every number taken from `metrics.json` is rendered in an element with `data-key` (the full
 metric key, e.g. `auc/bin`) whose text is the value (`format_number`), so tests and readers can
@@ -72,7 +72,9 @@ def _interval(metrics: HeadMetrics, base: str) -> str:
     return f"[{format_number(lower)}, {format_number(upper)}]"
 
 
-def _delta(value: Any, base_value: Any) -> str:
+def delta_span(value: Any, base_value: Any) -> str:
+    """`value - base_value` (`+0.0123`), green when up, red when down; empty unless both are
+    finite."""
     if not (is_finite(value) and is_finite(base_value)):
         return ""
     change = value - base_value
@@ -109,56 +111,6 @@ def overview(evaluation: Evaluation, config: Mapping[str, Any] | None) -> str:
     return f'<section id="overview"><h2>Evaluation</h2><table>{body}</table></section>'
 
 
-def blessing_section(blessing: Mapping[str, Any] | None) -> str:
-    """The verdict, the conditions that failed and those skipped (`blessing.json`)."""
-    if blessing is None:
-        return (
-            '<section id="blessing"><h2>Blessing</h2><p><span class="badge unknown">no verdict'
-            '</span> <span class="note">No blessing.json: the blessing was not decided by this '
-            "evaluation (the TFX component writes it).</span></p></section>"
-        )
-    blessed = bool(blessing.get("blessed"))
-    badge = (
-        '<span class="badge blessed" data-blessed="true">BLESSED</span>'
-        if blessed
-        else '<span class="badge not-blessed" data-blessed="false">NOT BLESSED</span>'
-    )
-    parts = [
-        f'<section id="blessing"><h2>Blessing</h2><p>{badge} '
-        f"{int(blessing.get('checked', 0))} condition(s) checked, "
-        f"{len(blessing.get('failures', []))} failed.</p>"
-    ]
-    thresholds = blessing.get("thresholds")
-    if thresholds:
-        parts.append("<h3>Thresholds</h3><table><tr><th class=name>condition</th></tr>")
-        parts.extend(
-            f'<tr><td class="name">{esc(json.dumps(t, sort_keys=True))}</td></tr>'
-            for t in thresholds
-        )
-        parts.append("</table>")
-    failures = blessing.get("failures", [])
-    if failures:
-        parts.append(
-            "<h3>Failed conditions</h3><table class=failures><tr><th class=name>metric</th>"
-            "<th class=name>slice</th><th class=name>reason (the threshold that decided)</th></tr>"
-        )
-        parts.extend(
-            f'<tr><td class="name">{esc(f["metric"])}</td><td class="name">{esc(f["slice"])}'
-            f'</td><td class="name">{esc(f["reason"])}</td></tr>'
-            for f in failures
-        )
-        parts.append("</table>")
-    for skipped in blessing.get("skipped", []):
-        parts.append(f'<p class="note">Skipped: {esc(skipped)}</p>')
-    if not thresholds:
-        parts.append(
-            '<p class="note">blessing.json records the failed conditions (with the bound each '
-            "broke) but not the conditions that held.</p>"
-        )
-    parts.append("</section>")
-    return "".join(parts)
-
-
 def head_summary(
     metrics: HeadMetrics, entry: Mapping[str, Any], baseline: HeadMetrics | None
 ) -> str:
@@ -187,7 +139,7 @@ def head_summary(
         if baseline is not None:
             other = baseline.scalars.get(base)
             row += f"<td>{format_number(other) if other is not None else ''}</td>"
-            row += f"<td>{_delta(value, other)}</td>"
+            row += f"<td>{delta_span(value, other)}</td>"
         rows.append(f"<tr>{row}</tr>")
     table = f'<table class="summary"><tr>{header}</tr>{"".join(rows)}</table>'
     parts = [f'<h3>Summary</h3><table class="counts">{counts}</table>{table}']
@@ -338,7 +290,7 @@ def baseline_section(evaluation: Evaluation) -> str:
             other = theirs.scalars[base]
             rows.append(
                 f'<tr><td class="name">{esc(base)}</td><td>{format_number(value)}</td>'
-                f"<td>{format_number(other)}</td><td>{_delta(value, other)}</td></tr>"
+                f"<td>{format_number(other)}</td><td>{delta_span(value, other)}</td></tr>"
             )
         parts.append(
             f"<h3>{esc(head_title(head))}</h3><table class=comparison><tr><th class=name>metric"

@@ -100,7 +100,12 @@ THRESHOLDS = [
     {"metric": "auc/bin", "slice": {}, "lower_bound": 0.6},
     {"metric": "accuracy/cls", "slice": {}, "lower_bound": 0.99},
     {"metric": "auc/bin", "slice": {}, "max_decrease": 0.05},
+    {"metric": "auc/bin", "slice": {"group": "g1"}, "lower_bound": 0.5, "upper_bound": 0.99},
+    {"metric": "average_loss/bin", "slice": {}, "max_increase": 0.01},
+    # Names the report must escape (the slice and the metric are missing: the check fails).
+    {"metric": 'recall/<bin>&"', "slice": {"group": "<rare & 'x'>"}, "lower_bound": 0.5},
 ]
+"""The blessing's thresholds (`blessing.json`, written by `validations.bless`)."""
 
 
 def report_head():
@@ -169,7 +174,7 @@ def write_examples(path: str, seed: int = 0) -> None:
 def evaluation(tmp_path_factory):
     """A namespace: `dir` (the evaluation output, with `baseline/` and `blessing.json`),
     `document` (its metrics.json) and `baseline` (the baseline's metrics.json)."""
-    from tfx_heads.components.evaluator import blessing, pipeline
+    from tfx_heads.components.evaluator import blessing, pipeline, validations
 
     folder = tmp_path_factory.mktemp("report_eval")
     examples = str(folder / "examples.tfrecord")
@@ -203,24 +208,10 @@ def evaluation(tmp_path_factory):
         )
     finally:
         os.chdir(working_directory)
-    verdict = blessing.decide(
-        blessing.parse_thresholds(THRESHOLDS), _by_slice(document), _by_slice(baseline)
+    validations.bless(
+        output, blessing.parse_thresholds(THRESHOLDS), os.path.join(output, "baseline")
     )
-    with open(os.path.join(output, "blessing.json"), "w") as f:
-        json.dump(verdict.to_dict(), f)
     return types.SimpleNamespace(dir=output, document=document, baseline=baseline)
-
-
-def _by_slice(document):
-    from tfx_heads.components.evaluator import blessing
-
-    return {
-        blessing.slice_name(entry["slice"]): {
-            **entry["metrics"],
-            "example_count": entry["example_count"],
-        }
-        for entry in document["slices"]
-    }
 
 
 MANY_CLASSES = 1000
