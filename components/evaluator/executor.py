@@ -4,10 +4,9 @@ The candidate's results go to the `evaluation` artifact's directory (TFMA files 
 verdict in `validations.tfrecord`, `metrics.json`, `blessing.json` and the HTML report
 `report.html`, see `validations`); a baseline model, when given, is evaluated on the same data
 in the same Beam pass (the records are read and parsed once, then each model infers) into its
-`baseline/` subdirectory. The `blessing`
-artifact gets the `blessed` custom property (1 or 0), a `BLESSED` or `NOT_BLESSED` file, the
-model ids that TFX's latest-blessed-model resolver reads, and `blessing.json` with the
-thresholds and every failed condition.
+`baseline/` subdirectory. The `blessing` artifact gets the `blessed` custom property (1 or 0),
+a `BLESSED` or `NOT_BLESSED` file, the model ids that TFX's latest-blessed-model resolver
+reads, and `blessing.json` with the thresholds and every failed condition.
 """
 
 from __future__ import annotations
