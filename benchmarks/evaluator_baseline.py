@@ -2,7 +2,7 @@
 
 `HeadEvaluator` with a baseline evaluates both models in one Beam pass (the records are read
 and parsed once, then each model infers, and each model's statistics are combined and
-written into its own directory). This times `tfx_heads.components.evaluator.pipeline.evaluate` (what
+written into its own directory). This times `tfx_heads.components.evaluator.runner.evaluate` (what
 the executor runs) on the data of `evaluator_vs_tfma.py` (the taxi sample repeated to
 `--examples` gzipped records over `--files` files, the taxi MultiHead, one slicing):
 
@@ -38,10 +38,10 @@ from evaluator_vs_tfma import SLICE, build_data, build_model, count_records  # n
 
 def run(pattern: str, output: str, model: str, baseline: str | None, batch_size: int) -> float:
     """Seconds of one `evaluate` call (with the baseline in the same pass when given)."""
-    from tfx_heads.components.evaluator import pipeline
+    from tfx_heads.components.evaluator import runner
 
     started = time.perf_counter()
-    pipeline.evaluate(
+    runner.evaluate(
         pattern,
         output,
         model=model,

@@ -9,7 +9,7 @@ four-head MultiHead, trained briefly and exported with `heads.export_saved_model
   four classes of the multi-label head, and the example count, on the overall slice and one
   slice feature (`trip_start_day`). TFMA runs about 900 examples/s, so it reads only the first
   `--tfma-examples` records; rates (examples/s) are compared, not times.
-- **evaluator**: `tfx_heads.components.evaluator.pipeline.evaluate` on every record, same
+- **evaluator**: `tfx_heads.components.evaluator.runner.evaluate` on every record, same
   slicing; it computes a superset of TFMA's metrics (every key of all four heads, with exact
   curves while a curve has at most 2**20 distinct scores, else 2**16-bucket histograms and
   error bounds, and ROC/PR and calibration plots), in-process and with `--num-workers 2`.
@@ -137,10 +137,10 @@ def run_floor(pattern: str, model_dir: str, batch_size: int) -> float:
 def run_evaluator(
     pattern: str, model_dir: str, output: str, batch_size: int, workers: int | None
 ) -> tuple[float, dict]:
-    from tfx_heads.components.evaluator import pipeline
+    from tfx_heads.components.evaluator import runner
 
     started = time.perf_counter()
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         pattern,
         output,
         model=model_dir,

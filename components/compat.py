@@ -50,7 +50,7 @@ def _has_get_fn_args() -> bool:
 # --- tfx BaseBeamExecutor._beam_pipeline_args (tfx.dsl.components.base) ---
 # What: the Beam arguments the orchestrator gave the executor (`with_beam_pipeline_args`),
 # with TFX's dependency flags added. Why: the head evaluator runs its own Beam pipeline
-# (`tfx_heads.components.evaluator.pipeline.evaluate`) with them; TFX offers no public accessor. May
+# (`tfx_heads.components.evaluator.runner.evaluate`) with them; TFX offers no public accessor. May
 # break: TFX after 1.16.
 def beam_pipeline_args(executor: Any) -> list[str]:
     """The Beam arguments of a TFX Beam executor (empty when none were given)."""

@@ -233,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
             innermost message; `tfx_heads.pipeline.cli` prints it and exits with status 2.
     """
     _relay_worker_progress()
-    from tfx_heads.components.evaluator import pipeline
+    from tfx_heads.components.evaluator import runner
     from tfx_heads.components.evaluator.example_inputs import MalformedExampleError
 
     started = time.time()
@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
             with open(args.head_config) as f:
                 head = json.load(f)
         options = evaluation_options(args)
-        document = pipeline.evaluate(
+        document = runner.evaluate(
             examples=args.examples,
             output=args.output,
             head=head,

@@ -84,7 +84,7 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
         example_splits: the splits to evaluate (default `["eval"]`).
         reject_malformed: count malformed examples in `rejected` instead of failing.
         confidence_intervals: add Poisson bootstrap confidence intervals (as
-            `tfx_heads.components.evaluator.pipeline.evaluate` and `tfx-heads evaluate` do;
+            `tfx_heads.components.evaluator.runner.evaluate` and `tfx-heads evaluate` do;
             see `EvaluationOptions`, which the executor reads the parameters into).
         num_bootstrap_samples: bootstrap replicates, >= 2 (with `confidence_intervals`).
 

@@ -27,7 +27,7 @@ from tfx.utils import io_utils, path_utils
 from tfx_heads.components import compat
 from tfx_heads.components.evaluator import blessing, constants, validations
 from tfx_heads.components.evaluator.options import EvaluationOptions
-from tfx_heads.components.evaluator.pipeline import evaluate
+from tfx_heads.components.evaluator.runner import evaluate
 from tfx_heads.components.evaluator.writers import write_json
 from tfx_heads.components.report.html import write_report
 
@@ -35,7 +35,7 @@ _LOG = logging.getLogger(__name__)
 
 
 class Executor(tfx_evaluator_executor.Executor):
-    """Runs `tfx_heads.components.evaluator.pipeline.evaluate` with the pipeline's Beam arguments
+    """Runs `tfx_heads.components.evaluator.runner.evaluate` with the pipeline's Beam arguments
     and the options of its execution properties (`EvaluationOptions.from_exec_properties`).
 
     It derives from TFX's Evaluator executor (a Beam executor) only so that TFX's Kubeflow V2

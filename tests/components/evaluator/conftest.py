@@ -240,10 +240,10 @@ def synthetic(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synthetic_result(synthetic, tmp_path_factory):
     """`(metrics.json document, output directory)` of the synthetic evaluation, in-process."""
-    from tfx_heads.components.evaluator import pipeline
+    from tfx_heads.components.evaluator import runner
 
     output = str(tmp_path_factory.mktemp("synthetic_eval"))
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         synthetic.glob,
         output,
         head=synthetic.head,
@@ -261,10 +261,10 @@ TAXI_SLICES = ("trip_start_day",)
 @pytest.fixture(scope="session")
 def taxi_result(taxi_examples, taxi_model, tmp_path_factory):
     """`(metrics.json document, output directory)` of the taxi model, in-process, batch 512."""
-    from tfx_heads.components.evaluator import pipeline
+    from tfx_heads.components.evaluator import runner
 
     output = str(tmp_path_factory.mktemp("taxi_eval"))
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         taxi_examples, output, model=taxi_model, slices=TAXI_SLICES, batch_size=512
     )
     return document, output

@@ -7,7 +7,7 @@ import pytest
 import tensorflow_model_analysis as tfma
 from tfx.types import artifact_utils, standard_artifacts
 
-from tfx_heads.components.evaluator import constants, pipeline
+from tfx_heads.components.evaluator import constants, runner
 from tfx_heads.components.evaluator.constants import BLESSING_FILE, REPORT_FILE
 from tfx_heads.components.evaluator.executor import Executor
 
@@ -97,7 +97,7 @@ def test_a_baseline_is_evaluated_in_the_same_pass_as_two_separate_evaluations(
     # eval_config.json's data and model locations match too), byte for byte.
     for artifact, files in ((model, candidate_files), (baseline_model, baseline_files)):
         output = str(tmp_path / f"alone-{artifact.id}")
-        pipeline.evaluate(
+        runner.evaluate(
             [os.path.join(examples.uri, "Split-eval", "*")],
             output,
             model=os.path.join(artifact.uri, "Format-Serving"),
@@ -107,8 +107,8 @@ def test_a_baseline_is_evaluated_in_the_same_pass_as_two_separate_evaluations(
         if artifact is model:  # the candidate's verdict is checked below
             del alone[VALIDATIONS_FILE]
         assert alone == files
-    candidate = pipeline.read_metrics(evaluation.uri)
-    baseline = pipeline.read_metrics(os.path.join(evaluation.uri, constants.BASELINE_DIR))
+    candidate = runner.read_metrics(evaluation.uri)
+    baseline = runner.read_metrics(os.path.join(evaluation.uri, constants.BASELINE_DIR))
     auc = "auc/big_tipper"
     assert candidate["slices"][0]["metrics"][auc] != baseline["slices"][0]["metrics"][auc]
     with open(os.path.join(blessing.uri, BLESSING_FILE)) as f:

@@ -7,7 +7,7 @@ import apache_beam as beam
 import pytest
 
 import heads
-from tfx_heads.components.evaluator import constants, pipeline, transforms
+from tfx_heads.components.evaluator import constants, runner, transforms
 from tfx_heads.components.evaluator.config import build_config
 from tfx_heads.components.evaluator.options import EvaluationOptions
 
@@ -41,7 +41,7 @@ def test_several_models_read_and_parse_once_and_reject_each_their_own(tmp_path, 
         )
         for name in ("score_a", "score_b")
     ]
-    root = beam.Pipeline(options=pipeline.pipeline_options())
+    root = beam.Pipeline(options=runner.pipeline_options())
     _ = root | transforms.EvaluateHeads(*configs)
     result = root.run()
     result.wait_until_finish()
@@ -61,7 +61,7 @@ def test_several_models_read_and_parse_once_and_reject_each_their_own(tmp_path, 
     stages = [name for name in _transform_names(root) if name.endswith(f"/{constants.PARSE_STAGE}")]
     assert len(stages) == 1
 
-    documents = [pipeline.read_metrics(config.output) for config in configs]
+    documents = [runner.read_metrics(config.output) for config in configs]
     assert documents[0]["rejected"] == {
         "count": 2,
         "reasons": {constants.UNPARSEABLE: 1, constants.MISSING_LOGITS: 1},
@@ -71,7 +71,7 @@ def test_several_models_read_and_parse_once_and_reject_each_their_own(tmp_path, 
         "reasons": {constants.UNPARSEABLE: 1, constants.NON_FINITE_LOGITS: 1},
     }
     for config, document in zip(configs, documents, strict=True):
-        alone = pipeline.evaluate(
+        alone = runner.evaluate(
             output=str(tmp_path / f"alone_{config.output}"),
             logits_features=config.input_spec.heads[0].logits_key,
             **arguments,

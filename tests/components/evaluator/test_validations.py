@@ -10,7 +10,7 @@ from google.protobuf import text_format
 from tensorflow_model_analysis.proto import validation_result_pb2
 
 import heads
-from tfx_heads.components.evaluator import blessing, pipeline, validations
+from tfx_heads.components.evaluator import blessing, runner, validations
 
 # Candidate logits `a`: AUC 8/9 overall, 0 on day 0, 1 on days 1 and 2; baseline logits `b`:
 # AUC 1 everywhere (see `_rows`).
@@ -45,7 +45,7 @@ def evaluations(tmp_path_factory, helpers):
         ("baseline", "b", []),
     ):
         output = str(folder / name)
-        document = pipeline.evaluate(
+        document = runner.evaluate(
             path,
             output,
             head=head,

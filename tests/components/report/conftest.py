@@ -174,7 +174,7 @@ def write_examples(path: str, seed: int = 0) -> None:
 def evaluation(tmp_path_factory):
     """A namespace: `dir` (the evaluation output, with `baseline/` and `blessing.json`),
     `document` (its metrics.json) and `baseline` (the baseline's metrics.json)."""
-    from tfx_heads.components.evaluator import blessing, pipeline, validations
+    from tfx_heads.components.evaluator import blessing, runner, validations
 
     folder = tmp_path_factory.mktemp("report_eval")
     examples = str(folder / "examples.tfrecord")
@@ -194,13 +194,13 @@ def evaluation(tmp_path_factory):
     working_directory = os.getcwd()
     os.chdir(folder)
     try:
-        document = pipeline.evaluate(
+        document = runner.evaluate(
             "examples.tfrecord",
             output,
             logits_features={k: f"logit_{k}" for k in label_keys},
             **options,
         )
-        baseline = pipeline.evaluate(
+        baseline = runner.evaluate(
             "examples.tfrecord",
             os.path.join(output, "baseline"),
             logits_features={k: f"logit_{k}_base" for k in label_keys},

@@ -13,7 +13,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import heads
 from heads.export import load_head_config, read_head_config
-from tfx_heads.components.evaluator import constants, pipeline
+from tfx_heads.components.evaluator import constants, runner
 from tfx_heads.components.evaluator.options import EvaluationOptions
 
 # ---------------------------------------------------------------------------- references
@@ -338,7 +338,7 @@ def test_malformed_examples_fail_with_file_and_record(tmp_path, helpers):
     good = {"y": 1, "logit": [0.5]}
     path = helpers.write_examples(tmp_path / "bad.tfrecord.gz", [good, good, {"logit": [0.1]}])
     with pytest.raises(Exception) as raised:
-        pipeline.evaluate(
+        runner.evaluate(
             str(tmp_path / "*.gz"),
             str(tmp_path / "out"),
             head=heads.BinaryClassHead(),
@@ -380,7 +380,7 @@ def test_malformed_examples_are_counted_with_reasons(tmp_path, helpers):
     rows = _malformed_rows()
     helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows[:10])
     helpers.write_examples(tmp_path / "part-1.tfrecord.gz", rows[10:])
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         str(tmp_path / "part-*"),
         str(tmp_path / "out"),
         head=_malformed_head(),
@@ -435,7 +435,7 @@ def test_non_finite_logits_and_negative_weights_fail_naming_the_record(
     record = row - sum(1 for i in bad if i < row)
     path = helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows)
     with pytest.raises(Exception) as raised:
-        pipeline.evaluate(
+        runner.evaluate(
             path,
             str(tmp_path / "out"),
             head=heads.BinaryClassHead(weight_column="w", name="b"),
@@ -453,7 +453,7 @@ def test_non_finite_logits_and_negative_weights_fail_naming_the_record(
 def test_non_finite_logits_and_invalid_weights_are_counted_when_rejected(tmp_path, helpers):
     rows = _non_finite_and_negative_rows()
     helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows)
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         str(tmp_path / "part-*"),
         str(tmp_path / "out"),
         head=heads.BinaryClassHead(weight_column="w", name="b"),
@@ -479,7 +479,7 @@ def test_non_finite_logits_and_invalid_weights_are_counted_when_rejected(tmp_pat
 
 def test_every_example_rejected_still_writes_the_overall_slice(tmp_path, helpers):
     helpers.write_examples(tmp_path / "part-0.tfrecord.gz", [{"logit": [0.5]}] * 3)
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         str(tmp_path / "part-*"),
         str(tmp_path / "out"),
         head=heads.BinaryClassHead(),
@@ -504,7 +504,7 @@ def test_single_head_keys_and_confidence_intervals(tmp_path, helpers):
     ]
     helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows)
     output = str(tmp_path / "out")
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         str(tmp_path / "part-*"),
         output,
         head=heads.BinaryClassHead(label_vocabulary=["neg", "pos"]),
@@ -630,7 +630,7 @@ def test_two_workers_give_identical_results(taxi_examples, taxi_model, taxi_resu
 
     slicing = tfma.load_eval_result(output).config.slicing_specs
     slices = [",".join(spec.feature_keys) for spec in slicing if spec.feature_keys]
-    two_workers = pipeline.evaluate(
+    two_workers = runner.evaluate(
         taxi_examples,
         str(tmp_path / "out"),
         model=taxi_model,
@@ -644,9 +644,9 @@ def test_two_workers_give_identical_results(taxi_examples, taxi_model, taxi_resu
 
 def test_evaluate_checks_its_arguments(tmp_path):
     with pytest.raises(ValueError, match="exactly one of `model`"):
-        pipeline.evaluate("x", str(tmp_path), head=heads.BinaryClassHead(), label_keys="y")
+        runner.evaluate("x", str(tmp_path), head=heads.BinaryClassHead(), label_keys="y")
     with pytest.raises(ValueError, match="matches no file"):
-        pipeline.evaluate(
+        runner.evaluate(
             str(tmp_path / "none-*"),
             str(tmp_path),
             head=heads.BinaryClassHead(),
@@ -659,33 +659,33 @@ def test_a_baseline_needs_a_model_and_its_output_a_baseline(synthetic, tmp_path)
     arguments = dict(head=synthetic.head, label_keys=synthetic.label_keys)
     arguments.update(examples=synthetic.glob, logits_features=synthetic.logits_features)
     with pytest.raises(ValueError, match="Invalid `baseline_model`: expected it with `model`"):
-        pipeline.evaluate(output=str(tmp_path / "c"), baseline_model="m", **arguments)
+        runner.evaluate(output=str(tmp_path / "c"), baseline_model="m", **arguments)
     with pytest.raises(ValueError, match="Invalid `baseline_output`"):
-        pipeline.evaluate(output=str(tmp_path / "c"), baseline_output="d", **arguments)
+        runner.evaluate(output=str(tmp_path / "c"), baseline_output="d", **arguments)
 
 
 def test_options_and_option_keywords_combine(tmp_path):
     options = EvaluationOptions(label_keys="y", logits_features="l", batch_size=8)
     with pytest.raises(ValueError, match="matches no file"):  # the options were accepted
-        pipeline.evaluate(str(tmp_path / "none-*"), str(tmp_path), heads.BinaryClassHead(),
+        runner.evaluate(str(tmp_path / "none-*"), str(tmp_path), heads.BinaryClassHead(),
                           options=options, reject_malformed=True)  # fmt: skip
     with pytest.raises(ValueError, match="Invalid `batch_size`: expected an int >= 1"):
-        pipeline.evaluate("x", str(tmp_path), options=options, batch_size=0)
+        runner.evaluate("x", str(tmp_path), options=options, batch_size=0)
     with pytest.raises(TypeError, match="batch_sizes"):
-        pipeline.evaluate("x", str(tmp_path), options=options, batch_sizes=8)
+        runner.evaluate("x", str(tmp_path), options=options, batch_sizes=8)
 
 
 def test_pipeline_options():
     from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
-    options = pipeline.pipeline_options([], num_workers=2)
+    options = runner.pipeline_options([], num_workers=2)
     assert options.view_as(StandardOptions).runner == "FnApiRunner"
     assert options.view_as(DirectOptions).direct_num_workers == 2
     assert options.view_as(DirectOptions).direct_running_mode == "multi_processing"
-    dataflow = pipeline.pipeline_options(["--runner=DataflowRunner", "--project=p"])
+    dataflow = runner.pipeline_options(["--runner=DataflowRunner", "--project=p"])
     assert dataflow.view_as(StandardOptions).runner == "DataflowRunner"
     with pytest.raises(ValueError, match="Invalid `num_workers`"):
-        pipeline.pipeline_options(["--runner=DataflowRunner"], num_workers=2)
+        runner.pipeline_options(["--runner=DataflowRunner"], num_workers=2)
 
 
 @pytest.mark.parametrize("gzip", [False, True])
@@ -702,7 +702,7 @@ def test_a_truncated_file_fails_naming_the_file_and_the_record(tmp_path, helpers
     with open(path, "wb") as f:
         f.write(data[:keep])  # cut inside record 30 (uncompressed) or inside the stream
     with pytest.raises(OSError) as raised:
-        pipeline.evaluate(
+        runner.evaluate(
             path,
             str(tmp_path / "out"),
             head=heads.BinaryClassHead(),
@@ -725,7 +725,7 @@ def test_concatenated_gzip_members_are_read_whole(tmp_path, helpers):
     second = helpers.write_examples(tmp_path / "b.tfrecord.gz", rows[25:])
     path = tmp_path / "both.tfrecord.gz"
     path.write_bytes(open(first, "rb").read() + open(second, "rb").read())
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         str(path),
         str(tmp_path / "out"),
         head=heads.BinaryClassHead(),
@@ -750,7 +750,7 @@ def test_with_reject_malformed_unreadable_rests_are_reported_and_counts_reconcil
     whole_gzip = open(helpers.write_examples(tmp_path / "g", rows), "rb").read()
     cut_gzip = tmp_path / "part-2.tfrecord.gz"
     cut_gzip.write_bytes(whole_gzip[: len(whole_gzip) // 2])
-    document = pipeline.evaluate(
+    document = runner.evaluate(
         str(tmp_path / "part-*"),
         str(tmp_path / "out"),
         head=heads.BinaryClassHead(),
@@ -779,7 +779,7 @@ def test_with_reject_malformed_unreadable_rests_are_reported_and_counts_reconcil
     # Without it, the start-up sampling already fails, naming the record.
     message = f"Invalid `examples` file {corrupt}: .* at record 30: corrupted record at \\d+$"
     with pytest.raises(OSError, match=message):
-        pipeline.evaluate(
+        runner.evaluate(
             corrupt, str(tmp_path / "o2"), head=heads.BinaryClassHead(),
             logits_features="logit", label_keys="y", batch_size=8,
         )  # fmt: skip
