@@ -59,21 +59,7 @@ def create_pipeline(
     Returns:
         The `tfx.dsl.Pipeline`.
     """
-    example_gen = tfx.components.ImportExampleGen(
-        input_base=data_root,
-        output_config=tfx.proto.Output(
-            split_config=tfx.proto.SplitConfig(
-                splits=[
-                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=4),
-                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
-                ]
-            )
-        ),
-    )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
-    )
+    example_gen, statistics_gen, schema_gen = _data_components(data_root)
     trainer = HeadTrainer(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
@@ -82,11 +68,7 @@ def create_pipeline(
         eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
         **dict(trainer_options or {}),
     )
-    baseline_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    baseline_resolver = _latest_blessed_model_resolver()
     evaluator = HeadEvaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
@@ -119,3 +101,32 @@ def create_pipeline(
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(beam_pipeline_args),
     )
+
+
+def _data_components(data_root: str) -> tuple[Any, Any, Any]:
+    """ImportExampleGen (split 4:1 into `train` and `eval`), StatisticsGen and SchemaGen."""
+    example_gen = tfx.components.ImportExampleGen(
+        input_base=data_root,
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[
+                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=4),
+                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+                ]
+            )
+        ),
+    )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+    )
+    return example_gen, statistics_gen, schema_gen
+
+
+def _latest_blessed_model_resolver() -> Any:
+    """The Resolver of the latest blessed model: the evaluator's baseline."""
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
