@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -273,11 +272,14 @@ def _slices(pattern: Mapping[str, str] | str, candidate: SliceMetrics) -> list[s
         return sorted(candidate)
     if ANY_VALUE not in pattern.values():
         return [slice_name(pattern)]
-    expression = ", ".join(
-        re.escape(f"{key}:") + (".*" if pattern[key] == ANY_VALUE else re.escape(str(pattern[key])))
-        for key in sorted(pattern)
-    )
-    return sorted(name for name in candidate if re.fullmatch(expression, name))
+    fixed = {key: str(value) for key, value in pattern.items() if value != ANY_VALUE}
+
+    def matches(name: str) -> bool:
+        parts = [] if name == slice_name({}) else name.split(", ")
+        values = dict(part.split(":", 1) for part in parts)
+        return set(values) == set(pattern) and all(values[k] == v for k, v in fixed.items())
+
+    return sorted(name for name in candidate if matches(name))
 
 
 def _check(

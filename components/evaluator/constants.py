@@ -33,6 +33,9 @@ BLESSING_KEY = "blessing"
 EXAMPLE_SPLITS_KEY = "example_splits"
 SLICES_KEY = "slices"
 THRESHOLDS_KEY = "thresholds"
+EVAL_CONFIG_KEY = "eval_config"
+"""A `tfma.EvalConfig` as JSON (`json_format`), as TFX's Evaluator stores it; exclusive
+with `slices` and `thresholds`."""
 REJECT_MALFORMED_KEY = "reject_malformed"
 CONFIDENCE_INTERVALS_KEY = "confidence_intervals"
 """Its value is the number of bootstrap replicates, 0 for none: the component's

@@ -21,8 +21,11 @@ import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from heads.base_head import Head
+from heads.description import HeadDescription
+from heads.stats import stats_for_head
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.config import build_config
+from tfx_heads.components.evaluator.eval_config import check_head_references
 from tfx_heads.components.evaluator.options import EvaluationOptions
 from tfx_heads.components.evaluator.transforms import EvaluateHeads
 from tfx_heads.components.evaluator.validations import bless
@@ -119,6 +122,7 @@ def evaluate(
             f"{options.logits_features!r}."
         )
     configs = [build_config(examples, output, options, head, model)]
+    check_options_against_head(options, configs[0].input_spec.head)
     if baseline_model is not None:
         baseline_output = baseline_output or os.path.join(output, constants.BASELINE_DIR)
         configs.append(build_config(examples, baseline_output, options, head, baseline_model))
@@ -133,6 +137,17 @@ def evaluate(
     if options.thresholds:
         bless(output, options.thresholds, baseline_output)
     return read_metrics(output)
+
+
+def check_options_against_head(options: EvaluationOptions, head: HeadDescription) -> None:
+    """Checks, before anything runs, that the thresholds name metric keys of the head and
+    that example weight keys are the head's (`eval_config.check_head_references`).
+
+    Raises:
+        ValueError: naming the metric or weight key.
+    """
+    keys = stats_for_head(head).metric_keys() if options.thresholds else ()
+    check_head_references(options.thresholds, options.example_weight_keys, head, keys)
 
 
 def read_metrics(output: str) -> dict[str, Any]:
