@@ -74,6 +74,7 @@ def evaluate(
     model: str | None = None,
     *,
     options: EvaluationOptions | None = None,
+    eval_config: Any = None,
     baseline_model: str | None = None,
     baseline_output: str | None = None,
     beam_pipeline_args: Sequence[str] = (),
@@ -89,6 +90,8 @@ def evaluate(
         model: a SavedModel written by `heads.export_saved_model`: logits come from its
             `predict` signature. Exclusive with `logits_features`.
         options: the evaluation's options (default: `EvaluationOptions()`).
+        eval_config: a `tfma.EvalConfig` (the proto, or its JSON or text form) instead of
+            `options`: `EvaluationOptions.from_eval_config(eval_config, **option_values)`.
         baseline_model: a second SavedModel to evaluate in the same pass (the records are
             read and parsed once, then each model infers; see `EvaluateHeads`), with the
             same options (its head is read from it when `head` is None). Needs `model`.
@@ -109,6 +112,13 @@ def evaluate(
         TypeError: for a keyword that is no option.
         ValueError: for invalid arguments (a baseline without `model`, for example).
     """
+    if eval_config is not None:
+        if options is not None:
+            raise ValueError(
+                "Invalid arguments: expected `options` or `eval_config`, not both (the "
+                "options of an EvalConfig are EvaluationOptions.from_eval_config's)."
+            )
+        options = EvaluationOptions.from_eval_config(eval_config, **option_values)
     options = dataclasses.replace(options or EvaluationOptions(), **option_values)
     if baseline_model is None and baseline_output is not None:
         raise ValueError(
