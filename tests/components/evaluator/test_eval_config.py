@@ -174,3 +174,12 @@ def test_options_set_twice_to_other_values_are_refused():
         EvaluationOptions.from_eval_config(
             "options { compute_confidence_intervals { value: false } }", confidence_intervals=True
         )
+
+
+def test_the_taxi_eval_config_is_the_taxi_dict_config():
+    from tfx_heads.pipeline.taxi import config
+
+    from_eval_config = EvaluationOptions.from_eval_config(config.eval_config())
+    from_dicts = EvaluationOptions(slices=config.SLICES, thresholds=config.THRESHOLDS)
+    assert from_eval_config.slices == from_dicts.slices
+    assert sorted(from_eval_config.thresholds, key=repr) == sorted(from_dicts.thresholds, key=repr)
