@@ -26,7 +26,6 @@ from tfx.utils import io_utils, path_utils
 
 from heads.description import describe
 from heads.export import load_head_config
-from heads.serialization import deserialize
 from tfx_heads.components import compat
 from tfx_heads.components.evaluator import blessing, constants, validations
 from tfx_heads.components.evaluator.options import EvaluationOptions
@@ -72,8 +71,7 @@ class Executor(tfx_evaluator_executor.Executor):
         model_path = path_utils.serving_model_path(
             artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY]).uri
         )
-        head_config, _ = load_head_config(model_path)
-        check_options_against_head(options, describe(deserialize(head_config)))
+        check_options_against_head(options, describe(load_head_config(model_path)[0]))
         evaluation_dir = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
         model = artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY])
         baseline_model, baseline_path, baseline_output = None, None, None
