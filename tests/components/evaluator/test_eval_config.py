@@ -183,3 +183,12 @@ def test_the_taxi_eval_config_is_the_taxi_dict_config():
     from_dicts = EvaluationOptions(slices=config.SLICES, thresholds=config.THRESHOLDS)
     assert from_eval_config.slices == from_dicts.slices
     assert sorted(from_eval_config.thresholds, key=repr) == sorted(from_dicts.thresholds, key=repr)
+
+
+def test_evaluate_takes_an_eval_config_or_options():
+    from tfx_heads.components.evaluator import runner
+
+    with pytest.raises(ValueError, match="`options` or `eval_config`, not both"):
+        runner.evaluate("e", "o", options=EvaluationOptions(), eval_config="slicing_specs {}")
+    with pytest.raises(ValueError, match="slicing_specs\\[0\\].slice_keys_sql"):
+        runner.evaluate("e", "o", eval_config='slicing_specs { slice_keys_sql: "x" }')
