@@ -22,7 +22,7 @@ from tfx_heads.components.evaluator import blessing, executor
 from tfx_heads.components.evaluator.constants import (
     BASELINE_MODEL_KEY,
     BLESSING_KEY,
-    CONFIDENCE_INTERVALS_KEY,
+    BOOTSTRAP_REPLICATES_KEY,
     DEFAULT_NUM_BOOTSTRAP_SAMPLES,
     EVAL_CONFIG_KEY,
     EVALUATION_KEY,
@@ -46,7 +46,7 @@ class HeadEvaluatorSpec(types.ComponentSpec):
         EVAL_CONFIG_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         EXAMPLE_SPLITS_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         REJECT_MALFORMED_KEY: component_spec.ExecutionParameter(type=int, optional=True),
-        CONFIDENCE_INTERVALS_KEY: component_spec.ExecutionParameter(type=int, optional=True),
+        BOOTSTRAP_REPLICATES_KEY: component_spec.ExecutionParameter(type=int, optional=True),
     }
     INPUTS = {
         EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
@@ -160,7 +160,7 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
             eval_config=None if eval_config is None else eval_config_json(eval_config),
             example_splits=json.dumps(list(example_splits or ["eval"])),
             reject_malformed=int(reject_malformed),
-            confidence_intervals=options.bootstrap_replicates,
+            bootstrap_replicates=options.bootstrap_replicates,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing),
         )

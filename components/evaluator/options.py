@@ -174,7 +174,7 @@ class EvaluationOptions:
         Raises:
             ValueError: for a malformed property (naming it) or an invalid option.
         """
-        replicates = exec_properties.get(constants.CONFIDENCE_INTERVALS_KEY)
+        replicates = exec_properties.get(constants.BOOTSTRAP_REPLICATES_KEY)
         eval_config = exec_properties.get(constants.EVAL_CONFIG_KEY)
         if eval_config:
             return cls.from_eval_config(

@@ -27,7 +27,7 @@ def _evaluator(**options):
 )
 def test_confidence_intervals_become_the_number_of_replicates(options, replicates):
     evaluator = _evaluator(**options)
-    assert evaluator.exec_properties[constants.CONFIDENCE_INTERVALS_KEY] == replicates
+    assert evaluator.exec_properties[constants.BOOTSTRAP_REPLICATES_KEY] == replicates
 
 
 def test_confidence_intervals_is_a_switch():
@@ -65,7 +65,7 @@ def test_an_eval_config_is_stored_as_json_and_read_back_by_the_executor():
     properties = evaluator.exec_properties
     stored = properties[constants.EVAL_CONFIG_KEY]
     assert json_format.Parse(stored, config_pb2.EvalConfig()) == config
-    assert properties[constants.CONFIDENCE_INTERVALS_KEY] == constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES
+    assert properties[constants.BOOTSTRAP_REPLICATES_KEY] == constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES
     assert EvaluationOptions.from_exec_properties(properties) == EvaluationOptions.from_eval_config(
         config
     )
