@@ -82,13 +82,7 @@ def create_pipeline(
         confidence_intervals=confidence_intervals,
         num_bootstrap_samples=num_bootstrap_samples,
     )
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
-        ),
-    )
+    pusher = _pusher(trainer, evaluator, serving_model_dir)
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
@@ -134,3 +128,14 @@ def _latest_blessed_model_resolver() -> Any:
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
+
+
+def _pusher(trainer: HeadTrainer, evaluator: HeadEvaluator, serving_model_dir: str) -> Any:
+    """The Pusher that copies the trainer's model to `serving_model_dir` once it is blessed."""
+    return tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+        ),
+    )
