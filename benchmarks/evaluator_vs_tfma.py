@@ -32,16 +32,15 @@ accumulators a worker ships per bundle.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import logging
 import os
-import pickle
 import tempfile
 import time
 
 import numpy as np
-
-from tfx_heads.components.evaluator import constants
+from evaluator_stages import print_breakdown, stage_breakdown
 
 # Each worker process of a multi-worker run imports TensorFlow; keep their logs quiet too.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -249,85 +248,103 @@ def compare_with_tfma(tfma_result, document: dict) -> list[tuple[str, float, flo
     return rows
 
 
-STAGE_NAMES = {
-    constants.READ_STAGE: "read (tf.data, gunzip)",
-    constants.PARSE_STAGE: "parse labels and slice features",
-    constants.INFER_STAGE: "infer (predict signature)",
-    constants.PREPARE_STAGE: "labels and checks",
-    constants.SLICE_STAGE: "slice rows",
-}
-"""The breakdown's name of each of the evaluator's per-batch stages (by Beam label)."""
+@dataclasses.dataclass(frozen=True)
+class Timings:
+    """The timed runs of the floor and the evaluator modes.
+
+    Attributes:
+        total: the records of the whole data; subset_total: of TFMA's subset.
+        runs: every run's seconds, by run name (`floor` and each evaluator mode).
+        rows: the table's `(run, examples, seconds)` rows (the fastest run of each).
+        marginal: by evaluator mode, `(fixed seconds, examples/s)` (`fixed_and_rate`).
+        subset_document: the in-process evaluator's metrics.json of TFMA's subset.
+    """
+
+    total: int
+    subset_total: int
+    runs: dict[str, list[float]]
+    rows: list[tuple[str, int, float]]
+    marginal: dict[str, tuple[float, float]]
+    subset_document: dict
 
 
-def stage_breakdown(pattern: str, model_dir: str, batch_size: int, limit: int) -> dict:
-    """Seconds per stage of the evaluator run one after another, without Beam: the stages
-    `transforms.batch_stages` gives, in its order, then the statistics of `slice_stats`."""
-    import tensorflow as tf
-
-    from tfx_heads.components.evaluator import transforms
-    from tfx_heads.components.evaluator.coders import AccumulatorCoder
-    from tfx_heads.components.evaluator.config import build_config
-    from tfx_heads.components.evaluator.options import EvaluationOptions
-    from tfx_heads.components.evaluator.writers import tfma_metrics, tfma_plots
-
-    options = EvaluationOptions(slices=[SLICE], batch_size=batch_size)
-    config = build_config(pattern, tempfile.mkdtemp(), options, model=model_dir)
-    stages = {STAGE_NAMES[label]: stage for label, stage in transforms.batch_stages(config)}
-    for stage in stages.values():
-        if hasattr(stage, "setup"):
-            stage.setup()
-    slice_stats = transforms.slice_stats(config)
-    seconds = dict.fromkeys([*stages, "statistics (HeadStats.update)", "finalize and plots"], 0.0)
-    accumulators: dict = {}
-    names = list(stages)
-    examples = 0
-    for path in sorted(glob.glob(pattern)):
-        reader = stages[names[0]].process(path)
-        while examples < limit:
-            started = time.perf_counter()
-            batch = next(reader, None)
-            seconds[names[0]] += time.perf_counter() - started
-            if batch is None:
-                break
-            examples += batch.read
-            items = [batch]
-            for name in names[1:]:
-                started = time.perf_counter()
-                items = [out for item in items for out in stages[name].process(item)]
-                items = [item for item in items if not hasattr(item, "tag")]
-                seconds[name] += time.perf_counter() - started
-            started = time.perf_counter()
-            for key, item in items:
-                if key not in accumulators:
-                    accumulators[key] = slice_stats.create()
-                slice_stats.update(accumulators[key], item)
-            seconds["statistics (HeadStats.update)"] += time.perf_counter() - started
-        if examples >= limit:
-            break
-    started = time.perf_counter()
-    for key, accumulator in accumulators.items():
-        result = slice_stats.finalize(accumulator)
-        tfma_metrics((key, result))
-        tfma_plots((key, result))
-    seconds["finalize and plots"] = time.perf_counter() - started
-    del tf
-    wire_bytes = {
-        "pickle": sum(
-            len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)) for value in accumulators.values()
-        ),
-        "AccumulatorCoder": sum(
-            len(AccumulatorCoder().encode(value)) for value in accumulators.values()
-        ),
-    }
-    return {
-        "examples": examples,
-        "seconds": seconds,
-        "slices": len(accumulators),
-        "wire_bytes": wire_bytes,
-    }
+def time_runs(pattern: str, subset: str, model_dir: str, workdir: str, args) -> Timings:
+    """Runs the floor and each evaluator mode `args.repeats` times, interleaved, on every
+    record, then each evaluator mode once on TFMA's subset."""
+    total, subset_total = count_records(pattern), count_records(subset)
+    modes = [("in-process", None)] + ([] if args.skip_workers else [("--num-workers 2", 2)])
+    runs = {name: [] for name in ["floor", *(mode for mode, _ in modes)]}
+    for repeat in range(args.repeats):
+        runs["floor"].append(run_floor(pattern, model_dir, args.batch_size))
+        for mode, workers in modes:
+            output = os.path.join(workdir, f"eval_{workers or 1}_{repeat}")
+            run_seconds, document = run_evaluator(
+                pattern, model_dir, output, args.batch_size, workers
+            )
+            assert document["slices"][0]["example_count"] == total
+            runs[mode].append(run_seconds)
+    rows = [("read-and-infer floor (tf.data + predict)", total, min(runs["floor"]))]
+    marginal = {}
+    for mode, workers in modes:
+        rows.append((f"evaluator, {mode}", total, min(runs[mode])))
+        output = os.path.join(workdir, f"eval_{workers or 1}_subset")
+        small_seconds, small_document = run_evaluator(
+            subset, model_dir, output, args.batch_size, workers
+        )
+        marginal[mode] = fixed_and_rate(total, min(runs[mode]), subset_total, small_seconds)
+        if workers is None:
+            same_records = small_document
+    return Timings(total, subset_total, runs, rows, marginal, same_records)
 
 
-def main() -> None:
+def print_rates(timings: Timings, tfma_rate: float | None, args) -> None:
+    """The table of rates, every run's seconds, and each mode's fixed cost and rate."""
+    floor_rate = timings.total / min(timings.runs["floor"])
+    print(f"\n{'run':48s} {'examples':>9s} {'seconds':>8s} {'examples/s':>11s} {'vs TFMA':>8s} "
+          f"{'of floor':>8s}")  # fmt: skip
+    for name, count, seconds in timings.rows:
+        rate = count / seconds
+        versus = f"{rate / tfma_rate:7.0f}x" if tfma_rate else "       -"
+        print(
+            f"{name:48s} {count:9d} {seconds:8.1f} {rate:11.0f} {versus} {rate / floor_rate:8.0%}"
+        )
+    print(
+        "\nRates are end to end (model loading, Beam start-up and writing included); the floor "
+        f"and evaluator rows are the fastest of {args.repeats} interleaved runs (every run, "
+        "seconds: "
+        + "; ".join(
+            f"{name} {', '.join(f'{v:.1f}' for v in values)}"
+            for name, values in timings.runs.items()
+        )
+        + f"). TFMA ran on a subset of {args.tfma_examples} records; its rate is compared."
+    )
+    print(
+        f"\nFixed costs and per-example rates, from a second run of each on the "
+        f"{timings.subset_total}-record subset (time = fixed + examples / rate):"
+    )
+    for mode, (fixed, rate) in timings.marginal.items():
+        print(f"  {mode:16s} {fixed:5.1f} s fixed, then {rate:8.0f} examples/s")
+    if len(timings.marginal) == 2:
+        (fixed_one, rate_one), (fixed_two, rate_two) = timings.marginal.values()
+        if rate_two > rate_one and fixed_two > fixed_one:
+            crossing = (fixed_two - fixed_one) / (1 / rate_one - 1 / rate_two)
+            print(f"  2 workers are ahead from about {crossing:,.0f} examples on this machine.")
+
+
+def print_comparison(comparison: list[tuple[str, float, float]], tfma_examples: int) -> None:
+    """The metrics of the same records through TFMA and the evaluator."""
+    print(f"\nThe same {tfma_examples} records through both (overall slice):")
+    print(f"  {'metric':36s} {'TFMA':>10s} {'evaluator':>10s} {'|diff|':>9s}")
+    for name, theirs, ours in comparison:
+        print(f"  {name:36s} {theirs:10.6f} {ours:10.6f} {abs(theirs - ours):9.2e}")
+    print(
+        "  (TFMA's AUCs use 10,000 probability thresholds; the evaluator's are exact, one "
+        "threshold per distinct score.)"
+    )
+
+
+def parse_arguments() -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=200_000)
     parser.add_argument("--tfma-examples", type=int, default=20_000)
@@ -342,6 +359,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats: expected an int >= 1; received {args.repeats}")
+    return args
+
+
+def main() -> None:
+    args = parse_arguments()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     workdir = args.workdir or tempfile.mkdtemp(prefix="evaluator_vs_tfma_")
     print(f"Scratch directory: {workdir}")
@@ -350,103 +372,26 @@ def main() -> None:
     pattern, subset = build_data(workdir, args.examples, args.files, args.tfma_examples)
     model_dir = build_model(workdir)
     print(f"Data and model ready in {time.perf_counter() - started:.0f} s.")
-    total = count_records(pattern)
-
-    subset_total = count_records(subset)
-    modes = [("in-process", None)] + ([] if args.skip_workers else [("--num-workers 2", 2)])
-    runs = {name: [] for name in ["floor", *(mode for mode, _ in modes)]}
-    for repeat in range(args.repeats):
-        runs["floor"].append(run_floor(pattern, model_dir, args.batch_size))
-        for mode, workers in modes:
-            output = os.path.join(workdir, f"eval_{workers or 1}_{repeat}")
-            run_seconds, document = run_evaluator(
-                pattern, model_dir, output, args.batch_size, workers
-            )
-            assert document["slices"][0]["example_count"] == total
-            runs[mode].append(run_seconds)
-    floor_seconds = min(runs["floor"])
-    rows = [("read-and-infer floor (tf.data + predict)", total, floor_seconds)]
-    marginal = {}
-    for mode, workers in modes:
-        rows.append((f"evaluator, {mode}", total, min(runs[mode])))
-        output = os.path.join(workdir, f"eval_{workers or 1}_subset")
-        small_seconds, small_document = run_evaluator(
-            subset, model_dir, output, args.batch_size, workers
-        )
-        marginal[mode] = fixed_and_rate(total, min(runs[mode]), subset_total, small_seconds)
-        if workers is None:
-            same_records = small_document
+    timings = time_runs(pattern, subset, model_dir, workdir, args)
     tfma_rate, comparison = None, []
     if not args.skip_tfma:
         seconds, tfma_result = run_tfma(subset, model_dir, os.path.join(workdir, "tfma"))
-        rows.append(
-            (f"TFMA run_model_analysis (first {subset_total} records)", subset_total, seconds)
+        timings.rows.append(
+            (
+                f"TFMA run_model_analysis (first {timings.subset_total} records)",
+                timings.subset_total,
+                seconds,
+            )
         )
-        tfma_rate = subset_total / seconds
-        comparison = compare_with_tfma(tfma_result, same_records)
-
-    floor_rate = total / floor_seconds
-    print(f"\n{'run':48s} {'examples':>9s} {'seconds':>8s} {'examples/s':>11s} {'vs TFMA':>8s} "
-          f"{'of floor':>8s}")  # fmt: skip
-    for name, count, seconds in rows:
-        rate = count / seconds
-        versus = f"{rate / tfma_rate:7.0f}x" if tfma_rate else "       -"
-        print(
-            f"{name:48s} {count:9d} {seconds:8.1f} {rate:11.0f} {versus} {rate / floor_rate:8.0%}"
-        )
-    print(
-        "\nRates are end to end (model loading, Beam start-up and writing included); the floor "
-        f"and evaluator rows are the fastest of {args.repeats} interleaved runs (every run, "
-        "seconds: "
-        + "; ".join(
-            f"{name} {', '.join(f'{v:.1f}' for v in values)}" for name, values in runs.items()
-        )
-        + f"). TFMA ran on a subset of {args.tfma_examples} records; its rate is compared."
-    )
-    print(
-        f"\nFixed costs and per-example rates, from a second run of each on the {subset_total}"
-        "-record subset (time = fixed + examples / rate):"
-    )
-    for mode, (fixed, rate) in marginal.items():
-        print(f"  {mode:16s} {fixed:5.1f} s fixed, then {rate:8.0f} examples/s")
-    if len(marginal) == 2:
-        (fixed_one, rate_one), (fixed_two, rate_two) = marginal.values()
-        if rate_two > rate_one and fixed_two > fixed_one:
-            crossing = (fixed_two - fixed_one) / (1 / rate_one - 1 / rate_two)
-            print(f"  2 workers are ahead from about {crossing:,.0f} examples on this machine.")
+        tfma_rate = timings.subset_total / seconds
+        comparison = compare_with_tfma(tfma_result, timings.subset_document)
+    print_rates(timings, tfma_rate, args)
     if comparison:
-        print(f"\nThe same {args.tfma_examples} records through both (overall slice):")
-        print(f"  {'metric':36s} {'TFMA':>10s} {'evaluator':>10s} {'|diff|':>9s}")
-        for name, theirs, ours in comparison:
-            print(f"  {name:36s} {theirs:10.6f} {ours:10.6f} {abs(theirs - ours):9.2e}")
-        print(
-            "  (TFMA's AUCs use 10,000 probability thresholds; the evaluator's are exact, one "
-            "threshold per distinct score.)"
-        )
-
-    breakdown = stage_breakdown(pattern, model_dir, args.batch_size, limit=min(total, 100_000))
-    count, seconds = breakdown["examples"], breakdown["seconds"]
-    print(f"\nWhere the evaluator's time goes (its stages one after another, no Beam, {count} "
-          "examples):")  # fmt: skip
-    for name, value in seconds.items():
-        print(f"  {name:36s} {value:6.2f} s  {1e6 * value / count:6.1f} us/example")
-    busy = sum(seconds.values())
-    print(f"  {'sum':36s} {busy:6.2f} s  {1e6 * busy / count:6.1f} us/example")
-    wire = breakdown["wire_bytes"]
-    print(
-        f"  The {breakdown['slices']} slices' accumulators after these examples, as a worker "
-        f"ships them at the end of a bundle: {wire['AccumulatorCoder'] / 1e6:.2f} MB "
-        f"(AccumulatorCoder), {wire['pickle'] / 1e6:.1f} MB as plain pickle."
-    )
-    in_process = next(sec for name, _, sec in rows if name == "evaluator, in-process")
-    per_example = (busy - seconds["finalize and plots"]) / count
-    rest = in_process - per_example * total - seconds["finalize and plots"]
-    print(
-        f"  In the Beam run of {total} examples ({in_process:.1f} s), these stages account for "
-        f"about {per_example * total + seconds['finalize and plots']:.1f} s; the other "
-        f"{max(rest, 0.0):.1f} s are fixed costs (Beam start-up and stage set-up, the model "
-        "load, TFMA's writers), less the overlap of reading with the other stages."
-    )
+        print_comparison(comparison, args.tfma_examples)
+    limit = min(timings.total, 100_000)
+    breakdown = stage_breakdown(pattern, model_dir, args.batch_size, limit, SLICE)
+    in_process = next(sec for name, _, sec in timings.rows if name == "evaluator, in-process")
+    print_breakdown(breakdown, timings.total, in_process)
 
 
 if __name__ == "__main__":

@@ -92,9 +92,28 @@ def _raw_read(batches: list[dict[str, np.ndarray]]) -> None:
             value.sum()
 
 
+def _updater(stats_obj, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:
+    """A run of `stats_obj`'s update over every batch, from empty statistics to sorted rows."""
+
+    def update_all() -> None:
+        stats = stats_obj.create()
+        for batch in batches:
+            stats_obj.update(stats, batch)
+        _finish(stats)
+
+    return update_all
+
+
 def _speed_rows(args: argparse.Namespace) -> list[tuple[str, int, float, float]]:
     """Returns (name, examples, seconds, raw-read seconds) per measured update."""
     rng = np.random.default_rng(args.seed)
+    return _binary_rows(args, rng) + _multilabel_rows(args, rng) + _multiclass_rows(args, rng)
+
+
+def _binary_rows(
+    args: argparse.Namespace, rng: np.random.Generator
+) -> list[tuple[str, int, float, float]]:
+    """A binary head's statistics: the AUC histogram alone, then `BinaryStats` variants."""
     size = args.examples
     logits = (rng.normal(size=size) * 3).astype(np.float32)
     arrays = {
@@ -114,55 +133,44 @@ def _speed_rows(args: argparse.Namespace) -> list[tuple[str, int, float, float]]
             labels = binary_labels(batch["labels"])
             _binary_curve_update(histogram, batch["logits"], labels, weights)
 
-    def run(stats_obj: BinaryStats, chosen: list[dict[str, np.ndarray]]) -> Callable[[], None]:
-        def update_all() -> None:
-            stats = stats_obj.create()
-            for batch in chosen:
-                stats_obj.update(stats, batch)
-            _finish(stats)
-
-        return update_all
-
     thresholds = (0.25, 0.5, 0.75)
     within = min(size, 2**20)
     within_batches = _batches({k: v[:within] for k, v in arrays.items()}, args.batch_size)
     raw_within = _best_seconds(lambda: _raw_read(within_batches), args.repeats)
-
-    rows = [
+    histogram_stats = BinaryStats(thresholds, max_exact_scores=0)
+    return [
         ("binary: AUC histogram only", size, _best_seconds(histogram_only, args.repeats), raw),
         (
             "binary: BinaryStats, loss supplied",
             size,
-            _best_seconds(run(BinaryStats(), loss_batches), args.repeats),
+            _best_seconds(_updater(BinaryStats(), loss_batches), args.repeats),
             raw_with_loss,
         ),
         (
             f"binary: + loss, 3 thresholds, exact ({within:.2g} scores)",
             within,
-            _best_seconds(run(BinaryStats(thresholds), within_batches), args.repeats),
+            _best_seconds(_updater(BinaryStats(thresholds), within_batches), args.repeats),
             raw_within,
         ),
         (
             f"binary: + loss, 3 thresholds, over the budget ({size:.2g})",
             size,
-            _best_seconds(run(BinaryStats(thresholds), batches), args.repeats),
+            _best_seconds(_updater(BinaryStats(thresholds), batches), args.repeats),
             raw,
         ),
         (
             "binary: + loss, 3 thresholds, histogram only",
             size,
-            _best_seconds(run(BinaryStats(thresholds, max_exact_scores=0), batches), args.repeats),
+            _best_seconds(_updater(histogram_stats, batches), args.repeats),
             raw,
         ),
     ]
-    rows += _multilabel_rows(args, rng)
-    rows += _multiclass_rows(args, rng)
-    return rows
 
 
 def _multilabel_rows(
     args: argparse.Namespace, rng: np.random.Generator
 ) -> list[tuple[str, int, float, float]]:
+    """A multi-label head's statistics: pooled, then per class at several resolutions."""
     classes, size = args.classes, args.multilabel_examples
     logits = (rng.normal(size=(size, classes)) * 2 - 2).astype(np.float32)
     arrays = {
@@ -173,53 +181,48 @@ def _multilabel_rows(
     batches = _batches(arrays, args.multilabel_batch_size)
     raw = _best_seconds(lambda: _raw_read(batches), args.repeats)
     every_class = tuple(range(classes))
+    # The default is what the evaluator uses when the head selects no classes
+    # (stats_for_head): every class at the finest resolution within 16 MiB.
+    default_buckets = default_class_num_buckets(classes, 2**16)
+    per_class = {"classes_for_class_based_metrics": every_class}
+    variants = {  # in the order they run
+        "full": dict(per_class, class_num_buckets=2**16),
+        "coarse": dict(per_class, class_num_buckets=2**12),
+        "pooled": {},
+        "default": dict(per_class, class_num_buckets=default_buckets),
+        "histogram": dict(per_class, class_num_buckets=default_buckets, max_exact_scores=0),
+    }
+    seconds = {}
+    for name, options in variants.items():
+        stats_obj = MultilabelStats(classes, thresholds=(0.5,), **options)
+        seconds[name] = _best_seconds(_updater(stats_obj, batches), args.repeats)
+    title = f"multi-label {classes} classes:"
+    return [
+        (f"{title} pooled metrics only", size, seconds["pooled"], raw),
+        (f"{title} + per-class, 2**16 buckets", size, seconds["full"], raw),
+        (f"{title} + per-class, 2**12 buckets", size, seconds["coarse"], raw),
+        (
+            f"{title} + per-class, default 2**{default_buckets.bit_length() - 1} buckets",
+            size,
+            seconds["default"],
+            raw,
+        ),
+        (f"{title} + per-class, default buckets, histogram only", size, seconds["histogram"], raw),
+        *_scatter_rows(args, classes, batches[0]),
+    ]
 
-    def run(stats_obj: MultilabelStats) -> Callable[[], None]:
-        def update_all() -> None:
-            stats = stats_obj.create()
-            for batch in batches:
-                stats_obj.update(stats, batch)
-            _finish(stats)
 
-        return update_all
-
-    full = MultilabelStats(
+def _scatter_rows(
+    args: argparse.Namespace, classes: int, batch: dict[str, np.ndarray]
+) -> list[tuple[str, int, float, float]]:
+    """The per-class scatter-add of one batch against the alternative it avoids: a bincount
+    of the whole `[C, 2, N]` histogram per batch (allocates and adds `16 * N * C` bytes)."""
+    stats = MultilabelStats(
         classes,
         thresholds=(0.5,),
-        classes_for_class_based_metrics=every_class,
+        classes_for_class_based_metrics=tuple(range(classes)),
         class_num_buckets=2**16,
-    )
-    seconds = _best_seconds(run(full), args.repeats)
-    coarse = MultilabelStats(
-        classes,
-        thresholds=(0.5,),
-        classes_for_class_based_metrics=every_class,
-        class_num_buckets=2**12,
-    )
-    coarse_seconds = _best_seconds(run(coarse), args.repeats)
-    pooled_only = MultilabelStats(classes, thresholds=(0.5,))
-    pooled_seconds = _best_seconds(run(pooled_only), args.repeats)
-    # What the evaluator uses when the head selects no classes (stats_for_head): every
-    # class at the finest resolution within 16 MiB.
-    default = MultilabelStats(
-        classes,
-        thresholds=(0.5,),
-        classes_for_class_based_metrics=every_class,
-        class_num_buckets=default_class_num_buckets(classes, 2**16),
-    )
-    default_seconds = _best_seconds(run(default), args.repeats)
-    histogram_only = MultilabelStats(
-        classes,
-        thresholds=(0.5,),
-        classes_for_class_based_metrics=every_class,
-        class_num_buckets=default_class_num_buckets(classes, 2**16),
-        max_exact_scores=0,
-    )
-    histogram_seconds = _best_seconds(run(histogram_only), args.repeats)
-    stats = full.create()
-    # The alternative the per-class update avoids: a bincount of the whole [C, 2, N]
-    # histogram per batch (allocates and adds `16 * N * C` bytes per batch).
-    batch = batches[0]
+    ).create()
     buckets = bucketize(batch["logits"], 2**16, 16.0)
     index = buckets + np.arange(classes) * 2**17 + 2**16 * (batch["labels"] != 0)
     weights = np.repeat(batch["weights"].astype(np.float64), classes)
@@ -236,22 +239,6 @@ def _multilabel_rows(
     add_at = _best_seconds(add_at_one_batch, args.repeats)
     raw_one = _best_seconds(lambda: _raw_read([batch]), args.repeats)
     return [
-        (f"multi-label {classes} classes: pooled metrics only", size, pooled_seconds, raw),
-        (f"multi-label {classes} classes: + per-class, 2**16 buckets", size, seconds, raw),
-        (f"multi-label {classes} classes: + per-class, 2**12 buckets", size, coarse_seconds, raw),
-        (
-            f"multi-label {classes} classes: + per-class, default "
-            f"2**{default_class_num_buckets(classes, 2**16).bit_length() - 1} buckets",
-            size,
-            default_seconds,
-            raw,
-        ),
-        (
-            f"multi-label {classes} classes: + per-class, default buckets, histogram only",
-            size,
-            histogram_seconds,
-            raw,
-        ),
         (
             f"  per-class scatter-add (np.add.at), one batch of {rows_in_batch}",
             rows_in_batch,
@@ -286,14 +273,7 @@ def _multiclass_rows(
         stats_obj = MulticlassStats(
             classes, classes_for_class_based_metrics=selected, max_exact_scores=budget
         )
-
-        def update_all(stats_obj=stats_obj) -> None:
-            stats = stats_obj.create()
-            for batch in batches:
-                stats_obj.update(stats, batch)
-            _finish(stats)
-
-        seconds = _best_seconds(update_all, args.repeats)
+        seconds = _best_seconds(_updater(stats_obj, batches), args.repeats)
         rows.append((f"multi-class {classes} classes: {title}", size, seconds, raw))
     return rows
 

@@ -31,8 +31,9 @@ flags override the file.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from tfx_heads.components.json_files import read_json_argument
 
 _CONFIG_SECTIONS = ("options", "resources")
 
@@ -66,7 +67,13 @@ def add_subcommand(subparsers: Any) -> None:
         "--kfp-package",
         help="also write the bare PipelineSpec as YAML for kfp.Client (a .yaml path)",
     )
-    component = parser.add_argument_group("per component")
+    _add_component_arguments(parser.add_argument_group("per component"))
+    _add_trainer_arguments(parser.add_argument_group("trainer"))
+    parser.set_defaults(run=run)
+
+
+def _add_component_arguments(component: Any) -> None:
+    """The per-component settings: a JSON file, images and Beam arguments."""
     component.add_argument(
         "--component-config", help="JSON file of settings by component id (image, ...)"
     )
@@ -84,7 +91,10 @@ def add_subcommand(subparsers: Any) -> None:
         metavar='ID="ARGS"',
         help="Beam arguments of one Beam component, after the common ones (repeatable)",
     )
-    trainer = parser.add_argument_group("trainer")
+
+
+def _add_trainer_arguments(trainer: Any) -> None:
+    """The trainer's options and container resources (they override `--trainer-config`)."""
     trainer.add_argument("--trainer-config", help="JSON file of trainer options and resources")
     trainer.add_argument(
         "--strategy", help="auto, mirrored, multi_worker, tpu or one_device (default auto)"
@@ -101,7 +111,6 @@ def add_subcommand(subparsers: Any) -> None:
     trainer.add_argument("--trainer-memory", type=float, help="trainer memory in GB")
     trainer.add_argument("--trainer-accelerator", help="accelerator type, e.g. NVIDIA_TESLA_T4")
     trainer.add_argument("--trainer-accelerator-count", type=int, help="accelerators")
-    parser.set_defaults(run=run)
 
 
 def load_trainer_config(path: str | None) -> dict[str, dict[str, Any]]:
@@ -117,13 +126,7 @@ def load_trainer_config(path: str | None) -> dict[str, dict[str, Any]]:
     config: dict[str, dict[str, Any]] = {section: {} for section in _CONFIG_SECTIONS}
     if not path:
         return config
-    with open(path) as f:
-        try:
-            loaded = json.load(f)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"Invalid `--trainer-config`: expected a JSON object; received {path!r} ({error})."
-            ) from error
+    loaded = read_json_argument(path, "--trainer-config", "a JSON object")
     if not isinstance(loaded, dict) or set(loaded) - set(_CONFIG_SECTIONS):
         raise ValueError(
             f"Invalid `--trainer-config`: expected a JSON object with keys among "
@@ -191,14 +194,7 @@ def component_settings(args: argparse.Namespace) -> dict[str, Any]:
 
     loaded: dict[str, Any] = {}
     if args.component_config:
-        with open(args.component_config) as f:
-            try:
-                loaded = json.load(f)
-            except json.JSONDecodeError as error:
-                raise ValueError(
-                    f"Invalid `--component-config`: expected a JSON object; received "
-                    f"{args.component_config!r} ({error})."
-                ) from error
+        loaded = read_json_argument(args.component_config, "--component-config", "a JSON object")
         if not isinstance(loaded, dict):
             raise ValueError(
                 "Invalid `--component-config`: expected a JSON object of settings by component "

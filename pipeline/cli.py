@@ -1,8 +1,9 @@
-"""The `tfx-heads` command line.
+"""How the `tfx-heads` command line runs: its parser, its output, and how it fails.
 
-Each subcommand lives in its own module and registers itself here through `_subcommands`:
-a function that adds its parser to the subparsers and returns nothing. The parsed
-arguments carry the function to run as `args.run`.
+`tfx_heads.cli` (the console command) lists the subcommands and calls `run` with them; it sits
+above this package and `tfx_heads.kubeflow`, so that neither imports the other upwards. Each
+subcommand lives in its own module: a function that adds its parser to the subparsers and
+returns nothing. The parsed arguments carry the function to run as `args.run`.
 
 Every subcommand prints only its own lines (`args.console`, see `tfx_heads.pipeline.output`): what
 other libraries print (TensorFlow, absl, Beam, TFX, warnings) goes to a log file, by default
@@ -29,7 +30,8 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tfx_heads.pipeline.errors import StageFailed, UsageError
 from tfx_heads.pipeline.output import command_output
@@ -64,8 +66,12 @@ def unknown_arguments_message(unknown: Sequence[str], expected: str) -> str:
     return f"Invalid argument `{name}`: expected one of {expected}; received `{' '.join(unknown)}`."
 
 
-def build_parser() -> ArgumentParser:
-    """The argument parser with every subcommand registered.
+Subcommand = Callable[[Any], None]
+"""A subcommand's registrar: adds its parser to the subparsers (`add_subcommand`)."""
+
+
+def build_parser(subcommands: Sequence[Subcommand]) -> ArgumentParser:
+    """The argument parser with `subcommands` registered.
 
     Its `parse_args` raises `UsageError` for a command line it refuses.
     """
@@ -80,7 +86,7 @@ def build_parser() -> ArgumentParser:
         "--debug", action="store_true", help="show the Python traceback of an error"
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
-    for add_subcommand in _subcommands():
+    for add_subcommand in subcommands:
         add_subcommand(subparsers)
     for subparser in subparsers.choices.values():
         _add_output_options(subparser)
@@ -99,23 +105,6 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _subcommands():
-    """Subcommand registrars, imported lazily so `--help` stays fast."""
-    from tfx_heads.components.evaluator import cli as evaluator_cli
-    from tfx_heads.components.report import cli as report_cli
-    from tfx_heads.kubeflow import cli as kubeflow_cli
-    from tfx_heads.kubeflow import run_spec
-    from tfx_heads.pipeline import local_runner
-
-    return [
-        local_runner.add_subcommand,
-        evaluator_cli.add_subcommand,
-        kubeflow_cli.add_subcommand,
-        run_spec.add_subcommand,
-        report_cli.add_subcommand,
-    ]
-
-
 BAD_INPUT = (ValueError, TypeError, OSError)
 """Errors that mean bad input or arguments (exit status 2); any other is internal (1)."""
 
@@ -126,8 +115,10 @@ MISSING_TFX = (
 )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the process exit status (2 without TFX)."""
+def run(argv: Sequence[str] | None, subcommands: Callable[[], Sequence[Subcommand]]) -> int:
+    """Runs the command line `argv` (default: the process's) with the registrars
+    `subcommands()` returns (called once TFX is known to import); returns the process exit
+    status (2 without TFX)."""
     try:
         import tfx  # noqa: F401 - the subcommands all need the TFX stack
     except ImportError:
@@ -135,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    parser = build_parser()
+    parser = build_parser(subcommands())
     try:
         args = parser.parse_args([arg for arg in argv if arg != "--debug"])
     except UsageError as error:
@@ -202,7 +193,3 @@ def failure_line(command: str, error: BaseException, log_path: str | None = None
         f"tfx-heads {command}: internal error: {stage}{type(cause).__name__}: {message} "
         f"({where}run it again with --debug to see it here, and report it)"
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Errors shared by the `tfx-heads` subcommands and `tfx_heads.pipeline.cli`, which reports them.
 
-A module of its own, so that `python -m tfx_heads.pipeline.cli` (where the command line is
-`__main__`) and the subcommands see the same classes.
+A module of its own, below both the command line and the subcommands, so that they see the
+same classes.
 """
 
 from __future__ import annotations

@@ -62,21 +62,7 @@ def create_pipeline(
     Returns:
         The `tfx.dsl.Pipeline`.
     """
-    example_gen = tfx.components.ImportExampleGen(
-        input_base=data_root,
-        output_config=tfx.proto.Output(
-            split_config=tfx.proto.SplitConfig(
-                splits=[
-                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=4),
-                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
-                ]
-            )
-        ),
-    )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
-    )
+    example_gen, statistics_gen, schema_gen = _data_components(data_root)
     trainer = HeadTrainer(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
@@ -85,11 +71,7 @@ def create_pipeline(
         eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
         **dict(trainer_options or {}),
     )
-    baseline_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    baseline_resolver = _latest_blessed_model_resolver()
     evaluator = HeadEvaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
@@ -100,13 +82,7 @@ def create_pipeline(
         confidence_intervals=confidence_intervals,
         num_bootstrap_samples=num_bootstrap_samples,
     )
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
-        ),
-    )
+    pusher = _pusher(trainer, evaluator, serving_model_dir)
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
@@ -122,4 +98,44 @@ def create_pipeline(
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(beam_pipeline_args),
+    )
+
+
+def _data_components(data_root: str) -> tuple[Any, Any, Any]:
+    """ImportExampleGen (split 4:1 into `train` and `eval`), StatisticsGen and SchemaGen."""
+    example_gen = tfx.components.ImportExampleGen(
+        input_base=data_root,
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[
+                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=4),
+                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+                ]
+            )
+        ),
+    )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+    )
+    return example_gen, statistics_gen, schema_gen
+
+
+def _latest_blessed_model_resolver() -> Any:
+    """The Resolver of the latest blessed model: the evaluator's baseline."""
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+
+
+def _pusher(trainer: HeadTrainer, evaluator: HeadEvaluator, serving_model_dir: str) -> Any:
+    """The Pusher that copies the trainer's model to `serving_model_dir` once it is blessed."""
+    return tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+        ),
     )

@@ -81,11 +81,11 @@ def test_the_wheel_installs_only_heads_and_tfx_heads(wheels):
     }
     in_repository = {
         "tfx_heads." + str(init.parent.relative_to(REPOSITORY)).replace("/", ".")
-        for folder in ("components", "pipeline", "kubeflow")
+        for folder in ("cli", "components", "pipeline", "kubeflow")
         for init in (REPOSITORY / folder).rglob("__init__.py")
     }
     assert in_repository <= packages, "a package missing from pyproject.toml's [tool.setuptools]"
-    assert "tfx-heads = tfx_heads.pipeline.cli:main" in scripts
+    assert "tfx-heads = tfx_heads.cli:main" in scripts
 
 
 @pytest.mark.parametrize("first", ["kubeflow", "tfx_heads"])

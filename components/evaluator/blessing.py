@@ -204,13 +204,9 @@ def read_threshold_file(path: str, argument: str = "--thresholds") -> list[dict[
         ValueError: if the file is not JSON or not a valid list of thresholds.
         OSError: if the file cannot be read.
     """
-    with open(path) as f:
-        try:
-            thresholds = json.load(f)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"Invalid `{argument}`: expected a JSON list; received {path!r} ({error})."
-            ) from error
+    from tfx_heads.components.json_files import read_json_argument
+
+    thresholds = read_json_argument(path, argument, "a JSON list")
     parse_thresholds(thresholds)
     return thresholds
 

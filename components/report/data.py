@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf.message import DecodeError
 
 from heads.description import HeadKind
 from tfx_heads.components.evaluator.constants import BASELINE_DIR, BLESSING_FILE, METRICS_JSON_FILE
@@ -214,8 +215,18 @@ def _curve(head: str, class_id: int | None, plot: Mapping[str, Any]) -> Curve:
     )
 
 
+UNREADABLE_PLOTS = (OSError, tf.errors.OpError, DecodeError)
+"""What `load_curves` raises for plots files it cannot read (missing, unreadable, corrupt or
+not TFMA's records); the report then renders without curves and says why."""
+
+
 def load_curves(directory: str) -> list[Curve]:
-    """The overall slice's curves from TFMA's plots files (`tfma.load_eval_result`)."""
+    """The overall slice's curves from TFMA's plots files (`tfma.load_eval_result`).
+
+    Raises:
+        OSError, tf.errors.OpError, DecodeError: (`UNREADABLE_PLOTS`) if the plots files
+            cannot be read.
+    """
     import tensorflow_model_analysis as tfma
 
     result = tfma.load_eval_result(directory)
@@ -316,7 +327,7 @@ def load_evaluation(directory: str, with_baseline: bool = True) -> Evaluation:
     evaluation = Evaluation(directory=directory, document=document, heads=heads, curves=[])
     try:
         evaluation.curves = load_curves(directory)
-    except Exception as error:  # noqa: BLE001 - the report renders without curves.
+    except UNREADABLE_PLOTS as error:  # the report renders without curves, and says why
         evaluation.plots_error = f"{type(error).__name__}: {error}"
     _name_classes(evaluation.curves, evaluation)
     blessing_path = os.path.join(directory, BLESSING_FILE)

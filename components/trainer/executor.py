@@ -47,7 +47,7 @@ class Executor(tfx_trainer_executor.GenericExecutor):
         """
         self._log_startup(input_dict, output_dict, exec_properties)
         check_inputs(input_dict, output_dict, exec_properties)
-        tf_config = strategy.parse_tf_config(os.environ.get(strategy.TF_CONFIG_ENV))
+        tf_config = strategy.read_tf_config()
         if strategy.task_type(tf_config) == strategy.EVALUATOR_TASK:
             logging.info(
                 "HeadTrainer: this is an `evaluator` task; the chief and workers train and "
@@ -57,7 +57,10 @@ class Executor(tfx_trainer_executor.GenericExecutor):
         fn_args = compat.fn_args(self, input_dict, output_dict, exec_properties)
         options = TrainerOptions.from_custom_config(fn_args.custom_config)
         user_module = module_contract.load_user_module(exec_properties)
-        result = train.run_training(fn_args, user_module, options)
+        distribution = strategy.create_distribution(
+            options.strategy, options.devices, options.tpu, tf_config
+        )
+        result = train.run_training(fn_args, user_module, options, distribution)
         if result.chief:
             verify_outputs(fn_args.serving_model_dir)
             logging.info(

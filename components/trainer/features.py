@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.components.trainer import fn_args_utils
 from tfx_bsl.public import tfxio
 
 import heads
@@ -294,3 +295,70 @@ def make_dataset(
         )
         dataset = dataset.with_options(dataset_options)
     return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def schema_feature_spec(schema: schema_pb2.Schema) -> dict[str, Any]:
+    """The `tf.io` parsing spec of every feature of `schema` (as TFX components parse it)."""
+    from tensorflow_transform.tf_metadata import schema_utils
+
+    return dict(schema_utils.schema_as_feature_spec(schema).feature_spec)
+
+
+def training_schemas(fn_args: fn_args_utils.FnArgs) -> tuple[schema_pb2.Schema, dict[str, Any]]:
+    """The training examples' schema and the raw features' parsing spec for serving.
+
+    With Transform, the examples are Transform's output (its transformed schema) and
+    serving parses raw features (its raw schema); without, both come from the schema.
+
+    Raises:
+        ValueError: if there is neither a schema nor a Transform graph.
+    """
+    if fn_args.transform_output:
+        import tensorflow_transform as tft
+
+        transform_output = tft.TFTransformOutput(fn_args.transform_output)
+        return transform_output.transformed_metadata.schema, transform_output.raw_feature_spec()
+    if not fn_args.schema_path:
+        raise ValueError(
+            "Invalid inputs: expected a `schema` (from SchemaGen) or a `transform_graph`; "
+            "received neither."
+        )
+    schema = read_schema(fn_args.schema_path)
+    return schema, schema_feature_spec(schema)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingInputs:
+    """What the trainer reads from the examples for a model.
+
+    Attributes:
+        input_specs: the logits model's inputs (`model_input_specs`), or None.
+        schema: the examples' schema, restricted to the features a batch needs.
+        split: from a parsed batch to `(features, labels)` (`make_splitter`).
+    """
+
+    input_specs: dict[str, InputSpec] | None
+    schema: schema_pb2.Schema
+    split: Callable[[Batch], tuple[Batch, Any]]
+
+
+def training_inputs(
+    schema: schema_pb2.Schema, model: heads.HeadModel, label_keys: LabelKeys
+) -> TrainingInputs:
+    """The `TrainingInputs` of `model` (built) for examples of `schema`.
+
+    The schema is checked against the model's inputs here, so that a schema that does not
+    fit the model fails before any data is read.
+
+    Raises:
+        ValueError: see `check_schema_fits`.
+    """
+    input_specs = model_input_specs(model.logits_model)
+    if input_specs is not None:
+        check_schema_fits(schema, input_specs)
+    keys = needed_keys(schema, input_specs, model.head, label_keys)
+    return TrainingInputs(
+        input_specs=input_specs,
+        schema=restrict_schema(schema, keys),
+        split=make_splitter(model.head, label_keys, input_specs),
+    )

@@ -23,10 +23,14 @@ from types import ModuleType
 from typing import Any
 
 import keras
+import tensorflow as tf
+from absl import logging
 from tfx.components.util import udf_utils
 
 import heads
+from tfx_heads.components import compat
 from tfx_heads.components.trainer import constants
+from tfx_heads.components.trainer.options import TrainerOptions
 
 LabelKeys = str | dict[str, str]
 
@@ -324,3 +328,53 @@ def _describe(value: Any) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(type(item).__name__ for item in value) + ")"
     return f"{type(value).__name__} {value!r}"[:200]
+
+
+def build_head_model(
+    user_module: UserModule,
+    hparams: dict[str, Any],
+    options: TrainerOptions,
+    strategy: tf.distribute.Strategy,
+) -> heads.HeadModel:
+    """The user's logits model and head as a compiled `HeadModel`, built in `strategy`'s scope.
+
+    Its layers, metrics and optimizer variables all exist when this returns.
+    """
+    with strategy.scope():
+        logits_model, head = build_model(user_module, hparams)
+        model = heads.HeadModel(logits_model, head)
+        model.compile(
+            optimizer=build_optimizer(user_module, hparams),
+            steps_per_execution=options.steps_per_execution,
+            jit_compile="auto" if options.jit_compile is None else options.jit_compile,
+        )
+    if options.jit_compile and not model.jit_compile:
+        unsupported = compat.layers_without_xla(model)
+        logging.warning(
+            "HeadTrainer: jit_compile=True, but Keras runs the steps uncompiled: the layers "
+            "%s do not support XLA. Move them into the input pipeline (Transform) to compile.",
+            unsupported,
+        )
+    return model
+
+
+def build_optimizer(user_module: UserModule, hparams: dict[str, Any]) -> Any:
+    """The module's `build_optimizer(hparams)`, else Adam at `hparams['learning_rate']`.
+
+    Raises:
+        TypeError: if the module's function returns something else than a Keras optimizer.
+    """
+    if user_module.build_optimizer is None:
+        return keras.optimizers.Adam(
+            learning_rate=hparams.get("learning_rate", constants.DEFAULT_LEARNING_RATE)
+        )
+    optimizer = user_module.build_optimizer(hparams)
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            user_module.error(
+                constants.BUILD_OPTIMIZER_FN,
+                "a function returning a keras.optimizers.Optimizer",
+                f"a call that returned {type(optimizer).__name__}",
+            )
+        )
+    return optimizer

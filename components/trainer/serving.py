@@ -17,7 +17,6 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-from tensorflow_metadata.proto.v0 import schema_pb2
 
 import heads
 from tfx_heads.components.trainer import features as features_lib
@@ -83,13 +82,6 @@ def serving_feature_spec(
             f"signatures; received none. Schema features: {sorted(all_features)}."
         )
     return {key: all_features[key] for key in keys}
-
-
-def schema_feature_spec(schema: schema_pb2.Schema) -> FeatureSpec:
-    """The `tf.io` parsing spec of every feature of `schema` (as TFX components parse it)."""
-    from tensorflow_transform.tf_metadata import schema_utils
-
-    return dict(schema_utils.schema_as_feature_spec(schema).feature_spec)
 
 
 def default_serving_keys(

@@ -2,8 +2,9 @@
 
 `select_strategy` is pure: it decides from the configured name, the parsed `TF_CONFIG`, the
 local GPU count and whether a TPU is configured, so it is unit-tested with fake values.
-`create_strategy` builds the `tf.distribute` object; it keeps one per configuration and
-process, because several `MirroredStrategy` objects in one process can clash in their
+`create_distribution` builds the `tf.distribute` object, with its kind and this process's
+role in the cluster, from one parsed `TF_CONFIG`. It keeps one strategy per configuration
+and process, because several `MirroredStrategy` objects in one process can clash in their
 collective ops (docs/heads-behaviour.md §12.6) and a long-lived process (a notebook, a test
 session) may run the trainer more than once.
 
@@ -18,6 +19,7 @@ session) may run the trainer more than once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -178,65 +180,71 @@ def tpu_is_configured(tpu: str | None) -> bool:
     )
 
 
-def create_strategy(
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """How this process trains: the strategy, its kind, and its place in the cluster.
+
+    Attributes:
+        strategy: the `tf.distribute.Strategy` the model is built and trained in.
+        kind: the strategy's resolved name (the module docstring's table).
+        chief: whether this process writes to the Model and ModelRun artifacts.
+        num_workers: the training workers that share the data (1 unless multi-worker).
+    """
+
+    strategy: tf.distribute.Strategy
+    kind: ResolvedStrategy
+    chief: bool
+    num_workers: int
+
+    @property
+    def num_replicas(self) -> int:
+        """The replicas that train the model in sync."""
+        return self.strategy.num_replicas_in_sync
+
+
+def read_tf_config() -> dict[str, Any]:
+    """The parsed `TF_CONFIG` environment variable (see `parse_tf_config`)."""
+    return parse_tf_config(os.environ.get(TF_CONFIG_ENV))
+
+
+def create_distribution(
     name: str,
-    devices: Sequence[str] | None = None,
-    tpu: str | None = None,
-) -> tf.distribute.Strategy:
-    """Builds (or returns this process's earlier) strategy for the configuration.
+    devices: Sequence[str] | None,
+    tpu: str | None,
+    tf_config: Mapping[str, Any],
+) -> Distribution:
+    """Builds (or reuses this process's earlier) strategy, with this process's role.
 
     Args:
-        name: one of `STRATEGY_NAMES`; `auto` is resolved with `select_strategy` from the
-            `TF_CONFIG` environment variable and the local devices.
+        name: one of `STRATEGY_NAMES`; `auto` is resolved with `select_strategy` from
+            `tf_config` and the local devices.
         devices: for `mirrored`, the devices to mirror over (default: all local GPUs, or the
             CPU without GPUs); for `one_device`, a single device (default: the first GPU,
             else the CPU). Ignored by the other strategies.
         tpu: the TPU address or name for `TPUClusterResolver` (default: `TPU_NAME`, or the
             local TPU).
+        tf_config: the parsed `TF_CONFIG` (`read_tf_config`).
 
     Raises:
         ValueError: see `select_strategy`; also if `one_device` gets several devices.
     """
-    key, num_gpus = _strategy_key(name, devices, tpu)
-    if key not in _STRATEGIES:
-        resolved, devices = key[0], key[1]
-        tf_config = parse_tf_config(os.environ.get(TF_CONFIG_ENV))
-        _STRATEGIES[key] = _build(resolved, devices, tpu, num_gpus, tf_config)
-    return _STRATEGIES[key]
-
-
-def register_strategy(
-    strategy: tf.distribute.Strategy,
-    name: str,
-    devices: Sequence[str] | None = None,
-    tpu: str | None = None,
-) -> None:
-    """Makes `create_strategy(name, devices, tpu)` return `strategy` in this process.
-
-    For a process that already holds a strategy for that configuration (a notebook, a test
-    session): a second `MirroredStrategy` beside it could clash in collective ops.
-
-    Raises:
-        ValueError: as `create_strategy`.
-    """
-    key, _ = _strategy_key(name, devices, tpu)
-    _STRATEGIES[key] = strategy
-
-
-def _strategy_key(
-    name: str, devices: Sequence[str] | None, tpu: str | None
-) -> tuple[tuple[Any, ...], int]:
-    """The cache key of a configuration (its resolved strategy first) and the GPU count."""
-    tf_config = parse_tf_config(os.environ.get(TF_CONFIG_ENV))
     num_gpus = len(tf.config.list_physical_devices("GPU"))
     tpu_configured = name == "auto" and tpu_is_configured(tpu)
-    resolved = select_strategy(name, tf_config, num_gpus, tpu_configured)
+    kind = select_strategy(name, tf_config, num_gpus, tpu_configured)
     devices = tuple(devices) if devices else None
-    if resolved == "one_device" and devices is not None and len(devices) != 1:
+    if kind == "one_device" and devices is not None and len(devices) != 1:
         raise ValueError(
             f"Invalid `devices`: expected one device for 'one_device'; received {list(devices)}."
         )
-    return (resolved, devices, tpu, json.dumps(tf_config, sort_keys=True)), num_gpus
+    key = (kind, devices, tpu, json.dumps(tf_config, sort_keys=True))
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = _build(kind, devices, tpu, num_gpus, tf_config)
+    return Distribution(
+        strategy=_STRATEGIES[key],
+        kind=kind,
+        chief=is_chief(tf_config),
+        num_workers=num_training_workers(tf_config) if kind == "multi_worker" else 1,
+    )
 
 
 def _build(

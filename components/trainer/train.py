@@ -1,11 +1,13 @@
-"""The head trainer's training run: datasets, strategy, `HeadModel.fit`, export.
+"""The head trainer's training run: the fit plan, `HeadModel.fit`, backups and export.
 
-`run_training` is what the executor calls once it has TFX's `FnArgs`, the user module and the
-options. It builds the model in the strategy's scope (under the mixed-precision policy, if any),
-resumes from a backup of an earlier, killed attempt (`tfx_heads.components.trainer.backup`), trains
-it with TensorBoard logs in the ModelRun directory, and exports it. In a multi-worker run every
-worker trains and exports (saving may run collective ops on all of them), but only the chief writes
-to the Model and ModelRun artifacts; the others write to temporary directories that are removed.
+`run_training` is what the executor calls once it has TFX's `FnArgs`, the user module, the
+options and the distribution (`strategy.create_distribution`). It builds the model in the
+strategy's scope (`module_contract.build_head_model`, under the mixed-precision policy, if any)
+and its inputs (`features.training_inputs`), resumes from a backup of an earlier, killed
+attempt (`tfx_heads.components.trainer.backup`), trains it with TensorBoard logs in the ModelRun
+directory, and exports it. In a multi-worker run every worker trains and exports (saving may
+run collective ops on all of them), but only the chief writes to the Model and ModelRun
+artifacts; the others write to temporary directories that are removed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from absl import logging
 from tfx.components.trainer import fn_args_utils
 
 import heads
-from tfx_heads.components import compat
 from tfx_heads.components.trainer import backup as backup_lib
 from tfx_heads.components.trainer import constants, module_contract
 from tfx_heads.components.trainer import features as features_lib
@@ -107,6 +108,7 @@ def run_training(
     fn_args: fn_args_utils.FnArgs,
     user_module: module_contract.UserModule,
     options: TrainerOptions,
+    distribution: strategy_lib.Distribution,
 ) -> TrainingResult:
     """Trains and exports the user module's model.
 
@@ -114,15 +116,15 @@ def run_training(
         fn_args: TFX's trainer arguments (from `compat.fn_args`).
         user_module: the loaded user module.
         options: the trainer options.
+        distribution: the strategy and this process's role (`strategy.create_distribution`).
 
     Raises:
         ValueError: if the data, the schema or the options do not fit the model.
     """
-    distribution = _distribution(options)
     plan = fit_plan(fn_args.train_steps, fn_args.eval_steps, options.epochs)
     _check_equal_step_counts(distribution.kind, plan, fn_args)
     hparams = merged_hparams(options, fn_args.hyperparameters)
-    schema, raw_features = training_schemas(fn_args)
+    schema, raw_features = features_lib.training_schemas(fn_args)
     logging.info(
         "HeadTrainer: %s strategy with %d replica(s); chief=%s; hparams=%s",
         distribution.kind,
@@ -134,25 +136,21 @@ def run_training(
         _output_dirs(fn_args, distribution.chief) as (log_dir, export_dir),
         precision_policy(options.mixed_precision),
     ):
-        model = build_head_model(user_module, hparams, options, distribution.strategy)
-        input_specs = _checked_input_specs(model, schema)
-        train_dataset, eval_dataset = _datasets(
-            fn_args, schema, model.head, user_module, input_specs, options, plan, distribution
+        model = module_contract.build_head_model(
+            user_module, hparams, options, distribution.strategy
         )
-        feature_spec = _serving_feature_spec(
-            fn_args, user_module, model.head, raw_features, input_specs
-        )
+        inputs = features_lib.training_inputs(schema, model, user_module.label_keys)
+        datasets = _datasets(fn_args, inputs, options, plan, distribution)
+        feature_spec = _serving_feature_spec(fn_args, user_module, model.head, raw_features, inputs)
         state = _backup_state(model, fn_args, options, distribution.chief)
         start_step = backup_lib.restore(state) if state else 0
-        history = _fit(
-            model, train_dataset, eval_dataset, plan, options, state, start_step, log_dir
-        )
+        history = _fit(model, datasets, plan, log_dir, state, options.backup_steps)
         serving_lib.export_serving_model(
             model,
             export_dir,
             feature_spec,
             user_module.raw_label_keys,
-            input_specs,
+            inputs.input_specs,
             fn_args.transform_output,
         )
     result = TrainingResult(
@@ -171,38 +169,6 @@ def run_training(
     return result
 
 
-@dataclasses.dataclass(frozen=True)
-class _Distribution:
-    """How this process trains: the strategy, its kind, and its place in the cluster.
-
-    Attributes:
-        strategy: the `tf.distribute.Strategy` the model is built and trained in.
-        kind: the strategy's short name (see `_strategy_kind`).
-        chief: whether this process writes to the Model and ModelRun artifacts.
-        num_workers: the training workers that share the data (1 unless multi-worker).
-    """
-
-    strategy: tf.distribute.Strategy
-    kind: str
-    chief: bool
-    num_workers: int
-
-    @property
-    def num_replicas(self) -> int:
-        """The replicas that train the model in sync."""
-        return self.strategy.num_replicas_in_sync
-
-
-def _distribution(options: TrainerOptions) -> _Distribution:
-    """The options' strategy, with this process's role in the `TF_CONFIG` cluster."""
-    tf_config = strategy_lib.parse_tf_config(os.environ.get(strategy_lib.TF_CONFIG_ENV))
-    chief = strategy_lib.is_chief(tf_config)
-    strategy = strategy_lib.create_strategy(options.strategy, options.devices, options.tpu)
-    kind = _strategy_kind(strategy)
-    num_workers = strategy_lib.num_training_workers(tf_config) if kind == "multi_worker" else 1
-    return _Distribution(strategy=strategy, kind=kind, chief=chief, num_workers=num_workers)
-
-
 def _check_equal_step_counts(
     strategy_kind: str, plan: FitPlan, fn_args: fn_args_utils.FnArgs
 ) -> None:
@@ -219,25 +185,12 @@ def _check_equal_step_counts(
         )
 
 
-def _checked_input_specs(
-    model: heads.HeadModel, schema: Any
-) -> dict[str, features_lib.InputSpec] | None:
-    """The logits model's input specs (None if it has none), checked against the schema.
-
-    Checking here makes a schema that does not fit the model fail before any data is read.
-    """
-    input_specs = features_lib.model_input_specs(model.logits_model)
-    if input_specs is not None:
-        features_lib.check_schema_fits(schema, input_specs)
-    return input_specs
-
-
 def _serving_feature_spec(
     fn_args: fn_args_utils.FnArgs,
     user_module: module_contract.UserModule,
     head: heads.Head,
     raw_features: dict[str, Any],
-    input_specs: dict[str, features_lib.InputSpec] | None,
+    inputs: features_lib.TrainingInputs,
 ) -> serving_lib.FeatureSpec:
     """The parsing spec of the raw features the serving signatures take.
 
@@ -249,7 +202,7 @@ def _serving_feature_spec(
         user_module.serving_feature_keys,
         serving_lib.default_serving_keys(
             raw_features,
-            input_specs,
+            inputs.input_specs,
             user_module.raw_label_keys,
             features_lib.weight_column_keys(head),
             transformed=bool(fn_args.transform_output),
@@ -329,20 +282,19 @@ def precision_policy(name: str | None) -> Iterator[None]:
 
 def _fit(
     model: heads.HeadModel,
-    train_dataset: tf.data.Dataset,
-    eval_dataset: tf.data.Dataset,
+    datasets: tuple[tf.data.Dataset, tf.data.Dataset],
     plan: FitPlan,
-    options: TrainerOptions,
-    state: backup_lib.TrainingState | None,
-    start_step: int,
     log_dir: str,
+    state: backup_lib.TrainingState | None,
+    backup_steps: int | None,
 ) -> dict[str, list[float]]:
-    """Runs `fit` from `start_step` (and the finished epochs of the backup) to the plan's end.
+    """Runs `fit` on the (training, validation) datasets from the backup's step to the end.
 
     Returns the Keras history as plain floats (empty when a backup already holds every step).
     """
     total_steps = plan.steps_per_epoch * plan.epochs if plan.steps_per_epoch else None
     initial_epoch = state.finished_epochs if state else 0
+    start_step = state.step if state else 0
     if initial_epoch >= plan.epochs or (total_steps is not None and start_step >= total_steps):
         logging.info("HeadTrainer: the backup holds the finished training; nothing to run.")
         return {}
@@ -351,13 +303,13 @@ def _fit(
         progress_lib.TrainingProgress(total_steps),
     ]
     if state:
-        callbacks.append(backup_lib.StepBackup(state, options.backup_steps, total_steps))
+        callbacks.append(backup_lib.StepBackup(state, backup_steps, total_steps))
     history = model.fit(
-        train_dataset,
+        datasets[0],
         epochs=plan.epochs,
         initial_epoch=initial_epoch,
         steps_per_epoch=plan.steps_per_epoch,
-        validation_data=eval_dataset,
+        validation_data=datasets[1],
         validation_steps=plan.validation_steps,
         callbacks=callbacks,
         verbose=2,
@@ -371,119 +323,28 @@ def _write_json(path: str, value: Any) -> None:
         json.dump(value, f, indent=2, sort_keys=True)
 
 
-def build_head_model(
-    user_module: module_contract.UserModule,
-    hparams: dict[str, Any],
-    options: TrainerOptions,
-    strategy: tf.distribute.Strategy,
-) -> heads.HeadModel:
-    """The user's logits model and head as a compiled `HeadModel`, built in `strategy`'s scope.
-
-    Its layers, metrics and optimizer variables all exist when this returns.
-    """
-    with strategy.scope():
-        logits_model, head = module_contract.build_model(user_module, hparams)
-        model = heads.HeadModel(logits_model, head)
-        model.compile(
-            optimizer=_optimizer(user_module, hparams),
-            steps_per_execution=options.steps_per_execution,
-            jit_compile="auto" if options.jit_compile is None else options.jit_compile,
-        )
-    if options.jit_compile and not model.jit_compile:
-        unsupported = compat.layers_without_xla(model)
-        logging.warning(
-            "HeadTrainer: jit_compile=True, but Keras runs the steps uncompiled: the layers "
-            "%s do not support XLA. Move them into the input pipeline (Transform) to compile.",
-            unsupported,
-        )
-    return model
-
-
-def training_schemas(fn_args: fn_args_utils.FnArgs) -> tuple[Any, dict[str, Any]]:
-    """The training examples' schema and the raw features' parsing spec for serving.
-
-    With Transform, the examples are Transform's output (its transformed schema) and
-    serving parses raw features (its raw schema); without, both come from the schema.
-
-    Raises:
-        ValueError: if there is neither a schema nor a Transform graph.
-    """
-    if fn_args.transform_output:
-        import tensorflow_transform as tft
-
-        transform_output = tft.TFTransformOutput(fn_args.transform_output)
-        return transform_output.transformed_metadata.schema, transform_output.raw_feature_spec()
-    if not fn_args.schema_path:
-        raise ValueError(
-            "Invalid inputs: expected a `schema` (from SchemaGen) or a `transform_graph`; "
-            "received neither."
-        )
-    schema = features_lib.read_schema(fn_args.schema_path)
-    return schema, serving_lib.schema_feature_spec(schema)
-
-
 def _datasets(
     fn_args: fn_args_utils.FnArgs,
-    schema: Any,
-    head: heads.Head,
-    user_module: module_contract.UserModule,
-    input_specs: dict[str, features_lib.InputSpec] | None,
+    inputs: features_lib.TrainingInputs,
     options: TrainerOptions,
     plan: FitPlan,
-    distribution: _Distribution,
+    distribution: strategy_lib.Distribution,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation datasets of `(features, labels)` batches."""
-    data_schema = features_lib.restrict_schema(
-        schema, features_lib.needed_keys(schema, input_specs, head, user_module.label_keys)
+    return tuple(
+        features_lib.make_dataset(
+            fn_args.data_accessor.tf_dataset_factory,
+            files,
+            inputs.schema,
+            inputs.split,
+            batch_size,
+            num_epochs=passes,
+            shuffle=shuffle,
+            drop_final_batch=distribution.kind == "tpu",  # TPUs need static batch shapes
+            num_workers=distribution.num_workers,
+        )
+        for files, batch_size, passes, shuffle in (
+            (fn_args.train_files, options.batch_size, plan.train_passes, True),
+            (fn_args.eval_files, options.global_eval_batch_size, plan.eval_passes, False),
+        )
     )
-    split = features_lib.make_splitter(head, user_module.label_keys, input_specs)
-    datasets = []
-    for files, batch_size, passes, shuffle in (
-        (fn_args.train_files, options.batch_size, plan.train_passes, True),
-        (fn_args.eval_files, options.global_eval_batch_size, plan.eval_passes, False),
-    ):
-        datasets.append(
-            features_lib.make_dataset(
-                fn_args.data_accessor.tf_dataset_factory,
-                files,
-                data_schema,
-                split,
-                batch_size,
-                num_epochs=passes,
-                shuffle=shuffle,
-                drop_final_batch=distribution.kind == "tpu",  # TPUs need static batch shapes
-                num_workers=distribution.num_workers,
-            )
-        )
-    return datasets[0], datasets[1]
-
-
-def _optimizer(user_module: module_contract.UserModule, hparams: dict[str, Any]) -> Any:
-    """The module's `build_optimizer(hparams)`, else Adam at `hparams['learning_rate']`."""
-    if user_module.build_optimizer is None:
-        return keras.optimizers.Adam(
-            learning_rate=hparams.get("learning_rate", constants.DEFAULT_LEARNING_RATE)
-        )
-    optimizer = user_module.build_optimizer(hparams)
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError(
-            user_module.error(
-                constants.BUILD_OPTIMIZER_FN,
-                "a function returning a keras.optimizers.Optimizer",
-                f"a call that returned {type(optimizer).__name__}",
-            )
-        )
-    return optimizer
-
-
-def _strategy_kind(strategy: tf.distribute.Strategy) -> str:
-    """A short name of `strategy`'s kind, for logs and checks."""
-    if isinstance(strategy, tf.distribute.TPUStrategy):
-        return "tpu"
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return "multi_worker"
-    if isinstance(strategy, tf.distribute.MirroredStrategy):
-        return "mirrored"
-    if isinstance(strategy, tf.distribute.OneDeviceStrategy):
-        return "one_device"
-    return "default"

@@ -15,8 +15,8 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from tfx_heads import cli as tfx_heads_cli
 from tfx_heads.kubeflow import cli, compile
-from tfx_heads.pipeline import cli as tfx_heads_cli
 
 GOLDEN = pathlib.Path(__file__).parent / "testdata" / "pipeline_job.golden.json"
 IMAGE = "us-docker.pkg.dev/my-project/tfx/tfx-heads:1"

@@ -9,8 +9,8 @@ import re
 import pytest
 import tensorflow as tf
 
+from tfx_heads import cli
 from tfx_heads.kubeflow import run_spec
-from tfx_heads.pipeline import cli
 from tfx_heads.pipeline.taxi import sample
 
 GOLDEN = pathlib.Path(__file__).parent / "testdata" / "pipeline_job.golden.json"

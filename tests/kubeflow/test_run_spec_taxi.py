@@ -16,8 +16,9 @@ import sys
 import pytest
 import tensorflow_model_analysis as tfma
 
+from tfx_heads import cli
 from tfx_heads.kubeflow import run_spec
-from tfx_heads.pipeline import cli, local_runner
+from tfx_heads.pipeline import local_runner
 from tfx_heads.pipeline.taxi import trainer_module
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ def first_run(compiled):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     process = subprocess.run(
-        [sys.executable, "-m", "tfx_heads.pipeline.cli", "run-spec", str(job)],
+        [sys.executable, "-m", "tfx_heads.cli", "run-spec", str(job)],
         env=env,
         capture_output=True,
         text=True,

@@ -7,8 +7,8 @@ import pytest
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from tfx_heads import cli as tfx_heads_cli
 from tfx_heads.kubeflow import compile, settings
-from tfx_heads.pipeline import cli as tfx_heads_cli
 
 IMAGE = "us-docker.pkg.dev/p/tfx/tfx-heads:1"
 GPU_IMAGE = "us-docker.pkg.dev/p/tfx/tfx-heads-gpu:1"

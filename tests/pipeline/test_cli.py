@@ -19,7 +19,7 @@ def _run(code: str) -> subprocess.CompletedProcess:
 def test_without_tfx_the_command_says_in_one_line_what_to_install(argv):
     # `sys.modules["tfx"] = None` makes `import tfx` fail as it does where TFX is absent.
     result = _run(
-        "import sys; sys.modules['tfx'] = None; from tfx_heads.pipeline import cli; "
+        "import sys; sys.modules['tfx'] = None; from tfx_heads import cli; "
         f"sys.exit(cli.main({argv!r}))"
     )
     assert result.returncode == 2

@@ -8,7 +8,7 @@ import pytest
 
 
 def _main(argv: list[str]) -> subprocess.CompletedProcess:
-    code = f"import sys; from tfx_heads.pipeline import cli; sys.exit(cli.main({argv!r}))"
+    code = f"import sys; from tfx_heads import cli; sys.exit(cli.main({argv!r}))"
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
     )
@@ -27,7 +27,7 @@ def test_bad_input_is_one_line_with_status_2(tmp_path):
 def test_an_internal_error_is_one_line_with_status_1_and_debug_raises_it(
     monkeypatch, capsys, tmp_path
 ):
-    from tfx_heads.pipeline import cli
+    from tfx_heads import cli
 
     def add_failing(subparsers):  # a subcommand with a bug
         def run(args):
@@ -95,7 +95,7 @@ COMPILE = ["compile", "--output", "o", "--image", "i", "--pipeline-root", "r", "
     ],
 )
 def test_every_subcommand_refuses_an_unknown_argument_in_one_line_with_status_2(argv, capsys):
-    from tfx_heads.pipeline import cli
+    from tfx_heads import cli
 
     assert cli.main(argv) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
@@ -104,7 +104,7 @@ def test_every_subcommand_refuses_an_unknown_argument_in_one_line_with_status_2(
 
 
 def test_a_missing_argument_or_command_is_one_line_with_status_2(capsys):
-    from tfx_heads.pipeline import cli
+    from tfx_heads import cli
 
     assert cli.main(["report"]) == 2
     assert cli.main(["nonsense"]) == 2

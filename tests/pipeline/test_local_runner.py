@@ -13,7 +13,8 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from tfx_heads.pipeline import cli, local_runner
+from tfx_heads import cli
+from tfx_heads.pipeline import local_runner
 
 COMPONENTS = (
     "ImportExampleGen",

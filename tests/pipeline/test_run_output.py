@@ -42,7 +42,7 @@ def _tfx_heads(*argv: str) -> subprocess.CompletedProcess:
     at its default (everything), as on a fresh shell."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}
     return subprocess.run(
-        [sys.executable, "-m", "tfx_heads.pipeline.cli", *argv],
+        [sys.executable, "-m", "tfx_heads.cli", *argv],
         cwd=REPOSITORY,  # `-m` imports this checkout's `pipeline` first
         env=env,
         capture_output=True,

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import heads
+from tfx_heads import cli as main_cli
 from tfx_heads.components.evaluator import cli
-from tfx_heads.pipeline import cli as main_cli
 from tfx_heads.pipeline.errors import UsageError
 
 

@@ -114,8 +114,21 @@ def test_unnamed_head_and_missing_files(tmp_path):
     assert loaded.heads == [""]
     split = loaded.head_metrics("")
     assert split.kind == "binary" and split.error_bounds == {"auc": 0.001}
-    assert loaded.curves == [] and loaded.plots_error and loaded.blessing is None
+    # TFMA reads metrics.json as one of its own (TFRecord) metrics files: unreadable.
+    assert loaded.curves == [] and loaded.blessing is None
+    assert loaded.plots_error.startswith("DataLossError: ")
     assert math.isclose(loaded.head_metrics("").scalars["auc"], 0.8)
+
+
+def test_a_bug_in_the_curves_raises_instead_of_becoming_a_note(evaluation, monkeypatch):
+    """Only unreadable plots files become a note in the report; a bug must fail loudly."""
+
+    def broken_curve(head, class_id, plot):
+        raise TypeError("a bug in the curve parsing")
+
+    monkeypatch.setattr(data, "_curve", broken_curve)
+    with pytest.raises(TypeError, match="a bug in the curve parsing"):
+        data.load_evaluation(evaluation.dir)
 
 
 def test_head_and_class_names_with_slashes(tmp_path):

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from tfx_heads import cli
 from tfx_heads.components.report import html as report_html
 from tfx_heads.components.report import sections
 from tfx_heads.components.report.data import load_evaluation
-from tfx_heads.pipeline import cli
 
 
 @pytest.fixture(scope="module")

@@ -84,31 +84,34 @@ def exec_properties(module_file, options, train_steps, eval_steps):
 def taxi_run(tmp_path_factory, mirrored_strategy):
     """Runs the executor once: taxi module, mirrored over the two logical CPUs.
 
-    The session's MirroredStrategy is registered for that configuration, so the executor
-    uses it rather than a second one (docs/heads-behaviour.md §12.6).
+    The executor gets the session's MirroredStrategy for that configuration rather than a
+    second one, which could clash with it (docs/heads-behaviour.md §12.6).
     """
-    strategy.register_strategy(mirrored_strategy, "mirrored", devices=MIRRORED_DEVICES)
     root = str(tmp_path_factory.mktemp("taxi_run"))
     trips = sample.load_trips().iloc[:NUM_TRIPS]
     examples, schema, model, model_run = make_artifacts(root, trips, taxi_schema())
     module_file = os.path.join(os.path.dirname(sample.__file__), "trainer_module.py")
     options = TrainerOptions(strategy="mirrored", devices=MIRRORED_DEVICES, batch_size=64, epochs=2)
-    results = []
+    requested, results = [], []
+
+    def session_distribution(name, devices, tpu, tf_config):
+        requested.append((name, tuple(devices), tpu, tf_config))
+        return strategy.Distribution(mirrored_strategy, "mirrored", chief=True, num_workers=1)
 
     def recording_run_training(*args, **kwargs):
         results.append(run_training(*args, **kwargs))
         return results[-1]
 
     run_training = train.run_training
-    train.run_training = recording_run_training
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(strategy, "create_distribution", session_distribution)
+        patch.setattr(train, "run_training", recording_run_training)
         executor.Executor().Do(
             {"examples": [examples], "schema": [schema]},
             {"model": [model], "model_run": [model_run]},
             exec_properties(module_file, options, train_steps=24, eval_steps=3),
         )
-    finally:
-        train.run_training = run_training
+    assert requested == [("mirrored", MIRRORED_DEVICES, None, {})]
     return {
         "result": results[0],
         "serving_dir": os.path.join(model.uri, "Format-Serving"),

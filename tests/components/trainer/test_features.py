@@ -175,3 +175,18 @@ def test_label_width_and_weight_columns():
         [heads.BinaryClassHead(name="a", weight_column="w"), heads.RegressionHead(name="b")]
     )
     assert features.weight_column_keys(multi) == ["w"]
+
+
+def test_training_schemas_need_a_schema_or_a_transform_graph(tmp_path):
+    from tfx.components.trainer.fn_args_utils import FnArgs
+
+    with pytest.raises(ValueError, match=r"expected a `schema` \(from SchemaGen\) or a"):
+        features.training_schemas(FnArgs())
+    path = tmp_path / "schema.pbtxt"
+    path.write_text(
+        'feature { name: "fare" type: FLOAT shape { dim { size: 1 } } '
+        "presence { min_fraction: 1.0 } }"
+    )
+    schema, raw_features = features.training_schemas(FnArgs(schema_path=str(path)))
+    assert [feature.name for feature in schema.feature] == ["fare"]
+    assert list(raw_features) == ["fare"]

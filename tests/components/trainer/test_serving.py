@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_transform.tf_metadata import schema_utils
 
-from tfx_heads.components.trainer import serving
+from tfx_heads.components.trainer import features, serving
 from tfx_heads.components.trainer.features import InputSpec
 
 SPECS = {"fare": InputSpec(tf.float32, (1,)), "company": InputSpec(tf.string, (1,))}
@@ -35,7 +35,7 @@ def test_serving_feature_spec_restricts_and_names_missing_features():
             "y": tf.io.FixedLenFeature([1], tf.int64),
         }
     )
-    all_features = serving.schema_feature_spec(schema)
+    all_features = features.schema_feature_spec(schema)
     spec = serving.serving_feature_spec(all_features, None, ["fare", "company"])
     assert spec == {
         "company": tf.io.VarLenFeature(tf.string),

@@ -91,32 +91,34 @@ def test_num_training_workers_counts_chief_master_and_workers():
     assert strategy.num_training_workers(ONE_WORKER) == 1
 
 
-def test_create_strategy_builds_once_per_configuration(monkeypatch):
-    monkeypatch.delenv("TF_CONFIG", raising=False)
+def test_create_distribution_builds_once_per_configuration(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
-    one_device = strategy.create_strategy("one_device", devices=["/cpu:1"])
-    assert isinstance(one_device, tf.distribute.OneDeviceStrategy)
-    assert strategy.create_strategy("one_device", devices=("/cpu:1",)) is one_device
-    assert strategy.create_strategy("auto") is tf.distribute.get_strategy()
+    one_device = strategy.create_distribution("one_device", ["/cpu:1"], None, {})
+    assert isinstance(one_device.strategy, tf.distribute.OneDeviceStrategy)
+    assert (one_device.kind, one_device.chief, one_device.num_workers) == ("one_device", True, 1)
+    again = strategy.create_distribution("one_device", ("/cpu:1",), None, {})
+    assert again.strategy is one_device.strategy
+    default = strategy.create_distribution("auto", None, None, {})
+    assert default.strategy is tf.distribute.get_strategy()
+    assert default.kind == "default" and default.num_replicas == 1
 
 
-def test_create_strategy_rejects_several_devices_for_one_device(monkeypatch):
-    monkeypatch.delenv("TF_CONFIG", raising=False)
+def test_create_distribution_tells_the_role_of_this_process_from_tf_config():
+    worker = strategy.create_distribution("one_device", ["/cpu:0"], None, TWO_WORKERS)
+    assert (worker.kind, worker.chief, worker.num_workers) == ("one_device", False, 1)
+
+
+def test_create_distribution_rejects_several_devices_for_one_device():
     with pytest.raises(ValueError, match=r"Invalid `devices`: expected one device"):
-        strategy.create_strategy("one_device", devices=["/cpu:0", "/cpu:1"])
+        strategy.create_distribution("one_device", ["/cpu:0", "/cpu:1"], None, {})
 
 
-def test_create_strategy_reads_tf_config(monkeypatch):
+def test_read_tf_config_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", json.dumps(TWO_WORKERS))
+    assert strategy.read_tf_config() == TWO_WORKERS
     monkeypatch.setenv("TF_CONFIG", "{broken")
     with pytest.raises(ValueError, match="TF_CONFIG"):
-        strategy.create_strategy("auto")
-
-
-def test_registered_strategy_is_returned_for_its_configuration(monkeypatch):
-    monkeypatch.delenv("TF_CONFIG", raising=False)
-    held = tf.distribute.OneDeviceStrategy("/cpu:1")
-    strategy.register_strategy(held, "mirrored", devices=["/cpu:1", "/cpu:0"])
-    assert strategy.create_strategy("mirrored", devices=("/cpu:1", "/cpu:0")) is held
+        strategy.read_tf_config()
 
 
 VERTEX_WITH_EVALUATOR = {

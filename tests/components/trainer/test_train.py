@@ -25,18 +25,3 @@ def test_tuner_values_override_option_hparams():
     assert train.merged_hparams(options, tuned) == {"learning_rate": 0.01, "hidden_units": [8]}
     assert train.merged_hparams(options, None) == options.hparams
     assert train.merged_hparams(options, {"hidden_units": [4]})["hidden_units"] == [4]
-
-
-def test_training_schemas_need_a_schema_or_a_transform_graph(tmp_path):
-    from tfx.components.trainer.fn_args_utils import FnArgs
-
-    with pytest.raises(ValueError, match=r"expected a `schema` \(from SchemaGen\) or a"):
-        train.training_schemas(FnArgs())
-    path = tmp_path / "schema.pbtxt"
-    path.write_text(
-        'feature { name: "fare" type: FLOAT shape { dim { size: 1 } } '
-        "presence { min_fraction: 1.0 } }"
-    )
-    schema, raw_features = train.training_schemas(FnArgs(schema_path=str(path)))
-    assert [feature.name for feature in schema.feature] == ["fare"]
-    assert list(raw_features) == ["fare"]
