@@ -179,7 +179,8 @@ def string_predictions(head: Head, predictions: Mapping[Any, tf.Tensor]) -> dict
     return {}
 
 
-def _describe(head: Head) -> str:
+def _head_label(head: Head) -> str:
+    """`<class name> <head name>`, naming the head in label errors."""
     # No quotes: TensorFlow escapes them in the messages of graph-mode assertions.
     return f"{type(head).__name__} {head.name}" if head.name else type(head).__name__
 
@@ -189,7 +190,7 @@ def _fail_unless(head: Head, ok: tf.Tensor, values: tf.Tensor, expected: str) ->
     bad = tf.boolean_mask(tf.reshape(values, [-1]), tf.logical_not(tf.reshape(ok, [-1])))
     return tf.debugging.Assert(
         tf.reduce_all(ok),
-        [f"Invalid labels for {_describe(head)}: expected {expected}; received", bad],
+        [f"Invalid labels for {_head_label(head)}: expected {expected}; received", bad],
         summarize=_MAX_REPORTED_VALUES,
     )
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from heads import _losses, _metrics, _weights
+from heads import _losses, _weights
 from heads.description import HeadDescription
+from heads.stats.metric_keys import suffixed
 
 __all__ = ["Head", "SingleHead"]
 
@@ -213,7 +214,7 @@ class SingleHead(Head):
 
     def _key(self, key: str) -> str:
         """`key` suffixed with `/<name>` when the head has a name."""
-        return _metrics.summary_key(key, self._name)
+        return suffixed(key, self._name)
 
     def _description(self, **fields: Any) -> HeadDescription:
         """A `HeadDescription` of this head: `fields` plus what every single head has."""

@@ -295,16 +295,23 @@ def _model_inputs(logits_model: keras.Model, features: Any) -> Any:
     """
     if not isinstance(features, dict):
         return features
+    model_input = dict_inputs(logits_model)
+    if model_input is None:  # a subclassed model, or other inputs: it takes the whole dict
+        return features
+    missing = sorted(set(model_input) - set(features))
+    if missing:
+        raise ValueError(
+            f"Invalid features: the logits model takes inputs {sorted(model_input)}; "
+            f"missing {missing}. Received keys {sorted(features)}."
+        )
+    return {key: features[key] for key in model_input}
+
+
+def dict_inputs(logits_model: keras.Model) -> dict[str, Any] | None:
+    """The input dict (name to Keras input tensor) of a functional model with dict inputs;
+    None for a subclassed model (its inputs are unknown) or inputs that are not a dict."""
     try:
         model_input = logits_model.input
-    except (AttributeError, ValueError):  # a subclassed model: it takes the whole dict
-        return features
-    if isinstance(model_input, dict):
-        missing = sorted(set(model_input) - set(features))
-        if missing:
-            raise ValueError(
-                f"Invalid features: the logits model takes inputs {sorted(model_input)}; "
-                f"missing {missing}. Received keys {sorted(features)}."
-            )
-        return {key: features[key] for key in model_input}
-    return features
+    except (AttributeError, ValueError):
+        return None
+    return model_input if isinstance(model_input, dict) else None

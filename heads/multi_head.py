@@ -12,6 +12,7 @@ from heads import _losses, _metrics, _validation
 from heads.base_head import Head
 from heads.description import HeadDescription, describe
 from heads.keys import MetricKeys
+from heads.stats.metric_keys import suffixed
 
 
 class MultiHead(Head):
@@ -229,7 +230,7 @@ class MultiHead(Head):
             head_labels = labels[head.name]
             training_loss = head.loss(head_labels, head_logits, features=features)
             eval_metrics[loss_key].update_state(training_loss)
-            if _metrics.summary_key(MetricKeys.LOSS_MEAN, head.name) not in eval_metrics:
+            if suffixed(MetricKeys.LOSS_MEAN, head.name) not in eval_metrics:
                 # A dict not made by `metrics()` (as the original MultiHead's, which held
                 # only the loss keys): add the sub-head's metrics once.
                 for key, metric in head.metrics().items():

@@ -13,6 +13,7 @@ from heads import _classes, _config, _losses, _metrics, _validation, _weights
 from heads.base_head import SingleHead
 from heads.description import HeadDescription
 from heads.keys import MetricKeys, PredictionKeys
+from heads.stats.metric_keys import class_key, suffixed
 
 _VALID_PREDICTION_KEYS = (
     PredictionKeys.LOGITS,
@@ -144,24 +145,21 @@ class MultiLabelHead(SingleHead):
         self._class_ids = class_ids
         self._name = name
         self._threshold_keys = _metrics.threshold_keys(thresholds, name)
-        self._class_keys = []
-        for class_id in class_ids:
-            if self._label_vocabulary is None:
-                suffixes = (
-                    MetricKeys.PROBABILITY_MEAN_AT_CLASS % class_id,
-                    MetricKeys.AUC_AT_CLASS % class_id,
-                    MetricKeys.AUC_PR_AT_CLASS % class_id,
-                )
-            else:
-                class_name = self._label_vocabulary[class_id]
-                suffixes = (
-                    MetricKeys.PROBABILITY_MEAN_AT_NAME % class_name,
-                    MetricKeys.AUC_AT_NAME % class_name,
-                    MetricKeys.AUC_PR_AT_NAME % class_name,
-                )
-            self._class_keys.append(
-                (class_id, *(_metrics.summary_key(key, name) for key in suffixes))
+        templates = (
+            MetricKeys.PROBABILITY_MEAN_AT_CLASS,
+            MetricKeys.AUC_AT_CLASS,
+            MetricKeys.AUC_PR_AT_CLASS,
+        )
+        self._class_keys = [
+            (
+                class_id,
+                *(
+                    suffixed(class_key(template, class_id, self._label_vocabulary), name)
+                    for template in templates
+                ),
             )
+            for class_id in class_ids
+        ]
 
     @property
     def logits_dimension(self) -> int:

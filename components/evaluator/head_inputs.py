@@ -40,7 +40,6 @@ regression), `class_ids` (int64 ids: one per example, or a list for multi-label)
 `class_names` (vocabulary strings: one, or a list for multi-label) and `multi_hot` (a list of
 `n_classes` indicators in [0, 1]; multi-label only)."""
 
-LABEL_FORMATS = ("value", "class_ids", "class_names", "multi_hot")
 _FORMAT_TYPES: dict[str, tuple[str, ...]] = {
     "value": ("int64", "float"),
     "class_ids": ("int64",),
@@ -103,7 +102,7 @@ class HeadInput:
         return self.head.label_dimension or 1
 
     @property
-    def description(self) -> str:
+    def subject(self) -> str:
         """`head 'name'`, or `the head` when unnamed (for messages)."""
         return self.head.subject
 

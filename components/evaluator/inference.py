@@ -82,7 +82,7 @@ def signature_outputs(
         if not found:
             raise ValueError(
                 f"Invalid `model`: expected a '{PREDICT_SIGNATURE}' signature with output "
-                f"{' or '.join(repr(c) for c in candidates)} for {head.description}; "
+                f"{' or '.join(repr(c) for c in candidates)} for {head.subject}; "
                 f"received outputs {sorted(available)}. Export the model with "
                 "heads.export_saved_model."
             )
@@ -174,7 +174,7 @@ class InferLogits(beam.DoFn):
             if width != head.logits_dimension:
                 raise ValueError(
                     f"Invalid `model`: expected logits of width {head.logits_dimension} "
-                    f"(logits_dimension of {head.description}); received width {width}. "
+                    f"(logits_dimension of {head.subject}); received width {width}. "
                     "Check that the head configuration matches the model."
                 )
         return dataclasses.replace(

@@ -28,6 +28,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.public import tfxio
 
 import heads
+from heads.keras_model import dict_inputs
 from tfx_heads.components.trainer.module_contract import LabelKeys
 
 Batch = dict[str, Any]
@@ -52,11 +53,8 @@ def model_input_specs(logits_model: keras.Model) -> dict[str, InputSpec] | None:
     Sparse or ragged Keras inputs, and inputs of rank above 2, are left out (their features
     pass unchanged).
     """
-    try:
-        model_input = logits_model.input
-    except (AttributeError, ValueError):
-        return None
-    if not isinstance(model_input, dict):
+    model_input = dict_inputs(logits_model)
+    if model_input is None:
         return None
     specs = {}
     for name, tensor in model_input.items():

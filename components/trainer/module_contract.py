@@ -26,6 +26,7 @@ import keras
 from tfx.components.util import udf_utils
 
 import heads
+from heads.keras_model import dict_inputs
 from tfx_heads.components.trainer import constants
 
 LabelKeys = str | dict[str, str]
@@ -128,7 +129,7 @@ def _module_function(
     if function is None and required:
         raise ValueError(contract_error(source, attribute, expected, _undefined(attribute)))
     if function is not None and not callable(function):
-        raise TypeError(contract_error(source, attribute, expected, _describe(function)))
+        raise TypeError(contract_error(source, attribute, expected, _type_summary(function)))
     return function
 
 
@@ -203,7 +204,7 @@ def build_model(user_module: UserModule, hparams: dict[str, Any]) -> tuple[keras
             user_module.error(
                 constants.BUILD_MODEL_FN,
                 "a function returning (keras.Model, heads.Head)",
-                f"a call that returned {_describe(result)}",
+                f"a call that returned {_type_summary(result)}",
             )
         )
     logits_model, head = result
@@ -279,11 +280,8 @@ def label_key_list(keys: LabelKeys) -> list[str]:
 
 def model_input_names(logits_model: keras.Model) -> list[str] | None:
     """The input names of a functional model with dict inputs; None for other models."""
-    try:
-        model_input = logits_model.input
-    except (AttributeError, ValueError):
-        return None
-    return sorted(model_input) if isinstance(model_input, dict) else None
+    model_input = dict_inputs(logits_model)
+    return None if model_input is None else sorted(model_input)
 
 
 def _label_keys(source: str, attribute: str, value: Any) -> LabelKeys:
@@ -318,7 +316,9 @@ def _import(exec_properties: Mapping[str, Any], source: str) -> ModuleType:
     return sys.modules[module_name]
 
 
-def _describe(value: Any) -> str:
+def _type_summary(value: Any) -> str:
+    """What a contract error says it received: the type (and repr) of `value`, or of the
+    items of a tuple."""
     if value is None:
         return "None"
     if isinstance(value, tuple):
