@@ -21,6 +21,10 @@ from heads.stats.metric_keys import suffixed
 
 __all__ = ["Head", "SingleHead"]
 
+HEAD_CLASSES: dict[str, type[Head]] = {}
+"""The head classes of this package by class name, filled as each class is defined (what
+`heads.deserialize` finds without `custom_objects`)."""
+
 
 class Head(abc.ABC):
     """Interface for the head (top) of a model.
@@ -44,6 +48,11 @@ class Head(abc.ABC):
     """
 
     centered_bias: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("heads."):  # user subclasses go in `custom_objects`
+            HEAD_CLASSES[cls.__name__] = cls
 
     @property
     @abc.abstractmethod

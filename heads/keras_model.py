@@ -34,7 +34,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _compat, _host
+from heads import _compat, _host, serialization
 from heads.base_head import Head
 
 _LOSS_KEY = "loss"
@@ -243,8 +243,6 @@ class HeadModel(_compat.SkipsBuildWhenBuilt, keras.Model):
         return self._step_head if _host.labels_are_prepared(labels) else self.head
 
     def get_config(self) -> dict[str, Any]:
-        from heads import serialization
-
         return {
             **super().get_config(),
             "logits_model": keras.saving.serialize_keras_object(self.logits_model),
@@ -253,8 +251,6 @@ class HeadModel(_compat.SkipsBuildWhenBuilt, keras.Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> HeadModel:
-        from heads import serialization
-
         config = dict(config)
         logits_model = keras.saving.deserialize_keras_object(config.pop("logits_model"))
         head = serialization.deserialize(config.pop("head"))

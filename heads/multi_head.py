@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _losses, _metrics, _validation
+from heads import _losses, _metrics, _validation, serialization
 from heads.base_head import Head
 from heads.description import HeadDescription, describe
 from heads.keys import MetricKeys
@@ -239,8 +239,6 @@ class MultiHead(Head):
         return eval_metrics
 
     def get_config(self) -> dict:
-        from heads import serialization
-
         config: dict[str, Any] = {"heads": [serialization.serialize(h) for h in self._heads]}
         if self._head_weights:
             config["head_weights"] = [float(w) for w in self._head_weights]
@@ -248,8 +246,6 @@ class MultiHead(Head):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from heads import serialization
-
         config = dict(config)
         config["heads"] = [
             h if isinstance(h, Head) else serialization.deserialize(h, custom_objects)
