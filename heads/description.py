@@ -98,6 +98,12 @@ class HeadDescription:
         return self.sub_heads if self.kind == "multi_head" else (self,)
 
     @property
+    def needs_head_object(self) -> bool:
+        """Whether a loss or link (of any sub-head) is the user's own, which only the head
+        object computes; every built-in one is known from the description alone."""
+        return any("custom" in (head.loss, head.link) for head in self.single_heads)
+
+    @property
     def is_classifier(self) -> bool:
         """Whether the head predicts classes (binary, multi-class or multi-label)."""
         return self.kind in ("binary", "multi_class", "multi_label")

@@ -46,9 +46,25 @@ def test_metrics_spec_names_the_metric_class_and_its_config():
     (config,) = spec.metrics
     assert (config.class_name, config.module) == ("HeadMetrics", tfma_metric.__name__)
     assert json.loads(config.config)["head_config"] == heads.serialize(head)
+    assert json.loads(config.config)["description"] == heads.describe(head).to_json()
     metric = tfma_metric.HeadMetrics(**json.loads(config.config))
     (computation,) = metric.computations(model_names=[""])
     assert [key.name for key in computation.keys][:2] == ["average_loss/b", "accuracy/b"]
+    # A spec written without the description: the head is described from its config.
+    without = {k: v for k, v in json.loads(config.config).items() if k != "description"}
+    (computation,) = tfma_metric.HeadMetrics(**without).computations(model_names=[""])
+    assert [key.name for key in computation.keys][:2] == ["average_loss/b", "accuracy/b"]
+
+
+def test_the_stored_description_decides_the_metrics_without_building_the_head():
+    description = heads.describe(heads.RegressionHead(name="r")).to_json()
+    metric = tfma_metric.HeadMetrics(
+        head_config={"class_name": "NotAHead", "config": {}},
+        label_keys="y",
+        description=description,
+    )
+    (computation,) = metric.computations(model_names=[""])
+    assert "average_loss/r" in [key.name for key in computation.keys]
 
 
 def test_head_metrics_requires_its_config():
