@@ -14,7 +14,7 @@ from typing import Any
 import tensorflow as tf
 
 from heads.base_head import Head
-from heads.description import HeadDescription, describe
+from heads.description import HeadDescription, describe, per_head
 from heads.export import load_head_document
 from heads.serialization import deserialize, serialize
 from tfx_heads.components.evaluator.example_inputs import (
@@ -22,7 +22,7 @@ from tfx_heads.components.evaluator.example_inputs import (
     looks_multi_hot,
     sample_examples,
 )
-from tfx_heads.components.evaluator.head_inputs import InputSpec, build_input_spec, per_head
+from tfx_heads.components.evaluator.head_inputs import InputSpec, build_input_spec
 from tfx_heads.components.evaluator.options import EvaluationOptions
 from tfx_heads.components.evaluator.slicing import SliceSpec, slice_specs
 

@@ -30,7 +30,7 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 
 from heads.base_head import Head
-from heads.description import HeadDescription, describe
+from heads.description import HeadDescription, describe, per_head
 from heads.serialization import deserialize, serialize
 from heads.stats import stats_for_head
 from tfx_heads.components.evaluator.batches import PrepareHeadBatches
@@ -117,7 +117,7 @@ def _head_metric_computations(
     else:
         head = HeadDescription.from_json(json.loads(description))
     heads = head.single_heads
-    names = label_keys if isinstance(label_keys, Mapping) else {heads[0].name: label_keys}
+    names = per_head(label_keys, heads, "label_keys", required=True)
     features = sorted({*names.values(), *(h.weight_key for h in heads if h.weight_key)})
     computations = []
     for model_name in model_names or [""]:

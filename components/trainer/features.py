@@ -28,6 +28,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.public import tfxio
 
 import heads
+from heads.description import per_head
 from heads.keras_model import dict_inputs
 from tfx_heads.components.trainer.module_contract import LabelKeys
 
@@ -211,12 +212,9 @@ def make_splitter(
     """
     weight_keys = weight_column_keys(head)
     description = heads.describe(head)
-    if description.kind == "multi_head":
-        label_specs = {
-            sub.name: (label_keys[sub.name], sub.label_dimension) for sub in description.sub_heads
-        }
-    else:
-        label_specs = {None: (label_keys, description.label_dimension)}
+    singles = description.single_heads
+    keys = per_head(label_keys, singles, "label_keys", required=True)
+    label_specs = {single.name: (keys[single.name], single.label_dimension) for single in singles}
 
     def split(batch: Batch) -> tuple[Batch, Any]:
         labels = {}
@@ -230,7 +228,7 @@ def make_splitter(
             features = {name: conform(batch[name], spec, name) for name, spec in specs.items()}
         for key in weight_keys:
             features[key] = dense_label(batch[key], 1, key)
-        return features, labels[None] if None in labels else labels
+        return features, labels if description.sub_heads else labels[singles[0].name]
 
     return split
 
