@@ -97,6 +97,17 @@ class HeadDescription:
         """The sub-heads of a MultiHead, else `(self,)`."""
         return self.sub_heads if self.kind == "multi_head" else (self,)
 
+    def by_head(self, values: Mapping[str | None, Any]) -> Any:
+        """Per-single-head `values` (keyed by head name) in the head's own form: the dict
+        for a MultiHead (as its labels and predictions), the one value for a single head.
+
+        >>> HeadDescription(kind="regression", head_type="RegressionHead").by_head({None: 1})
+        1
+        """
+        if self.sub_heads:
+            return dict(values)
+        return values[self.name]
+
     @property
     def needs_head_object(self) -> bool:
         """Whether a loss or link (of any sub-head) is the user's own, which only the head

@@ -96,11 +96,10 @@ class PrepareHeadBatches(beam.DoFn):
         )
 
     def setup(self) -> None:
-        self._multi = self._spec.head.kind == "multi_head"
         self._head_objects: dict[str | None, Head] = {}
         if self._spec.head.needs_head_object:
             head = deserialize(self._head_config)
-            singles = head.heads if self._multi else (head,)
+            singles = head.heads if self._spec.head.sub_heads else (head,)
             self._head_objects = {single.name: single for single in singles}
 
     def process(self, batch: ExampleBatch) -> Iterator[Any]:
@@ -112,7 +111,7 @@ class PrepareHeadBatches(beam.DoFn):
         for head in self._spec.heads:
             if head.head.needs_head_object:
                 self._add_custom_values(self._head_objects[head.name], head, arrays[head.name])
-        stats_batch = arrays if self._multi else arrays[self._spec.heads[0].name]
+        stats_batch = self._spec.head.by_head(arrays)
         slice_columns = {
             key: batch.columns[key]
             if len(keep) == len(checks.valid)

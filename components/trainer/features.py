@@ -228,7 +228,7 @@ def make_splitter(
             features = {name: conform(batch[name], spec, name) for name, spec in specs.items()}
         for key in weight_keys:
             features[key] = dense_label(batch[key], 1, key)
-        return features, labels if description.sub_heads else labels[singles[0].name]
+        return features, description.by_head(labels)
 
     return split
 

@@ -257,8 +257,9 @@ def check_label_keys(
         ValueError: a string for a MultiHead, a dict for another head, or a dict whose keys
             are not exactly the sub-head names.
     """
-    if isinstance(head, heads.MultiHead):
-        names = sorted(sub_head.name for sub_head in head.heads)
+    description = heads.describe(head)
+    if description.sub_heads:
+        names = sorted(sub_head.name for sub_head in description.sub_heads)
         if not isinstance(keys, dict) or sorted(keys) != names:
             raise ValueError(
                 user_module.error(
@@ -268,7 +269,7 @@ def check_label_keys(
     elif not isinstance(keys, str):
         raise ValueError(
             user_module.error(
-                attribute, f"one label feature name for the {type(head).__name__}", repr(keys)
+                attribute, f"one label feature name for the {description.head_type}", repr(keys)
             )
         )
 
