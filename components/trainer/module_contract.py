@@ -256,6 +256,7 @@ def check_label_keys(
     Raises:
         ValueError: a string for a MultiHead, a dict for another head, or a dict whose keys
             are not exactly the sub-head names.
+        TypeError: a head class of its own, which `heads.describe` cannot describe.
     """
     description = heads.describe(head)
     if description.sub_heads:
