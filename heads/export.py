@@ -232,9 +232,16 @@ def _multi_head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]
     outputs[keys.DEFAULT_SERVING_KEY] = outputs[head.sub_heads[0].name]
     outputs[keys.PREDICT_SERVING_KEY] = ExportOutput(
         PREDICT_METHOD,
-        lambda p: {f"{head_name}/{key}": value for (head_name, key), value in p.items()},
+        lambda p: {predict_output_name(head, name, key): value for (name, key), value in p.items()},
     )
     return outputs
+
+
+def predict_output_name(head: HeadDescription, head_name: str | None, key: str) -> str:
+    """The name of a single head's prediction `key` among the `predict` signature's outputs
+    of the described `head`: `<head name>/<key>` for a MultiHead's heads, `key` alone for a
+    single head (named or not)."""
+    return f"{head_name}/{key}" if head.sub_heads else key
 
 
 def _for_sub_head(head_name: str, output: ExportOutput) -> Callable[..., dict[str, tf.Tensor]]:

@@ -31,6 +31,7 @@ from tensorflow_model_analysis.proto import config_pb2
 
 from heads.base_head import Head
 from heads.description import HeadDescription, describe, per_head
+from heads.export import predict_output_name
 from heads.serialization import deserialize, serialize
 from heads.stats import stats_for_head
 from tfx_heads.components.evaluator.batches import PrepareHeadBatches
@@ -179,7 +180,7 @@ class _HeadMetricsCombiner(beam.CombineFn):
         if isinstance(prediction, Mapping) and self._model_name in prediction:
             prediction = prediction[self._model_name]
         accumulator.logits.append(
-            {head.name: _head_logits(prediction, head) for head in self._heads}
+            {head.name: _head_logits(prediction, self._head, head) for head in self._heads}
         )
         accumulator.features.append(dict(element.features))
         if len(accumulator.features) >= BUFFER_SIZE:
@@ -232,16 +233,16 @@ class _HeadMetricsCombiner(beam.CombineFn):
                 accumulator.stats = self._stats.update(accumulator.stats, output.stats_batch)
 
 
-def _head_logits(prediction: Any, head: HeadDescription) -> np.ndarray:
-    """One example's logits for a head from the model's outputs.
+def _head_logits(prediction: Any, model_head: HeadDescription, head: HeadDescription) -> np.ndarray:
+    """One example's logits for `head` (a single head of `model_head`) from the model's
+    outputs, named as `heads.export_saved_model`'s `predict` signature names them.
 
     A regression head without an inverse link exports its logits as `predictions` only.
     """
     if isinstance(prediction, Mapping):
-        prefix = "" if head.name is None else f"{head.name}/"
-        candidates = [f"{prefix}logits"]
+        candidates = [predict_output_name(model_head, head.name, "logits")]
         if head.link == "identity":
-            candidates.append(f"{prefix}predictions")
+            candidates.append(predict_output_name(model_head, head.name, "predictions"))
         found = [key for key in candidates if key in prediction]
         if not found:
             raise ValueError(

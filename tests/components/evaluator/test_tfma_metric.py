@@ -72,10 +72,16 @@ def test_head_metrics_requires_its_config():
         tfma_metric.HeadMetrics()
 
 
-def test_logits_missing_from_the_model_outputs_are_named():
+def test_logits_are_read_under_the_predict_signature_s_output_names():
+    named = heads.describe(heads.BinaryClassHead(name="h"))
+    # A single head's outputs are not prefixed, named or not (heads.export_saved_model).
+    assert tfma_metric._head_logits({"logits": [0.5]}, named, named).tolist() == [0.5]
+    with pytest.raises(ValueError, match="expected key 'logits'"):
+        tfma_metric._head_logits({"h/logits": [0.5]}, named, named)
+    multi = heads.describe(
+        heads.MultiHead([heads.BinaryClassHead(name="h"), heads.RegressionHead(name="r")])
+    )
+    binary, regression = multi.sub_heads
     with pytest.raises(ValueError, match="'h/logits'"):
-        tfma_metric._head_logits(
-            {"h/probabilities": [0.5]}, heads.describe(heads.BinaryClassHead(name="h"))
-        )
-    regression = heads.describe(heads.RegressionHead(name="r"))
-    assert tfma_metric._head_logits({"r/predictions": [[1.5]]}, regression).tolist() == [1.5]
+        tfma_metric._head_logits({"h/probabilities": [0.5]}, multi, binary)
+    assert tfma_metric._head_logits({"r/predictions": [[1.5]]}, multi, regression).tolist() == [1.5]
