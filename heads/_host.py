@@ -14,27 +14,27 @@ step. `HeadModel` splits it out:
 
 Uncompiled steps take the same path (except the range checks, which they run themselves),
 so compiled and uncompiled models agree.
+
+What each head needs is the head's own: the functions here call the hooks of `Head`
+(`_step_head`, `_needs_label_preparation`, `_prepare_labels`, `_device_predictions`,
+`_string_predictions`), which a head whose labels or predictions need host work overrides
+(`MultiHead` recurses into its heads), and give them the checks they share.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
 from heads import _classes, _validation
-from heads.base_head import Head
-from heads.binary_class_head import BinaryClassHead
 from heads.keys import PredictionKeys
-from heads.logistic_regression_head import LogisticRegressionHead
-from heads.multi_class_head import MultiClassHead
-from heads.multi_head import MultiHead
-from heads.multi_label_head import MultiLabelHead
+
+if TYPE_CHECKING:
+    from heads.base_head import Head
 
 STRING_PREDICTION_KEYS = (PredictionKeys.CLASSES, PredictionKeys.ALL_CLASSES)
-_CLASSIFICATION_HEADS = (BinaryClassHead, MultiClassHead, MultiLabelHead)
 _MAX_REPORTED_VALUES = 10
 
 
@@ -45,16 +45,7 @@ def step_head(head: Head) -> Head:
     computes the same loss and metrics, under the same keys. Heads without a vocabulary are
     returned as they are.
     """
-    if isinstance(head, MultiHead):
-        sub_heads = [step_head(sub_head) for sub_head in head.heads]
-        if all(new is old for new, old in zip(sub_heads, head.heads, strict=True)):
-            return head
-        return MultiHead(sub_heads, head_weights=head.head_weights)
-    if getattr(head, "label_vocabulary", None) is None:
-        return head
-    numeric = copy.copy(head)
-    numeric._label_vocabulary = None  # noqa: SLF001 - a head of this package
-    return numeric
+    return head._step_head()  # noqa: SLF001 - the hook of a head of this package
 
 
 def labels_are_prepared(labels: Any) -> bool:
@@ -71,13 +62,7 @@ def needs_preparation(head: Head, compiled: bool) -> bool:
     Compiled steps need every label check on the host; uncompiled ones only the conversion
     of vocabulary strings and sparse multi-label labels (their own checks still run).
     """
-    if isinstance(head, MultiHead):
-        return any(needs_preparation(sub_head, compiled) for sub_head in head.heads)
-    return (
-        compiled
-        or isinstance(head, MultiLabelHead)
-        or getattr(head, "label_vocabulary", None) is not None
-    )
+    return head._needs_label_preparation(compiled)  # noqa: SLF001
 
 
 def prepare_labels(head: Head, labels: Any, check_ranges: bool = True) -> Any:
@@ -107,79 +92,53 @@ def prepare_labels(head: Head, labels: Any, check_ranges: bool = True) -> Any:
         tf.errors.InvalidArgumentError: a label is out of range or not in the vocabulary;
             the message names the head, the allowed values and the offending values.
     """
-    if isinstance(head, MultiHead):
-        if not isinstance(labels, Mapping):
-            return labels
-        sub_heads = {sub_head.name: sub_head for sub_head in head.heads}
-        return {
-            key: prepare_labels(sub_heads[key], value, check_ranges) if key in sub_heads else value
-            for key, value in labels.items()
-        }
-    if labels is None:
-        return labels
-    if isinstance(head, MultiLabelHead):
-        return _prepare_multi_label(head, labels, check_ranges)
-    if _validation.is_sparse(labels):
-        return labels
-    labels = tf.convert_to_tensor(labels)
-    vocabulary = getattr(head, "label_vocabulary", None)
-    if isinstance(head, (BinaryClassHead, MultiClassHead)) and vocabulary is not None:
-        if labels.dtype != tf.string:
-            return labels
-        labels = _vocabulary_ids(head, labels, vocabulary)
-        return tf.cast(labels, tf.float32) if isinstance(head, BinaryClassHead) else labels
-    if not check_ranges:
-        return labels
-    if isinstance(head, (BinaryClassHead, LogisticRegressionHead)):
-        if labels.dtype.is_floating or labels.dtype.is_integer:
-            return _checked_range(head, labels, upper=1, inclusive=True)
-    if isinstance(head, MultiClassHead) and labels.dtype.is_integer:
-        return _checked_range(head, labels, upper=head.n_classes, inclusive=False)
-    return labels
+    return head._prepare_labels(labels, check_ranges)  # noqa: SLF001
 
 
 def device_predictions(head: Head, logits: Any) -> dict:
     """The head's numeric predictions (every key but `classes` and `all_classes`)."""
-    if isinstance(head, MultiHead):
-        logits_dict = head._check_logits_and_labels(logits)  # noqa: SLF001
-        return {
-            (sub_head.name, key): value
-            for sub_head in head.heads
-            for key, value in device_predictions(sub_head, logits_dict[sub_head.name]).items()
-        }
-    if isinstance(head, _CLASSIFICATION_HEADS):
-        keys = [key for key in head.prediction_keys if key not in STRING_PREDICTION_KEYS]
-        return head.predictions(logits, keys)
-    return head.predictions(logits)
+    return head._device_predictions(logits)  # noqa: SLF001
 
 
 def string_predictions(head: Head, predictions: Mapping[Any, tf.Tensor]) -> dict:
     """`classes` and `all_classes` built from `device_predictions`, as `head.predictions`."""
-    if isinstance(head, MultiHead):
-        strings = {}
-        for sub_head in head.heads:
-            own = {key[1]: value for key, value in predictions.items() if key[0] == sub_head.name}
-            for key, value in string_predictions(sub_head, own).items():
-                strings[(sub_head.name, key)] = value
-        return strings
-    vocabulary = getattr(head, "label_vocabulary", None)
-    if isinstance(head, MultiLabelHead):
-        probabilities = predictions[PredictionKeys.PROBABILITIES]
-        return {
-            PredictionKeys.CLASSES: _classes.all_classes(probabilities, head.n_classes, vocabulary)
-        }
-    if isinstance(head, (BinaryClassHead, MultiClassHead)):
-        class_ids = predictions[PredictionKeys.CLASS_IDS]
-        return {
-            PredictionKeys.CLASSES: _classes.class_strings_from_ids(
-                class_ids, head.n_classes, vocabulary
-            ),
-            PredictionKeys.ALL_CLASSES: _classes.all_classes(class_ids, head.n_classes, vocabulary),
-        }
-    return {}
+    return head._string_predictions(predictions)  # noqa: SLF001
 
 
-def _describe(head: Head) -> str:
+def dense_labels(labels: Any) -> tf.Tensor | None:
+    """`labels` as a `Tensor`; None for no labels or a `SparseTensor` (which a head that
+    converts dense labels returns unchanged)."""
+    if labels is None or _validation.is_sparse(labels):
+        return None
+    return tf.convert_to_tensor(labels)
+
+
+def numeric_predictions(head: Head, logits: Any) -> dict:
+    """`head.predictions` for every key of `head.prediction_keys` but the string ones."""
+    keys = [key for key in head.prediction_keys if key not in STRING_PREDICTION_KEYS]
+    return head.predictions(logits, keys)
+
+
+def class_strings(
+    predictions: Mapping[Any, tf.Tensor], n_classes: int, vocabulary: tuple[str, ...] | None
+) -> dict:
+    """`classes` and `all_classes` from the `class_ids` prediction (binary, multi-class)."""
+    class_ids = predictions[PredictionKeys.CLASS_IDS]
+    return {
+        PredictionKeys.CLASSES: _classes.class_strings_from_ids(class_ids, n_classes, vocabulary),
+        PredictionKeys.ALL_CLASSES: _classes.all_classes(class_ids, n_classes, vocabulary),
+    }
+
+
+def checked_probability_labels(head: Head, labels: tf.Tensor, check_ranges: bool) -> tf.Tensor:
+    """Numeric labels checked to be in [0, 1] when `check_ranges` (binary, logistic)."""
+    if check_ranges and (labels.dtype.is_floating or labels.dtype.is_integer):
+        return checked_range(head, labels, upper=1, inclusive=True)
+    return labels
+
+
+def _head_label(head: Head) -> str:
+    """`<class name> <head name>`, naming the head in label errors."""
     # No quotes: TensorFlow escapes them in the messages of graph-mode assertions.
     return f"{type(head).__name__} {head.name}" if head.name else type(head).__name__
 
@@ -189,12 +148,12 @@ def _fail_unless(head: Head, ok: tf.Tensor, values: tf.Tensor, expected: str) ->
     bad = tf.boolean_mask(tf.reshape(values, [-1]), tf.logical_not(tf.reshape(ok, [-1])))
     return tf.debugging.Assert(
         tf.reduce_all(ok),
-        [f"Invalid labels for {_describe(head)}: expected {expected}; received", bad],
+        [f"Invalid labels for {_head_label(head)}: expected {expected}; received", bad],
         summarize=_MAX_REPORTED_VALUES,
     )
 
 
-def _checked_range(head: Head, labels: tf.Tensor, upper: int, inclusive: bool) -> tf.Tensor:
+def checked_range(head: Head, labels: tf.Tensor, upper: int, inclusive: bool) -> tf.Tensor:
     """`labels` after checking `0 <= label < upper` (`<= upper` when `inclusive`)."""
     zero = tf.zeros([], labels.dtype)
     bound = tf.cast(upper, labels.dtype)
@@ -204,29 +163,9 @@ def _checked_range(head: Head, labels: tf.Tensor, upper: int, inclusive: bool) -
         return tf.identity(labels)
 
 
-def _vocabulary_ids(head: Head, labels: tf.Tensor, vocabulary: tuple[str, ...]) -> tf.Tensor:
+def vocabulary_ids(head: Head, labels: tf.Tensor, vocabulary: tuple[str, ...]) -> tf.Tensor:
     """int64 ids of string labels, after checking every label is in the vocabulary."""
     ids = _classes.class_ids_from_strings(labels, vocabulary)
     expected = f"values of label_vocabulary [{', '.join(vocabulary)}]"
     with tf.control_dependencies([_fail_unless(head, ids >= 0, labels, expected)]):
         return tf.identity(ids)
-
-
-def _prepare_multi_label(head: MultiLabelHead, labels: Any, check_ranges: bool) -> Any:
-    """Multi-hot labels from sparse ids or names; dense labels checked to be in [0, 1]."""
-    if not _validation.is_sparse(labels):
-        labels = tf.convert_to_tensor(labels)
-        if labels.dtype == tf.string or not check_ranges:
-            return labels
-        return _checked_range(head, labels, upper=1, inclusive=True)
-    values = labels.values
-    if values.dtype == tf.string:
-        if head.label_vocabulary is None:
-            return labels
-        ids = _vocabulary_ids(head, values, head.label_vocabulary)
-    elif values.dtype.is_integer:
-        ids = _checked_range(head, values, upper=head.n_classes, inclusive=False)
-    else:
-        return labels
-    ids = tf.SparseTensor(labels.indices, tf.cast(ids, tf.int64), labels.dense_shape)
-    return tf.cast(tf.sparse.to_indicator(ids, head.n_classes), tf.int64)

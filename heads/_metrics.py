@@ -15,11 +15,7 @@ import tensorflow as tf
 
 from heads import _losses, _weights
 from heads.keys import MetricKeys
-
-
-def summary_key(key: str, head_name: str | None) -> str:
-    """Returns `key + "/" + head_name`, or `key` when the head has no name."""
-    return f"{key}/{head_name}" if head_name else key
+from heads.stats.metric_keys import suffixed, threshold_key
 
 
 def threshold_keys(thresholds: Sequence[float], head_name: str | None) -> list[tuple]:
@@ -27,9 +23,9 @@ def threshold_keys(thresholds: Sequence[float], head_name: str | None) -> list[t
     return [
         (
             threshold,
-            summary_key(MetricKeys.ACCURACY_AT_THRESHOLD % threshold, head_name),
-            summary_key(MetricKeys.PRECISION_AT_THRESHOLD % threshold, head_name),
-            summary_key(MetricKeys.RECALL_AT_THRESHOLD % threshold, head_name),
+            suffixed(threshold_key(MetricKeys.ACCURACY_AT_THRESHOLD, threshold), head_name),
+            suffixed(threshold_key(MetricKeys.PRECISION_AT_THRESHOLD, threshold), head_name),
+            suffixed(threshold_key(MetricKeys.RECALL_AT_THRESHOLD, threshold), head_name),
         )
         for threshold in thresholds
     ]
@@ -61,7 +57,7 @@ def add_regularization_metric(
 ) -> None:
     """Adds the `regularization_loss` Mean when regularization losses are given."""
     if _losses.has_regularization(regularization_losses):
-        key = summary_key(MetricKeys.LOSS_REGULARIZATION, head_name)
+        key = suffixed(MetricKeys.LOSS_REGULARIZATION, head_name)
         eval_metrics[key] = keras.metrics.Mean(name=MetricKeys.LOSS_REGULARIZATION)
 
 
@@ -76,7 +72,7 @@ def update_regularization_metric(
     total = _losses.regularization_loss(regularization_losses)
     if total is None:
         return
-    key = summary_key(MetricKeys.LOSS_REGULARIZATION, head_name)
+    key = suffixed(MetricKeys.LOSS_REGULARIZATION, head_name)
     if key not in eval_metrics:
         raise KeyError(
             f"{key}: update_metrics() got regularization_losses but the metrics dict has "

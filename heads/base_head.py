@@ -10,15 +10,21 @@ where they differ from the contract below.
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import tensorflow as tf
 
-from heads import _losses, _metrics, _weights
+from heads import _host, _losses, _weights
 from heads.description import HeadDescription
+from heads.stats.metric_keys import suffixed
 
 __all__ = ["Head", "SingleHead"]
+
+HEAD_CLASSES: dict[str, type[Head]] = {}
+"""The head classes of this package by class name, filled as each class is defined (what
+`heads.deserialize` finds without `custom_objects`)."""
 
 
 class Head(abc.ABC):
@@ -43,6 +49,11 @@ class Head(abc.ABC):
     """
 
     centered_bias: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("heads."):  # user subclasses go in `custom_objects`
+            HEAD_CLASSES[cls.__name__] = cls
 
     @property
     @abc.abstractmethod
@@ -189,6 +200,30 @@ class Head(abc.ABC):
             f"received {type(self).__name__}, which has no description."
         )
 
+    # Host-side hooks (`heads/_host.py`, which documents them): the defaults suit a head
+    # whose labels and predictions need no host work beyond a compiled step's checks.
+
+    def _step_head(self) -> Head:
+        """This head as a compiled step uses it, on labels from `_prepare_labels`."""
+        return self
+
+    def _needs_label_preparation(self, compiled: bool) -> bool:
+        """Whether `_prepare_labels` has work to do (every check, for a compiled step)."""
+        return compiled or getattr(self, "label_vocabulary", None) is not None
+
+    def _prepare_labels(self, labels: Any, check_ranges: bool) -> Any:
+        """Labels converted (and with `check_ranges`, checked) on the host."""
+        dense = _host.dense_labels(labels)
+        return labels if dense is None else dense
+
+    def _device_predictions(self, logits: Any) -> dict:
+        """The predictions a compiled step computes: all but the string ones."""
+        return self.predictions(logits)
+
+    def _string_predictions(self, predictions: Mapping[Any, tf.Tensor]) -> dict:
+        """The string predictions, from `_device_predictions` (on the host)."""
+        return {}
+
 
 class SingleHead(Head):
     """A head over one label (every head but `MultiHead`): the loss plumbing they share.
@@ -197,6 +232,15 @@ class SingleHead(Head):
     weighting, reduction and the regularization term are done here, once for every head.
     It stores its constructor values as `_name`, `_loss_reduction` and `_weight_column`.
     """
+
+    def _step_head(self) -> Head:
+        """A copy without the label vocabulary (labels arrive as class ids); its metric
+        keys, made when it was built, keep the class names."""
+        if getattr(self, "_label_vocabulary", None) is None:
+            return self
+        numeric = copy.copy(self)
+        numeric._label_vocabulary = None
+        return numeric
 
     @property
     def name(self) -> str | None:
@@ -213,7 +257,7 @@ class SingleHead(Head):
 
     def _key(self, key: str) -> str:
         """`key` suffixed with `/<name>` when the head has a name."""
-        return _metrics.summary_key(key, self._name)
+        return suffixed(key, self._name)
 
     def _description(self, **fields: Any) -> HeadDescription:
         """A `HeadDescription` of this head: `fields` plus what every single head has."""

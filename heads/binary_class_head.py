@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _classes, _config, _losses, _metrics, _softmax, _validation, _weights
+from heads import _classes, _config, _host, _losses, _metrics, _softmax, _validation, _weights
 from heads.base_head import SingleHead
 from heads.description import HeadDescription
 from heads.keys import MetricKeys, PredictionKeys
@@ -249,6 +249,24 @@ class BinaryClassHead(SingleHead):
             eval_metrics, self._threshold_keys, labels, logistic, weights
         )
         return eval_metrics
+
+    def _prepare_labels(self, labels: Any, check_ranges: bool) -> Any:
+        """Vocabulary strings become float class ids; numeric labels are checked to be in
+        [0, 1] when `check_ranges`."""
+        dense = _host.dense_labels(labels)
+        if dense is None:
+            return labels
+        if self._label_vocabulary is None:
+            return _host.checked_probability_labels(self, dense, check_ranges)
+        if dense.dtype != tf.string:
+            return dense
+        return tf.cast(_host.vocabulary_ids(self, dense, self._label_vocabulary), tf.float32)
+
+    def _device_predictions(self, logits: Any) -> dict:
+        return _host.numeric_predictions(self, logits)
+
+    def _string_predictions(self, predictions: Mapping[Any, tf.Tensor]) -> dict:
+        return _host.class_strings(predictions, self.n_classes, self._label_vocabulary)
 
     def get_config(self) -> dict:
         return _config.drop_defaults(

@@ -24,13 +24,13 @@ True
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from heads.base_head import Head
 
-__all__ = ["HeadDescription", "HeadKind", "LinkKind", "LossKind", "describe"]
+__all__ = ["HeadDescription", "HeadKind", "LinkKind", "LossKind", "describe", "per_head"]
 
 HeadKind = Literal["binary", "multi_class", "multi_label", "regression", "multi_head"]
 """The task: one of the estimator heads' four, or a MultiHead of them."""
@@ -97,6 +97,23 @@ class HeadDescription:
         """The sub-heads of a MultiHead, else `(self,)`."""
         return self.sub_heads if self.kind == "multi_head" else (self,)
 
+    def by_head(self, values: Mapping[str | None, Any]) -> Any:
+        """Per-single-head `values` (keyed by head name) in the head's own form: the dict
+        for a MultiHead (as its labels and predictions), the one value for a single head.
+
+        >>> HeadDescription(kind="regression", head_type="RegressionHead").by_head({None: 1})
+        1
+        """
+        if self.sub_heads:
+            return dict(values)
+        return values[self.name]
+
+    @property
+    def needs_head_object(self) -> bool:
+        """Whether a loss or link (of any sub-head) is the user's own, which only the head
+        object computes; every built-in one is known from the description alone."""
+        return any("custom" in (head.loss, head.link) for head in self.single_heads)
+
     @property
     def is_classifier(self) -> bool:
         """Whether the head predicts classes (binary, multi-class or multi-label)."""
@@ -153,3 +170,44 @@ def describe(head: Head) -> HeadDescription:
             f"{type(head).__name__}."
         )
     return build()
+
+
+def per_head(
+    value: Any, heads: Sequence[HeadDescription], arg: str, required: bool
+) -> dict[Any, Any]:
+    """Resolves a per-head argument (label keys, logits features, ...) for the single heads
+    `heads` (`HeadDescription.single_heads`): one value for a single head, or
+    `{head name: value}`.
+
+    Returns:
+        Head name (None for an unnamed single head) to value; heads without a value are
+        left out unless `required`.
+
+    Raises:
+        ValueError: a single value for several heads, unknown head names, or a required
+            head without a value.
+    """
+    names = [head.name for head in heads]
+    if value is None:
+        resolved: dict[Any, Any] = {}
+    elif isinstance(value, Mapping):
+        unknown = sorted(set(value) - set(names), key=str)
+        if unknown:
+            raise ValueError(
+                f"Invalid `{arg}`: expected keys among the head names {names}; received "
+                f"{dict(value)!r} (unknown {unknown})."
+            )
+        resolved = dict(value)
+    elif len(heads) == 1:
+        resolved = {names[0]: value}
+    else:
+        raise ValueError(
+            f"Invalid `{arg}`: expected one value per head of the MultiHead, as "
+            f"{{head name: value}} (CLI: HEAD=VALUE) for heads {names}; received {value!r}."
+        )
+    missing = [name for name in names if name not in resolved]
+    if required and missing:
+        raise ValueError(
+            f"Invalid `{arg}`: expected a value for every head {names}; missing {missing}."
+        )
+    return resolved

@@ -125,13 +125,24 @@ def load_head_config(
     Raises:
         FileNotFoundError: if `export_dir` has no head config (not written by this library).
     """
+    return _head_objects(load_head_document(export_dir), custom_objects)
+
+
+def load_head_document(export_dir: str | os.PathLike) -> dict[str, Any]:
+    """The `head_config_document` stored by `export_saved_model` beside a SavedModel, as
+    read (no head is built: its `description` reads without the head's custom objects).
+
+    Raises:
+        FileNotFoundError: if `export_dir` has no head config (not written by this library).
+    """
     path = os.path.join(os.fspath(export_dir), HEAD_CONFIG_PATH)
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(
             f"No head config at {path}: expected a SavedModel written by "
             "heads.export_saved_model. Pass the head configuration explicitly."
         )
-    return read_head_config(path, custom_objects)
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
 
 
 def head_config_document(
@@ -155,8 +166,14 @@ def read_head_config(
 ) -> tuple[Any, str | dict[str, str] | None]:
     """The head and label keys of a file holding a `head_config_document`."""
     with tf.io.gfile.GFile(os.fspath(path)) as f:
-        config = json.load(f)
-    return deserialize(config["head"], custom_objects=custom_objects), config["label_keys"]
+        return _head_objects(json.load(f), custom_objects)
+
+
+def _head_objects(
+    document: Mapping[str, Any], custom_objects: Mapping[str, Any] | None
+) -> tuple[Any, str | dict[str, str] | None]:
+    """The head (built from its config) and the label keys of a `head_config_document`."""
+    return deserialize(document["head"], custom_objects=custom_objects), document["label_keys"]
 
 
 def head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]:
@@ -215,9 +232,16 @@ def _multi_head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]
     outputs[keys.DEFAULT_SERVING_KEY] = outputs[head.sub_heads[0].name]
     outputs[keys.PREDICT_SERVING_KEY] = ExportOutput(
         PREDICT_METHOD,
-        lambda p: {f"{head_name}/{key}": value for (head_name, key), value in p.items()},
+        lambda p: {predict_output_name(head, name, key): value for (name, key), value in p.items()},
     )
     return outputs
+
+
+def predict_output_name(head: HeadDescription, head_name: str | None, key: str) -> str:
+    """The name of a single head's prediction `key` among the `predict` signature's outputs
+    of the described `head`: `<head name>/<key>` for a MultiHead's heads, `key` alone for a
+    single head (named or not)."""
+    return f"{head_name}/{key}" if head.sub_heads else key
 
 
 def _for_sub_head(head_name: str, output: ExportOutput) -> Callable[..., dict[str, tf.Tensor]]:

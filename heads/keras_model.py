@@ -34,7 +34,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _compat, _host
+from heads import _compat, _host, serialization
 from heads.base_head import Head
 
 _LOSS_KEY = "loss"
@@ -243,8 +243,6 @@ class HeadModel(_compat.SkipsBuildWhenBuilt, keras.Model):
         return self._step_head if _host.labels_are_prepared(labels) else self.head
 
     def get_config(self) -> dict[str, Any]:
-        from heads import serialization
-
         return {
             **super().get_config(),
             "logits_model": keras.saving.serialize_keras_object(self.logits_model),
@@ -253,8 +251,6 @@ class HeadModel(_compat.SkipsBuildWhenBuilt, keras.Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> HeadModel:
-        from heads import serialization
-
         config = dict(config)
         logits_model = keras.saving.deserialize_keras_object(config.pop("logits_model"))
         head = serialization.deserialize(config.pop("head"))
@@ -295,16 +291,23 @@ def _model_inputs(logits_model: keras.Model, features: Any) -> Any:
     """
     if not isinstance(features, dict):
         return features
+    model_input = dict_inputs(logits_model)
+    if model_input is None:  # a subclassed model, or other inputs: it takes the whole dict
+        return features
+    missing = sorted(set(model_input) - set(features))
+    if missing:
+        raise ValueError(
+            f"Invalid features: the logits model takes inputs {sorted(model_input)}; "
+            f"missing {missing}. Received keys {sorted(features)}."
+        )
+    return {key: features[key] for key in model_input}
+
+
+def dict_inputs(logits_model: keras.Model) -> dict[str, Any] | None:
+    """The input dict (name to Keras input tensor) of a functional model with dict inputs;
+    None for a subclassed model (its inputs are unknown) or inputs that are not a dict."""
     try:
         model_input = logits_model.input
-    except (AttributeError, ValueError):  # a subclassed model: it takes the whole dict
-        return features
-    if isinstance(model_input, dict):
-        missing = sorted(set(model_input) - set(features))
-        if missing:
-            raise ValueError(
-                f"Invalid features: the logits model takes inputs {sorted(model_input)}; "
-                f"missing {missing}. Received keys {sorted(features)}."
-            )
-        return {key: features[key] for key in model_input}
-    return features
+    except (AttributeError, ValueError):
+        return None
+    return model_input if isinstance(model_input, dict) else None

@@ -6,7 +6,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from heads import _config, _losses, _validation
+from heads import _config, _host, _losses, _validation
 from heads.description import HeadDescription
 from heads.regression_head import RegressionHead
 
@@ -67,6 +67,13 @@ class LogisticRegressionHead(RegressionHead):
             labels, n_classes=2, message="Labels must be in range [0, 1]"
         )
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+
+    def _prepare_labels(self, labels: Any, check_ranges: bool) -> Any:
+        """Labels checked to be in [0, 1] when `check_ranges`."""
+        dense = _host.dense_labels(labels)
+        if dense is None:
+            return labels
+        return _host.checked_probability_labels(self, dense, check_ranges)
 
     def get_config(self) -> dict:
         return _config.drop_defaults(

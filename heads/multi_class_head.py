@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _classes, _config, _losses, _metrics, _softmax, _validation, _weights
+from heads import _classes, _config, _host, _losses, _metrics, _softmax, _validation, _weights
 from heads.base_head import SingleHead
 from heads.description import HeadDescription
 from heads.keys import MetricKeys, PredictionKeys
@@ -223,6 +223,27 @@ class MultiClassHead(SingleHead):
         )
         _metrics.update_regularization_metric(eval_metrics, regularization_losses, self._name)
         return eval_metrics
+
+    def _prepare_labels(self, labels: Any, check_ranges: bool) -> Any:
+        """Vocabulary strings become class ids; class ids are checked to be in
+        `[0, n_classes)` when `check_ranges`."""
+        dense = _host.dense_labels(labels)
+        if dense is None:
+            return labels
+        vocabulary = self._label_vocabulary
+        if vocabulary is not None:
+            return (
+                _host.vocabulary_ids(self, dense, vocabulary) if dense.dtype == tf.string else dense
+            )
+        if check_ranges and dense.dtype.is_integer:
+            return _host.checked_range(self, dense, upper=self._n_classes, inclusive=False)
+        return dense
+
+    def _device_predictions(self, logits: Any) -> dict:
+        return _host.numeric_predictions(self, logits)
+
+    def _string_predictions(self, predictions: Mapping[Any, tf.Tensor]) -> dict:
+        return _host.class_strings(predictions, self.n_classes, self._label_vocabulary)
 
     def get_config(self) -> dict:
         return _config.drop_defaults(

@@ -8,10 +8,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _losses, _metrics, _validation
+from heads import _host, _losses, _metrics, _validation, serialization
 from heads.base_head import Head
 from heads.description import HeadDescription, describe
 from heads.keys import MetricKeys
+from heads.stats.metric_keys import suffixed
 
 
 class MultiHead(Head):
@@ -229,7 +230,7 @@ class MultiHead(Head):
             head_labels = labels[head.name]
             training_loss = head.loss(head_labels, head_logits, features=features)
             eval_metrics[loss_key].update_state(training_loss)
-            if _metrics.summary_key(MetricKeys.LOSS_MEAN, head.name) not in eval_metrics:
+            if suffixed(MetricKeys.LOSS_MEAN, head.name) not in eval_metrics:
                 # A dict not made by `metrics()` (as the original MultiHead's, which held
                 # only the loss keys): add the sub-head's metrics once.
                 for key, metric in head.metrics().items():
@@ -237,9 +238,43 @@ class MultiHead(Head):
             head.update_metrics(eval_metrics, features, head_logits, head_labels)
         return eval_metrics
 
-    def get_config(self) -> dict:
-        from heads import serialization
+    def _step_head(self) -> Head:
+        sub_heads = [_host.step_head(head) for head in self._heads]
+        if all(new is old for new, old in zip(sub_heads, self._heads, strict=True)):
+            return self
+        return MultiHead(sub_heads, head_weights=self._head_weights)
 
+    def _needs_label_preparation(self, compiled: bool) -> bool:
+        return any(_host.needs_preparation(head, compiled) for head in self._heads)
+
+    def _prepare_labels(self, labels: Any, check_ranges: bool) -> Any:
+        if not isinstance(labels, Mapping):
+            return labels
+        sub_heads = {head.name: head for head in self._heads}
+        return {
+            key: _host.prepare_labels(sub_heads[key], value, check_ranges)
+            if key in sub_heads
+            else value
+            for key, value in labels.items()
+        }
+
+    def _device_predictions(self, logits: Any) -> dict:
+        logits_dict = self._check_logits_and_labels(logits)
+        return {
+            (head.name, key): value
+            for head in self._heads
+            for key, value in _host.device_predictions(head, logits_dict[head.name]).items()
+        }
+
+    def _string_predictions(self, predictions: Mapping[Any, tf.Tensor]) -> dict:
+        strings = {}
+        for head in self._heads:
+            own = {key[1]: value for key, value in predictions.items() if key[0] == head.name}
+            for key, value in _host.string_predictions(head, own).items():
+                strings[(head.name, key)] = value
+        return strings
+
+    def get_config(self) -> dict:
         config: dict[str, Any] = {"heads": [serialization.serialize(h) for h in self._heads]}
         if self._head_weights:
             config["head_weights"] = [float(w) for w in self._head_weights]
@@ -247,8 +282,6 @@ class MultiHead(Head):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from heads import serialization
-
         config = dict(config)
         config["heads"] = [
             h if isinstance(h, Head) else serialization.deserialize(h, custom_objects)

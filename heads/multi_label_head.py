@@ -9,10 +9,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from heads import _classes, _config, _losses, _metrics, _validation, _weights
+from heads import _classes, _config, _host, _losses, _metrics, _validation, _weights
 from heads.base_head import SingleHead
 from heads.description import HeadDescription
 from heads.keys import MetricKeys, PredictionKeys
+from heads.stats.metric_keys import class_key, suffixed
 
 _VALID_PREDICTION_KEYS = (
     PredictionKeys.LOGITS,
@@ -144,24 +145,21 @@ class MultiLabelHead(SingleHead):
         self._class_ids = class_ids
         self._name = name
         self._threshold_keys = _metrics.threshold_keys(thresholds, name)
-        self._class_keys = []
-        for class_id in class_ids:
-            if self._label_vocabulary is None:
-                suffixes = (
-                    MetricKeys.PROBABILITY_MEAN_AT_CLASS % class_id,
-                    MetricKeys.AUC_AT_CLASS % class_id,
-                    MetricKeys.AUC_PR_AT_CLASS % class_id,
-                )
-            else:
-                class_name = self._label_vocabulary[class_id]
-                suffixes = (
-                    MetricKeys.PROBABILITY_MEAN_AT_NAME % class_name,
-                    MetricKeys.AUC_AT_NAME % class_name,
-                    MetricKeys.AUC_PR_AT_NAME % class_name,
-                )
-            self._class_keys.append(
-                (class_id, *(_metrics.summary_key(key, name) for key in suffixes))
+        templates = (
+            MetricKeys.PROBABILITY_MEAN_AT_CLASS,
+            MetricKeys.AUC_AT_CLASS,
+            MetricKeys.AUC_PR_AT_CLASS,
+        )
+        self._class_keys = [
+            (
+                class_id,
+                *(
+                    suffixed(class_key(template, class_id, self._label_vocabulary), name)
+                    for template in templates
+                ),
             )
+            for class_id in class_ids
+        ]
 
     @property
     def logits_dimension(self) -> int:
@@ -303,6 +301,41 @@ class MultiLabelHead(SingleHead):
                     eval_metrics[key], class_labels, class_probabilities, weights
                 )
         return eval_metrics
+
+    def _needs_label_preparation(self, compiled: bool) -> bool:
+        return True  # Sparse labels become multi-hot ones.
+
+    def _prepare_labels(self, labels: Any, check_ranges: bool) -> Any:
+        """Multi-hot labels from sparse ids or names (each checked); dense labels checked
+        to be in [0, 1] when `check_ranges`."""
+        if labels is None:
+            return labels
+        if not _validation.is_sparse(labels):
+            labels = tf.convert_to_tensor(labels)
+            if labels.dtype == tf.string or not check_ranges:
+                return labels
+            return _host.checked_range(self, labels, upper=1, inclusive=True)
+        values = labels.values
+        if values.dtype == tf.string:
+            if self._label_vocabulary is None:
+                return labels
+            ids = _host.vocabulary_ids(self, values, self._label_vocabulary)
+        elif values.dtype.is_integer:
+            ids = _host.checked_range(self, values, upper=self._n_classes, inclusive=False)
+        else:
+            return labels
+        ids = tf.SparseTensor(labels.indices, tf.cast(ids, tf.int64), labels.dense_shape)
+        return tf.cast(tf.sparse.to_indicator(ids, self._n_classes), tf.int64)
+
+    def _device_predictions(self, logits: Any) -> dict:
+        return _host.numeric_predictions(self, logits)
+
+    def _string_predictions(self, predictions: Mapping[Any, tf.Tensor]) -> dict:
+        probabilities = predictions[PredictionKeys.PROBABILITIES]
+        vocabulary = self._label_vocabulary
+        return {
+            PredictionKeys.CLASSES: _classes.all_classes(probabilities, self._n_classes, vocabulary)
+        }
 
     def get_config(self) -> dict:
         return _config.drop_defaults(

@@ -14,6 +14,10 @@ The form is `{"class_name": <head class name>, "config": {<constructor arguments
 * a `weight_column` string stays a string; a `tf.feature_column.numeric_column` is
   written as its key, unless it has a `normalizer_fn` (a `ValueError` at serialize time).
 
+`class_name` is looked up in `custom_objects`, then among this package's head classes
+(`base_head.HEAD_CLASSES`, which each class joins as it is defined; so this module imports
+no concrete head, and `MultiHead` can use it to serialize its sub-heads).
+
 The result is JSON-serializable and `serialize(deserialize(obj)) == obj` for any `obj`
 that `serialize` produced.
 
@@ -28,32 +32,14 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from heads.base_head import Head
-from heads.binary_class_head import BinaryClassHead
-from heads.logistic_regression_head import LogisticRegressionHead
-from heads.multi_class_head import MultiClassHead
-from heads.multi_head import MultiHead
-from heads.multi_label_head import MultiLabelHead
-from heads.poisson_regression_head import PoissonRegressionHead
-from heads.regression_head import RegressionHead
+import heads
+from heads.base_head import HEAD_CLASSES, Head
 
 __all__ = ["deserialize", "serialize"]
-
-HEAD_CLASSES: dict[str, type[Head]] = {
-    cls.__name__: cls
-    for cls in (
-        BinaryClassHead,
-        MultiClassHead,
-        MultiLabelHead,
-        RegressionHead,
-        PoissonRegressionHead,
-        LogisticRegressionHead,
-        MultiHead,
-    )
-}
 
 
 def serialize(head: Head) -> dict:
@@ -96,13 +82,28 @@ def deserialize(obj: Mapping[str, Any], custom_objects: Mapping[str, Any] | None
             f"Invalid head JSON: expected a dict with 'class_name' and 'config'; received {obj!r}."
         )
     class_name = obj["class_name"]
-    cls = (custom_objects or {}).get(class_name) or HEAD_CLASSES.get(class_name)
-    if not (isinstance(cls, type) and issubclass(cls, Head)):
+    cls = (custom_objects or {}).get(class_name) or _head_class(class_name)
+    if not (isinstance(cls, type) and issubclass(cls, Head)) or inspect.isabstract(cls):
         raise ValueError(
             f"Unknown head class_name {class_name!r}: expected one of "
-            f"{sorted(HEAD_CLASSES)} or a Head subclass passed in custom_objects."
+            f"{_built_in_names()} or a Head subclass passed in custom_objects."
         )
     config = obj.get("config") or {}
     if not isinstance(config, Mapping):
         raise ValueError(f"Invalid head JSON: 'config' must be a dict; received {config!r}.")
     return cls.from_config(config, custom_objects=custom_objects)
+
+
+def _head_class(class_name: str) -> type[Head] | None:
+    """The head class of this package named `class_name` (importing its module through the
+    package's public names registers it), or None."""
+    if class_name not in HEAD_CLASSES and class_name in heads.__all__:
+        getattr(heads, class_name)
+    return HEAD_CLASSES.get(class_name)
+
+
+def _built_in_names() -> list[str]:
+    """The names of the concrete head classes of this package (for error messages)."""
+    for name in heads.__all__:
+        getattr(heads, name)
+    return sorted(name for name, cls in HEAD_CLASSES.items() if not inspect.isabstract(cls))

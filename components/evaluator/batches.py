@@ -25,7 +25,6 @@ import numpy as np
 import tensorflow as tf
 
 from heads.base_head import Head
-from heads.description import HeadDescription
 from heads.serialization import deserialize
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.example_inputs import (
@@ -74,12 +73,6 @@ class PreparedBatch:
     slice_columns: Mapping[str, RaggedColumn]
 
 
-def needs_head_object(head: HeadDescription) -> bool:
-    """Whether a single head's loss or link is the user's own, which only the head object
-    computes (the statistics know every built-in one)."""
-    return "custom" in (head.loss, head.link)
-
-
 @beam.typehints.with_input_types(ExampleBatch)
 class PrepareHeadBatches(beam.DoFn):
     """Turns parsed batches into `PreparedBatch`es plus `ExampleCounts` (tag `counts`).
@@ -103,11 +96,10 @@ class PrepareHeadBatches(beam.DoFn):
         )
 
     def setup(self) -> None:
-        self._multi = self._spec.head.kind == "multi_head"
         self._head_objects: dict[str | None, Head] = {}
-        if any(needs_head_object(head.head) for head in self._spec.heads):
+        if self._spec.head.needs_head_object:
             head = deserialize(self._head_config)
-            singles = head.heads if self._multi else (head,)
+            singles = head.heads if self._spec.head.sub_heads else (head,)
             self._head_objects = {single.name: single for single in singles}
 
     def process(self, batch: ExampleBatch) -> Iterator[Any]:
@@ -117,9 +109,9 @@ class PrepareHeadBatches(beam.DoFn):
         if len(keep) < len(checks.valid):
             arrays = take_rows(arrays, keep)
         for head in self._spec.heads:
-            if needs_head_object(head.head):
+            if head.head.needs_head_object:
                 self._add_custom_values(self._head_objects[head.name], head, arrays[head.name])
-        stats_batch = arrays if self._multi else arrays[self._spec.heads[0].name]
+        stats_batch = self._spec.head.by_head(arrays)
         slice_columns = {
             key: batch.columns[key]
             if len(keep) == len(checks.valid)

@@ -14,15 +14,15 @@ from typing import Any
 import tensorflow as tf
 
 from heads.base_head import Head
-from heads.description import HeadDescription, describe
-from heads.export import load_head_config
+from heads.description import HeadDescription, describe, per_head
+from heads.export import load_head_document
 from heads.serialization import deserialize, serialize
 from tfx_heads.components.evaluator.example_inputs import (
     feature_types,
     looks_multi_hot,
     sample_examples,
 )
-from tfx_heads.components.evaluator.head_inputs import InputSpec, build_input_spec, per_head
+from tfx_heads.components.evaluator.head_inputs import InputSpec, build_input_spec
 from tfx_heads.components.evaluator.options import EvaluationOptions
 from tfx_heads.components.evaluator.slicing import SliceSpec, slice_specs
 
@@ -86,26 +86,40 @@ def resolve_head(
     head: Head | Mapping[str, Any] | None, model: str | None, label_keys: Any
 ) -> tuple[dict[str, Any], str | Mapping[str, str], HeadDescription]:
     """The head's serialized form, label keys and description, from the arguments or the
-    SavedModel (the head is rebuilt here once, which also validates its config).
+    SavedModel.
+
+    A stored head-config document's description is read back as it is; the head is built
+    here (once, which checks its config and custom objects) only where the description
+    says a custom loss or link needs the head object, or where no description is stored.
 
     Args:
-        head: a head, its `heads.serialize` JSON (or the `{"head": ..., "label_keys": ...}`
-            document `export_saved_model` stores), or None to read it from `model`.
+        head: a head, its `heads.serialize` JSON, the `{"head": ..., "label_keys": ...,
+            "description": ...}` document that `export_saved_model` stores, or None to read
+            that document from `model`.
         model: the SavedModel directory, or None.
         label_keys: the label keys, or None to use the stored ones.
     """
-    stored_keys = None
     if head is None:
         if model is None:
             raise ValueError(
                 "Invalid `head`: expected a head or its heads.serialize JSON (required without "
                 "a model); received None."
             )
-        head, stored_keys = load_head_config(model)
-    elif isinstance(head, Mapping) and "head" in head and "class_name" not in head:
-        head, stored_keys = head["head"], head.get("label_keys")
+        head = load_head_document(model)
+    stored_keys = stored_description = None
+    if isinstance(head, Mapping) and "head" in head and "class_name" not in head:
+        head, stored_keys, stored_description = (
+            head["head"],
+            head.get("label_keys"),
+            head.get("description"),
+        )
     config = dict(head) if isinstance(head, Mapping) else serialize(head)
-    description = describe(deserialize(config))
+    if stored_description is not None:
+        description = HeadDescription.from_json(stored_description)
+        if description.needs_head_object:
+            deserialize(config)  # The workers will build it: fail here if it cannot be.
+    else:
+        description = describe(head if isinstance(head, Head) else deserialize(config))
     keys = label_keys if label_keys is not None else stored_keys
     if keys is None:
         raise ValueError(

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import tensorflow as tf
 
-from heads.description import HeadDescription, HeadKind
+from heads.description import HeadDescription, HeadKind, per_head
 from heads.stats.metric_keys import suffixed
 from tfx_heads.components.evaluator.example_inputs import TF_DTYPES, FeatureType
 
@@ -40,7 +40,6 @@ regression), `class_ids` (int64 ids: one per example, or a list for multi-label)
 `class_names` (vocabulary strings: one, or a list for multi-label) and `multi_hot` (a list of
 `n_classes` indicators in [0, 1]; multi-label only)."""
 
-LABEL_FORMATS = ("value", "class_ids", "class_names", "multi_hot")
 _FORMAT_TYPES: dict[str, tuple[str, ...]] = {
     "value": ("int64", "float"),
     "class_ids": ("int64",),
@@ -103,7 +102,7 @@ class HeadInput:
         return self.head.label_dimension or 1
 
     @property
-    def description(self) -> str:
+    def subject(self) -> str:
         """`head 'name'`, or `the head` when unnamed (for messages)."""
         return self.head.subject
 
@@ -135,45 +134,6 @@ class InputSpec:
             key: tf.io.RaggedFeature(TF_DTYPES[self.feature_types[key]], row_splits_dtype=tf.int64)
             for key in sorted(self.feature_types)
         }
-
-
-def per_head(
-    value: Any, heads: Sequence[HeadDescription], arg: str, required: bool
-) -> dict[Any, Any]:
-    """Resolves a per-head argument: one value for a single head, or `{head name: value}`.
-
-    Returns:
-        Head name (None for an unnamed single head) to value; heads without a value are
-        left out unless `required`.
-
-    Raises:
-        ValueError: a single value for several heads, unknown head names, or a required
-            head without a value.
-    """
-    names = [head.name for head in heads]
-    if value is None:
-        resolved: dict[Any, Any] = {}
-    elif isinstance(value, Mapping):
-        unknown = sorted(set(value) - set(names), key=str)
-        if unknown:
-            raise ValueError(
-                f"Invalid `{arg}`: expected keys among the head names {names}; received "
-                f"{dict(value)!r} (unknown {unknown})."
-            )
-        resolved = dict(value)
-    elif len(heads) == 1:
-        resolved = {names[0]: value}
-    else:
-        raise ValueError(
-            f"Invalid `{arg}`: expected one value per head of the MultiHead, as "
-            f"{{head name: value}} (CLI: HEAD=VALUE) for heads {names}; received {value!r}."
-        )
-    missing = [name for name in names if name not in resolved]
-    if required and missing:
-        raise ValueError(
-            f"Invalid `{arg}`: expected a value for every head {names}; missing {missing}."
-        )
-    return resolved
 
 
 def build_input_spec(

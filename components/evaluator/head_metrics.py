@@ -27,7 +27,7 @@ from typing import Any
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
 from heads.stats.metric_keys import (
-    MetricKeys,
+    StatsMetricKeys,
     class_key,
     error_bound_key,
     suffixed,
@@ -36,17 +36,17 @@ from heads.stats.metric_keys import (
 from tfx_heads.components.evaluator.bootstrap import Interval
 
 THRESHOLD_METRICS = {
-    "accuracy": MetricKeys.ACCURACY_AT_THRESHOLD,
-    "precision": MetricKeys.PRECISION_AT_THRESHOLD,
-    "recall": MetricKeys.RECALL_AT_THRESHOLD,
+    "accuracy": StatsMetricKeys.ACCURACY_AT_THRESHOLD,
+    "precision": StatsMetricKeys.PRECISION_AT_THRESHOLD,
+    "recall": StatsMetricKeys.RECALL_AT_THRESHOLD,
 }
 """Metric name to key template, for the metrics at each threshold."""
 
 CLASS_METRICS = {
-    "auc": MetricKeys.AUC_AT_CLASS,
-    "auc_precision_recall": MetricKeys.AUC_PR_AT_CLASS,
-    "average_precision": MetricKeys.AVERAGE_PRECISION_AT_CLASS,
-    "probability_mean": MetricKeys.PROBABILITY_MEAN_AT_CLASS,
+    "auc": StatsMetricKeys.AUC_AT_CLASS,
+    "auc_precision_recall": StatsMetricKeys.AUC_PR_AT_CLASS,
+    "average_precision": StatsMetricKeys.AVERAGE_PRECISION_AT_CLASS,
+    "probability_mean": StatsMetricKeys.PROBABILITY_MEAN_AT_CLASS,
 }
 """Metric name to key template, for the metrics of each class."""
 
@@ -79,7 +79,7 @@ class _SingleLayout:
         stats_obj = stats_for_head(head)
         own = list(stats_obj.metric_keys())
         if in_multi_head:
-            own.append(suffixed(MetricKeys.LOSS, head.name))
+            own.append(suffixed(StatsMetricKeys.LOSS, head.name))
         self._thresholds = {
             threshold: {
                 metric: threshold_key(template, threshold)

@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from heads import keys
+from heads.export import predict_output_name
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.example_inputs import (
     ExampleBatch,
@@ -71,24 +72,24 @@ def signature_outputs(
     Raises:
         ValueError: if a head's logits are not among the outputs.
     """
-    multi = spec.head.kind == "multi_head"
     chosen: dict[str, tuple[str | None, str]] = {}
     for head in spec.heads:
-        prefix = f"{head.name}/" if multi else ""
-        candidates = [prefix + LOGITS_KEY]
+        logits_name = predict_output_name(spec.head, head.name, LOGITS_KEY)
+        predictions_name = predict_output_name(spec.head, head.name, PREDICTIONS_KEY)
+        candidates = [logits_name]
         if head.kind == "regression":
-            candidates.append(prefix + PREDICTIONS_KEY)
+            candidates.append(predictions_name)
         found = [name for name in candidates if name in available]
         if not found:
             raise ValueError(
                 f"Invalid `model`: expected a '{PREDICT_SIGNATURE}' signature with output "
-                f"{' or '.join(repr(c) for c in candidates)} for {head.description}; "
+                f"{' or '.join(repr(c) for c in candidates)} for {head.subject}; "
                 f"received outputs {sorted(available)}. Export the model with "
                 "heads.export_saved_model."
             )
         chosen[found[0]] = (head.name, LOGITS_KEY)
         if head.head.link == "custom":
-            chosen[prefix + PREDICTIONS_KEY] = (head.name, PREDICTIONS_KEY)
+            chosen[predictions_name] = (head.name, PREDICTIONS_KEY)
     return chosen
 
 
@@ -174,7 +175,7 @@ class InferLogits(beam.DoFn):
             if width != head.logits_dimension:
                 raise ValueError(
                     f"Invalid `model`: expected logits of width {head.logits_dimension} "
-                    f"(logits_dimension of {head.description}); received width {width}. "
+                    f"(logits_dimension of {head.subject}); received width {width}. "
                     "Check that the head configuration matches the model."
                 )
         return dataclasses.replace(

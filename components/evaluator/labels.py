@@ -64,7 +64,7 @@ def head_labels(head: HeadInput, column: RaggedColumn, checks: RowChecks) -> np.
         head.reason(constants.LABEL_OUT_OF_RANGE),
         lambda row: (
             f"a class id in [0, {head.n_classes}) in label feature {head.label_key!r} of "
-            f"{head.description}",
+            f"{head.subject}",
             _show(column, row),
         ),
     )
@@ -90,7 +90,7 @@ def example_weights(head: HeadInput, column: RaggedColumn, checks: RowChecks) ->
         expected = "1 value"
     _reject_lengths(
         head, column, checks, bad, constants.MISSING_WEIGHT, constants.WEIGHT_SHAPE,
-        f"{expected} in weight feature {head.weight_key!r} of {head.description}",
+        f"{expected} in weight feature {head.weight_key!r} of {head.subject}",
     )  # fmt: skip
     return weights
 
@@ -109,7 +109,7 @@ def check_logits(head: HeadInput, logits: np.ndarray, checks: RowChecks) -> None
         ~np.isfinite(logits).reshape(len(logits), -1).all(axis=1),
         head.reason(constants.NON_FINITE_LOGITS),
         lambda row: (
-            f"finite values in {source} of {head.description}",
+            f"finite values in {source} of {head.subject}",
             repr(logits[row].tolist()),
         ),
     )
@@ -122,7 +122,7 @@ def check_weights(head: HeadInput, weights: np.ndarray, checks: RowChecks) -> No
         ~ok.reshape(len(weights), -1).all(axis=1),
         head.reason(constants.INVALID_WEIGHT),
         lambda row: (
-            f"finite weights >= 0 in weight feature {head.weight_key!r} of {head.description}",
+            f"finite weights >= 0 in weight feature {head.weight_key!r} of {head.subject}",
             repr(np.asarray(weights[row]).tolist()),
         ),
     )
@@ -141,7 +141,7 @@ def _fixed_width(
     _reject_lengths(
         head, column, checks, ~ok, missing, shape,
         f"{width} value{'s' if width > 1 else ''} in {what} feature {key!r} of "
-        f"{head.description}",
+        f"{head.subject}",
     )  # fmt: skip
     values = np.zeros((len(ok), width), column.values.dtype)
     values[ok] = _gather(column, ok, width)
@@ -160,7 +160,7 @@ def _single_value(head: HeadInput, column: RaggedColumn, checks: RowChecks | Non
     if checks is not None:
         _reject_lengths(
             head, column, checks, lengths != 1, constants.MISSING_LABEL, constants.LABEL_SHAPE,
-            f"1 value in label feature {head.label_key!r} of {head.description}",
+            f"1 value in label feature {head.label_key!r} of {head.subject}",
         )  # fmt: skip
     if not len(column.values):
         return np.zeros(len(lengths), column.values.dtype)
@@ -190,7 +190,7 @@ def _check_unit_interval(head: HeadInput, labels: np.ndarray, checks: RowChecks)
         bad,
         head.reason(constants.LABEL_OUT_OF_RANGE),
         lambda row: (
-            f"labels in [0, 1] in label feature {head.label_key!r} of {head.description}",
+            f"labels in [0, 1] in label feature {head.label_key!r} of {head.subject}",
             repr(labels[row].tolist()),
         ),
     )
@@ -211,7 +211,7 @@ def _multi_hot(head: HeadInput, column: RaggedColumn, checks: RowChecks) -> np.n
         head.reason(constants.LABEL_OUT_OF_RANGE),
         lambda row: (
             f"class ids in [0, {head.n_classes}) in label feature {head.label_key!r} of "
-            f"{head.description}",
+            f"{head.subject}",
             _show(column, row),
         ),
     )
@@ -236,7 +236,7 @@ def _vocabulary_ids(
         received = values[value_rows == row]
         return (
             f"strings of the label_vocabulary [{shown}{more}] in label feature "
-            f"{head.label_key!r} of {head.description}",
+            f"{head.label_key!r} of {head.subject}",
             repr([v for v in received.tolist()][:_SHOWN_VALUES]),
         )
 

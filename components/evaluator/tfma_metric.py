@@ -30,7 +30,8 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 
 from heads.base_head import Head
-from heads.description import HeadDescription, describe
+from heads.description import HeadDescription, describe, per_head
+from heads.export import predict_output_name
 from heads.serialization import deserialize, serialize
 from heads.stats import stats_for_head
 from tfx_heads.components.evaluator.batches import PrepareHeadBatches
@@ -45,11 +46,15 @@ class HeadMetrics(tfma.metrics.Metric):
     """Computes every metric of a head (see the module docstring).
 
     Args:
-        head_config: the head's `heads.serialize` form, as JSON text or a dict.
+        head_config: the head's `heads.serialize` form, as JSON text or a dict (the head is
+            built from it only for a custom loss or link).
         label_keys: the label feature (head name to feature for a MultiHead).
         label_formats: label format overrides by head name
             (`tfx_heads.components.evaluator.head_inputs`).
         name: unused except as TFMA's metric name.
+        description: the head's `HeadDescription.to_json()`, as JSON text or a dict; None
+            (a spec written without it) describes the head built from `head_config`, once,
+            when TFMA asks for the computations.
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class HeadMetrics(tfma.metrics.Metric):
         label_keys: str | Mapping[str, str] | None = None,
         label_formats: Mapping[str, str] | None = None,
         name: str = "head_metrics",
+        description: str | Mapping[str, Any] | None = None,
     ):
         if not isinstance(head_config, str):
             head_config = json.dumps(head_config)
@@ -66,12 +72,15 @@ class HeadMetrics(tfma.metrics.Metric):
                 "Invalid HeadMetrics config: expected `head_config` (heads.serialize JSON) and "
                 f"`label_keys`; received head_config={head_config!r}, label_keys={label_keys!r}."
             )
+        if description is not None and not isinstance(description, str):
+            description = json.dumps(description)
         super().__init__(
             _head_metric_computations,
             head_config=head_config,
             label_keys=label_keys,
             label_formats=dict(label_formats or {}),
             name=name,
+            description=description,
         )
 
 
@@ -85,6 +94,7 @@ def head_metrics_spec(
         "head_config": serialize(head),
         "label_keys": label_keys,
         "label_formats": dict(label_formats or {}),
+        "description": describe(head).to_json(),
     }
     return config_pb2.MetricsSpec(
         metrics=[
@@ -100,11 +110,15 @@ def _head_metric_computations(
     label_keys: str | Mapping[str, str],
     label_formats: Mapping[str, str],
     name: str,
+    description: str | None = None,
     model_names: list[str] | None = None,
 ) -> tfma.metrics.MetricComputations:
-    head = describe(deserialize(json.loads(head_config)))
+    if description is None:
+        head = describe(deserialize(json.loads(head_config)))
+    else:
+        head = HeadDescription.from_json(json.loads(description))
     heads = head.single_heads
-    names = label_keys if isinstance(label_keys, Mapping) else {heads[0].name: label_keys}
+    names = per_head(label_keys, heads, "label_keys", required=True)
     features = sorted({*names.values(), *(h.weight_key for h in heads if h.weight_key)})
     computations = []
     for model_name in model_names or [""]:
@@ -119,7 +133,7 @@ def _head_metric_computations(
                 keys=keys,
                 preprocessors=[tfma.metrics.FeaturePreprocessor(feature_keys=features)],
                 combiner=_HeadMetricsCombiner(
-                    head_config, label_keys, label_formats, model_name, keys
+                    head_config, head, label_keys, label_formats, model_name, keys
                 ),
             )
         )
@@ -143,19 +157,20 @@ class _HeadMetricsCombiner(beam.CombineFn):
     def __init__(
         self,
         head_config: str,
+        head: HeadDescription,
         label_keys: Any,
         label_formats: Mapping[str, str],
         model_name: str,
         keys: list[tfma.metrics.MetricKey],
     ):
         self._head_config = json.loads(head_config)
+        self._head = head
         self._label_keys = label_keys
         self._label_formats = dict(label_formats)
         self._model_name = model_name
         self._keys = {key.name: key for key in keys}
 
     def setup(self) -> None:
-        self._head = describe(deserialize(self._head_config))
         self._heads = self._head.single_heads
         self._stats = stats_for_head(self._head)
 
@@ -167,7 +182,7 @@ class _HeadMetricsCombiner(beam.CombineFn):
         if isinstance(prediction, Mapping) and self._model_name in prediction:
             prediction = prediction[self._model_name]
         accumulator.logits.append(
-            {head.name: _head_logits(prediction, head) for head in self._heads}
+            {head.name: _head_logits(prediction, self._head, head) for head in self._heads}
         )
         accumulator.features.append(dict(element.features))
         if len(accumulator.features) >= BUFFER_SIZE:
@@ -220,16 +235,16 @@ class _HeadMetricsCombiner(beam.CombineFn):
                 accumulator.stats = self._stats.update(accumulator.stats, output.stats_batch)
 
 
-def _head_logits(prediction: Any, head: HeadDescription) -> np.ndarray:
-    """One example's logits for a head from the model's outputs.
+def _head_logits(prediction: Any, model_head: HeadDescription, head: HeadDescription) -> np.ndarray:
+    """One example's logits for `head` (a single head of `model_head`) from the model's
+    outputs, named as `heads.export_saved_model`'s `predict` signature names them.
 
     A regression head without an inverse link exports its logits as `predictions` only.
     """
     if isinstance(prediction, Mapping):
-        prefix = "" if head.name is None else f"{head.name}/"
-        candidates = [f"{prefix}logits"]
+        candidates = [predict_output_name(model_head, head.name, "logits")]
         if head.link == "identity":
-            candidates.append(f"{prefix}predictions")
+            candidates.append(predict_output_name(model_head, head.name, "predictions"))
         found = [key for key in candidates if key in prediction]
         if not found:
             raise ValueError(

@@ -141,11 +141,7 @@ def write_results(config: EvaluationConfig, counts: beam.PCollection) -> WriteRe
     """The transform writing one model's files into `config.output`."""
     spec = config.input_spec
     head = spec.head
-    label_keys = (
-        {h.name or "": h.label_key for h in spec.heads}
-        if head.kind == "multi_head"
-        else spec.heads[0].label_key
-    )
+    label_keys = head.by_head({h.name: h.label_key for h in spec.heads})
     stats = slice_stats(config)
     return WriteResults(
         output=config.output,

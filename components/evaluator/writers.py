@@ -69,7 +69,7 @@ from tensorflow_model_analysis.writers.metrics_plots_and_validations_writer impo
 
 from heads import keys
 from heads.description import HeadDescription
-from heads.stats.metric_keys import MetricKeys, suffixed
+from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
@@ -111,8 +111,8 @@ def count_keys(head: HeadDescription) -> tuple[str, str]:
     """The metric keys of a head's example count and weighted example count (a MultiHead's
     example count, and its first head's weighted count)."""
     return (
-        suffixed(MetricKeys.EXAMPLE_COUNT, head.name),
-        suffixed(MetricKeys.WEIGHTED_EXAMPLE_COUNT, head.single_heads[0].name),
+        suffixed(StatsMetricKeys.EXAMPLE_COUNT, head.name),
+        suffixed(StatsMetricKeys.WEIGHTED_EXAMPLE_COUNT, head.single_heads[0].name),
     )
 
 

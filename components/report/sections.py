@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from heads.stats.metric_keys import MetricKeys
+from heads.stats.metric_keys import StatsMetricKeys
 from tfx_heads.components.report.data import Evaluation, HeadMetrics, is_finite
 
 SMALL_SLICE_EXAMPLES = 100
@@ -30,7 +30,7 @@ SLICE_METRICS = (
     "prediction/mean",
 )
 NOT_COMPUTED = "not computed by this evaluation"
-_COUNTS = (MetricKeys.EXAMPLE_COUNT, MetricKeys.WEIGHTED_EXAMPLE_COUNT)
+_COUNTS = (StatsMetricKeys.EXAMPLE_COUNT, StatsMetricKeys.WEIGHTED_EXAMPLE_COUNT)
 
 
 def esc(text: Any) -> str:

@@ -29,6 +29,8 @@ from tfx.components.trainer import fn_args_utils
 from tfx_bsl.public import tfxio
 
 import heads
+from heads.description import per_head
+from heads.keras_model import dict_inputs
 from tfx_heads.components.trainer.module_contract import LabelKeys
 
 Batch = dict[str, Any]
@@ -53,11 +55,8 @@ def model_input_specs(logits_model: keras.Model) -> dict[str, InputSpec] | None:
     Sparse or ragged Keras inputs, and inputs of rank above 2, are left out (their features
     pass unchanged).
     """
-    try:
-        model_input = logits_model.input
-    except (AttributeError, ValueError):
-        return None
-    if not isinstance(model_input, dict):
+    model_input = dict_inputs(logits_model)
+    if model_input is None:
         return None
     specs = {}
     for name, tensor in model_input.items():
@@ -214,12 +213,9 @@ def make_splitter(
     """
     weight_keys = weight_column_keys(head)
     description = heads.describe(head)
-    if description.kind == "multi_head":
-        label_specs = {
-            sub.name: (label_keys[sub.name], sub.label_dimension) for sub in description.sub_heads
-        }
-    else:
-        label_specs = {None: (label_keys, description.label_dimension)}
+    singles = description.single_heads
+    keys = per_head(label_keys, singles, "label_keys", required=True)
+    label_specs = {single.name: (keys[single.name], single.label_dimension) for single in singles}
 
     def split(batch: Batch) -> tuple[Batch, Any]:
         labels = {}
@@ -233,7 +229,7 @@ def make_splitter(
             features = {name: conform(batch[name], spec, name) for name, spec in specs.items()}
         for key in weight_keys:
             features[key] = dense_label(batch[key], 1, key)
-        return features, labels[None] if None in labels else labels
+        return features, description.by_head(labels)
 
     return split
 

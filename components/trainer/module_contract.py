@@ -28,6 +28,7 @@ from absl import logging
 from tfx.components.util import udf_utils
 
 import heads
+from heads.keras_model import dict_inputs
 from tfx_heads.components import compat
 from tfx_heads.components.trainer import constants
 from tfx_heads.components.trainer.options import TrainerOptions
@@ -132,7 +133,7 @@ def _module_function(
     if function is None and required:
         raise ValueError(contract_error(source, attribute, expected, _undefined(attribute)))
     if function is not None and not callable(function):
-        raise TypeError(contract_error(source, attribute, expected, _describe(function)))
+        raise TypeError(contract_error(source, attribute, expected, _type_summary(function)))
     return function
 
 
@@ -207,7 +208,7 @@ def build_model(user_module: UserModule, hparams: dict[str, Any]) -> tuple[keras
             user_module.error(
                 constants.BUILD_MODEL_FN,
                 "a function returning (keras.Model, heads.Head)",
-                f"a call that returned {_describe(result)}",
+                f"a call that returned {_type_summary(result)}",
             )
         )
     logits_model, head = result
@@ -259,9 +260,11 @@ def check_label_keys(
     Raises:
         ValueError: a string for a MultiHead, a dict for another head, or a dict whose keys
             are not exactly the sub-head names.
+        TypeError: a head class of its own, which `heads.describe` cannot describe.
     """
-    if isinstance(head, heads.MultiHead):
-        names = sorted(sub_head.name for sub_head in head.heads)
+    description = heads.describe(head)
+    if description.sub_heads:
+        names = sorted(sub_head.name for sub_head in description.sub_heads)
         if not isinstance(keys, dict) or sorted(keys) != names:
             raise ValueError(
                 user_module.error(
@@ -271,7 +274,7 @@ def check_label_keys(
     elif not isinstance(keys, str):
         raise ValueError(
             user_module.error(
-                attribute, f"one label feature name for the {type(head).__name__}", repr(keys)
+                attribute, f"one label feature name for the {description.head_type}", repr(keys)
             )
         )
 
@@ -283,11 +286,8 @@ def label_key_list(keys: LabelKeys) -> list[str]:
 
 def model_input_names(logits_model: keras.Model) -> list[str] | None:
     """The input names of a functional model with dict inputs; None for other models."""
-    try:
-        model_input = logits_model.input
-    except (AttributeError, ValueError):
-        return None
-    return sorted(model_input) if isinstance(model_input, dict) else None
+    model_input = dict_inputs(logits_model)
+    return None if model_input is None else sorted(model_input)
 
 
 def _label_keys(source: str, attribute: str, value: Any) -> LabelKeys:
@@ -322,7 +322,9 @@ def _import(exec_properties: Mapping[str, Any], source: str) -> ModuleType:
     return sys.modules[module_name]
 
 
-def _describe(value: Any) -> str:
+def _type_summary(value: Any) -> str:
+    """What a contract error says it received: the type (and repr) of `value`, or of the
+    items of a tuple."""
     if value is None:
         return "None"
     if isinstance(value, tuple):

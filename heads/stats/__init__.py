@@ -21,7 +21,7 @@ from heads.stats.binary_stats import BinaryStats
 from heads.stats.curve import CurveMetrics, binary_curve, curve_metrics
 from heads.stats.factory import stats_for_head
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS, logit_histogram
-from heads.stats.metric_keys import ERROR_BOUND_SUFFIX, MetricKeys
+from heads.stats.metric_keys import ERROR_BOUND_SUFFIX, StatsMetricKeys
 from heads.stats.moments import weighted_mean
 from heads.stats.multi_head_stats import MultiHeadStats
 from heads.stats.multiclass_stats import MulticlassStats
@@ -38,7 +38,7 @@ __all__ = [
     "BinaryStats",
     "CurveMetrics",
     "HeadStats",
-    "MetricKeys",
+    "StatsMetricKeys",
     "MultiHeadStats",
     "MulticlassStats",
     "MultilabelStats",

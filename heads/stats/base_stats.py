@@ -35,7 +35,7 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 
 from heads.stats.inputs import invalid, validate_name
-from heads.stats.metric_keys import MetricKeys, suffixed
+from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from heads.stats.score_counts import ScoreCounts
 
 __all__ = ["CurveHistogram", "HeadStats", "Stats", "merge_stats", "merge_stats_into"]
@@ -232,6 +232,6 @@ class HeadStats(abc.ABC):
 
     def _count_metrics(self, stats: Stats, weight_total: float) -> dict[str, float]:
         return {
-            self._key(MetricKeys.EXAMPLE_COUNT): float(stats["example_count"]),
-            self._key(MetricKeys.WEIGHTED_EXAMPLE_COUNT): float(weight_total),
+            self._key(StatsMetricKeys.EXAMPLE_COUNT): float(stats["example_count"]),
+            self._key(StatsMetricKeys.WEIGHTED_EXAMPLE_COUNT): float(weight_total),
         }

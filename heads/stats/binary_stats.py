@@ -35,7 +35,7 @@ from heads.stats.inputs import (
     validate_unit_interval,
 )
 from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
-from heads.stats.metric_keys import MetricKeys, error_bound_key, threshold_key
+from heads.stats.metric_keys import StatsMetricKeys, error_bound_key, threshold_key
 from heads.stats.moments import safe_divide, weighted_sums
 from heads.stats.score_counts import (
     DEFAULT_MAX_EXACT_SCORES,
@@ -62,9 +62,9 @@ def curve_entries(
     key: Any,
     curve: CurveMetrics,
     index: int | tuple = (),
-    auc_key: str = MetricKeys.AUC,
-    auc_pr_key: str = MetricKeys.AUC_PR,
-    ap_key: str = MetricKeys.AVERAGE_PRECISION,
+    auc_key: str = StatsMetricKeys.AUC,
+    auc_pr_key: str = StatsMetricKeys.AUC_PR,
+    ap_key: str = StatsMetricKeys.AVERAGE_PRECISION,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Splits curve metrics into the head's own keys and the added keys.
 
@@ -100,13 +100,13 @@ def threshold_entries(
     """Returns the accuracy/precision/recall keys of each threshold, in the given order."""
     entries: dict[str, float] = {}
     for position, threshold in enumerate(thresholds):
-        entries[key(threshold_key(MetricKeys.ACCURACY_AT_THRESHOLD, threshold))] = float(
+        entries[key(threshold_key(StatsMetricKeys.ACCURACY_AT_THRESHOLD, threshold))] = float(
             metrics.accuracy[position]
         )
-        entries[key(threshold_key(MetricKeys.PRECISION_AT_THRESHOLD, threshold))] = float(
+        entries[key(threshold_key(StatsMetricKeys.PRECISION_AT_THRESHOLD, threshold))] = float(
             metrics.precision[position]
         )
-        entries[key(threshold_key(MetricKeys.RECALL_AT_THRESHOLD, threshold))] = float(
+        entries[key(threshold_key(StatsMetricKeys.RECALL_AT_THRESHOLD, threshold))] = float(
             metrics.recall[position]
         )
     return entries
@@ -287,13 +287,13 @@ class BinaryStats(HeadStats):
         own, added = curve_entries(self._key, curve_metrics(stats["histogram"], stats["scores"]))
         key = self._key
         metrics = {
-            key(MetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),
-            key(MetricKeys.ACCURACY): float(confusion.accuracy[0]),
-            key(MetricKeys.PRECISION): float(confusion.precision[0]),
-            key(MetricKeys.RECALL): float(confusion.recall[0]),
-            key(MetricKeys.PREDICTION_MEAN): float(safe_divide(prediction_sum, weight)),
-            key(MetricKeys.LABEL_MEAN): float(safe_divide(label_sum, weight)),
-            key(MetricKeys.ACCURACY_BASELINE): float(
+            key(StatsMetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),
+            key(StatsMetricKeys.ACCURACY): float(confusion.accuracy[0]),
+            key(StatsMetricKeys.PRECISION): float(confusion.precision[0]),
+            key(StatsMetricKeys.RECALL): float(confusion.recall[0]),
+            key(StatsMetricKeys.PREDICTION_MEAN): float(safe_divide(prediction_sum, weight)),
+            key(StatsMetricKeys.LABEL_MEAN): float(safe_divide(label_sum, weight)),
+            key(StatsMetricKeys.ACCURACY_BASELINE): float(
                 safe_divide(max(label_sum, weight - label_sum), weight)
             ),
             **own,

@@ -2,7 +2,7 @@
 
 The strings are defined here once, for both layers: `EstimatorMetricKeys` holds those of
 `tf.estimator` 2.15 `MetricKeys` (the keys `Head.metrics` returns; `heads.MetricKeys` is
-this class), and `MetricKeys` adds the keys the statistics add beside them:
+this class), and `StatsMetricKeys` adds the keys the statistics add beside them:
 `average_precision*`, `example_count`, `weighted_example_count` and the `error_bound`
 suffix. This module imports nothing, so the statistics layer depends on NumPy only.
 
@@ -17,9 +17,9 @@ Rules, applied in this order:
    `auc/error_bound/my_head`, `auc/class2/error_bound/my_head`,
    `accuracy/positive_threshold_0.5/my_head`.
 
->>> suffixed(error_bound_key(class_key(MetricKeys.AUC_AT_CLASS, 2)), "ml")
+>>> suffixed(error_bound_key(class_key(StatsMetricKeys.AUC_AT_CLASS, 2)), "ml")
 'auc/class2/error_bound/ml'
->>> suffixed(threshold_key(MetricKeys.PRECISION_AT_THRESHOLD, 1 / 3), None)
+>>> suffixed(threshold_key(StatsMetricKeys.PRECISION_AT_THRESHOLD, 1 / 3), None)
 'precision/positive_threshold_0.333333'
 """
 
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 __all__ = [
     "ERROR_BOUND_SUFFIX",
     "EstimatorMetricKeys",
-    "MetricKeys",
+    "StatsMetricKeys",
     "class_key",
     "error_bound_key",
     "suffixed",
@@ -79,7 +79,7 @@ class EstimatorMetricKeys:
     AUC_PR_AT_NAME = "auc_precision_recall/%s"
 
 
-class MetricKeys(EstimatorMetricKeys):
+class StatsMetricKeys(EstimatorMetricKeys):
     """Base metric keys of the statistics: the estimator's plus the keys added beside them."""
 
     AVERAGE_PRECISION = "average_precision"
@@ -91,10 +91,10 @@ class MetricKeys(EstimatorMetricKeys):
 
 
 _CLASS_TO_NAME_TEMPLATE = {
-    MetricKeys.PROBABILITY_MEAN_AT_CLASS: MetricKeys.PROBABILITY_MEAN_AT_NAME,
-    MetricKeys.AUC_AT_CLASS: MetricKeys.AUC_AT_NAME,
-    MetricKeys.AUC_PR_AT_CLASS: MetricKeys.AUC_PR_AT_NAME,
-    MetricKeys.AVERAGE_PRECISION_AT_CLASS: MetricKeys.AVERAGE_PRECISION_AT_NAME,
+    StatsMetricKeys.PROBABILITY_MEAN_AT_CLASS: StatsMetricKeys.PROBABILITY_MEAN_AT_NAME,
+    StatsMetricKeys.AUC_AT_CLASS: StatsMetricKeys.AUC_AT_NAME,
+    StatsMetricKeys.AUC_PR_AT_CLASS: StatsMetricKeys.AUC_PR_AT_NAME,
+    StatsMetricKeys.AVERAGE_PRECISION_AT_CLASS: StatsMetricKeys.AVERAGE_PRECISION_AT_NAME,
 }
 
 
@@ -117,7 +117,7 @@ def class_key(template: str, class_id: int, vocabulary: Sequence[str] | None = N
     """Formats a `..._AT_CLASS` template for one class.
 
     Args:
-        template: one of the `MetricKeys.*_AT_CLASS` strings.
+        template: one of the `StatsMetricKeys.*_AT_CLASS` strings.
         class_id: the class id, in `[0, n_classes)`.
         vocabulary: the label vocabulary, or None. With a vocabulary the key names the
             class by its string (`auc/red`), without one by its id (`auc/class0`).

@@ -20,7 +20,7 @@ import numpy as np
 
 from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.inputs import invalid
-from heads.stats.metric_keys import MetricKeys, suffixed
+from heads.stats.metric_keys import StatsMetricKeys, suffixed
 
 __all__ = ["MultiHeadStats"]
 
@@ -104,11 +104,11 @@ class MultiHeadStats(HeadStats):
     def compute(self, stats: Stats) -> dict[str, float]:
         metrics: dict[str, float] = {}
         for head in self._heads:
-            metrics[f"{MetricKeys.LOSS}/{head.name}"] = head.reduced_loss(stats[head.name])
+            metrics[f"{StatsMetricKeys.LOSS}/{head.name}"] = head.reduced_loss(stats[head.name])
         for head in self._heads:
             metrics.update(head.compute(stats[head.name]))
         first = self._heads[0]
-        metrics[suffixed(MetricKeys.EXAMPLE_COUNT, self.name)] = float(
+        metrics[suffixed(StatsMetricKeys.EXAMPLE_COUNT, self.name)] = float(
             stats[first.name]["example_count"]
         )
         return metrics

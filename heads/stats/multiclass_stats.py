@@ -38,7 +38,7 @@ from heads.stats.inputs import (
     validate_vocabulary,
 )
 from heads.stats.losses import multiclass_softmax
-from heads.stats.metric_keys import MetricKeys
+from heads.stats.metric_keys import StatsMetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
 from heads.stats.multilabel_stats import (
     class_num_buckets_or_default,
@@ -184,8 +184,8 @@ class MulticlassStats(HeadStats):
         weight, loss_sum, correct_sum = (float(value) for value in stats["moments"])
         key = self._key
         metrics = {
-            key(MetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),
-            key(MetricKeys.ACCURACY): float(safe_divide(correct_sum, weight)),
+            key(StatsMetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),
+            key(StatsMetricKeys.ACCURACY): float(safe_divide(correct_sum, weight)),
         }
         if self._classes:
             class_own, class_added = per_class_entries(

@@ -44,7 +44,7 @@ from heads.stats.inputs import (
     validate_vocabulary,
 )
 from heads.stats.losses import sigmoid, sigmoid_cross_entropy
-from heads.stats.metric_keys import MetricKeys, class_key
+from heads.stats.metric_keys import StatsMetricKeys, class_key
 from heads.stats.moments import _weighted_mean_update, safe_divide
 from heads.stats.score_counts import (
     DEFAULT_MAX_EXACT_SCORES,
@@ -127,16 +127,16 @@ def per_class_entries(
     own: dict[str, float] = {}
     added: dict[str, float] = {}
     for position, class_id in enumerate(classes):
-        own[key(class_key(MetricKeys.PROBABILITY_MEAN_AT_CLASS, class_id, vocabulary))] = float(
-            probability_means[position]
+        own[key(class_key(StatsMetricKeys.PROBABILITY_MEAN_AT_CLASS, class_id, vocabulary))] = (
+            float(probability_means[position])
         )
         class_own, class_added = curve_entries(
             key,
             class_curves,
             position,
-            auc_key=class_key(MetricKeys.AUC_AT_CLASS, class_id, vocabulary),
-            auc_pr_key=class_key(MetricKeys.AUC_PR_AT_CLASS, class_id, vocabulary),
-            ap_key=class_key(MetricKeys.AVERAGE_PRECISION_AT_CLASS, class_id, vocabulary),
+            auc_key=class_key(StatsMetricKeys.AUC_AT_CLASS, class_id, vocabulary),
+            auc_pr_key=class_key(StatsMetricKeys.AUC_PR_AT_CLASS, class_id, vocabulary),
+            ap_key=class_key(StatsMetricKeys.AVERAGE_PRECISION_AT_CLASS, class_id, vocabulary),
         )
         own.update(class_own)
         added.update(class_added)
@@ -319,7 +319,7 @@ class MultilabelStats(HeadStats):
         key = self._key
         pooled = curve_metrics(self._pooled_histogram(stats), stats["scores"])
         own, added = curve_entries(key, pooled)
-        metrics = {key(MetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)), **own}
+        metrics = {key(StatsMetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)), **own}
         confusion = _threshold_counts_compute(stats["confusion_counts"])
         metrics.update(threshold_entries(key, self._thresholds, confusion))
         class_own, class_added = per_class_entries(

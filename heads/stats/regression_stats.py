@@ -30,7 +30,7 @@ from heads.stats.inputs import (
     validate_positive_int,
 )
 from heads.stats.losses import poisson_loss, sigmoid, sigmoid_cross_entropy, squared_error
-from heads.stats.metric_keys import MetricKeys
+from heads.stats.metric_keys import StatsMetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
 
 __all__ = ["RegressionLoss", "RegressionStats"]
@@ -148,9 +148,9 @@ class RegressionStats(HeadStats):
         weight, loss_sum, prediction_sum, label_sum = (float(v) for v in stats["moments"])
         key = self._key
         metrics = {
-            key(MetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),
-            key(MetricKeys.PREDICTION_MEAN): float(safe_divide(prediction_sum, weight)),
-            key(MetricKeys.LABEL_MEAN): float(safe_divide(label_sum, weight)),
+            key(StatsMetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),
+            key(StatsMetricKeys.PREDICTION_MEAN): float(safe_divide(prediction_sum, weight)),
+            key(StatsMetricKeys.LABEL_MEAN): float(safe_divide(label_sum, weight)),
         }
         metrics.update(self._count_metrics(stats, weight / self._label_dimension))
         return metrics

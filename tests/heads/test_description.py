@@ -123,6 +123,18 @@ def test_built_in_losses_are_not_presented_as_a_user_loss_fn():
     assert heads.describe(heads.RegressionHead(inverse_link_fn=tf.math.exp)).link == "custom"
 
 
+def test_only_a_user_loss_or_link_needs_the_head_object():
+    built_in = heads.RegressionHead(name="r")
+    user_loss = heads.RegressionHead(name="l", loss_fn=_loss_fn)
+    user_link = heads.RegressionHead(name="k", inverse_link_fn=tf.math.exp)
+    assert not heads.describe(built_in).needs_head_object
+    assert not heads.describe(heads.PoissonRegressionHead(compute_full_loss=True)).needs_head_object
+    assert heads.describe(user_loss).needs_head_object
+    assert heads.describe(user_link).needs_head_object
+    assert heads.describe(heads.MultiHead([built_in, user_link])).needs_head_object
+    assert not heads.describe(heads.MultiHead([built_in])).needs_head_object
+
+
 def test_what_is_not_a_head_of_this_library_is_refused():
     with pytest.raises(TypeError, match="expected a head of this library"):
         heads.describe(object())

@@ -7,6 +7,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 import heads
+from heads import export
 
 N_FEATURES = 3
 FEATURE_SPEC = {"x": tf.io.FixedLenFeature([N_FEATURES], tf.float32)}
@@ -54,6 +55,8 @@ def test_binary_head_exports_classify_regress_and_predict(tmp_path, x, mirrored_
     expected = model.predict({"x": x}, verbose=0)
     head, label_keys = heads.load_head_config(export_dir)
     assert heads.serialize(head) == heads.serialize(model.head) and label_keys == "y"
+    document = export.load_head_document(export_dir)
+    assert heads.HeadDescription.from_json(document["description"]) == heads.describe(head)
 
     loaded = tf.saved_model.load(export_dir)
     assert set(loaded.signatures) == {"serving_default", "classification", "regression", "predict"}
@@ -131,6 +134,8 @@ def test_multi_head_exports_per_head_signatures_and_a_merged_predict(tmp_path, x
 def test_load_head_config_names_the_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="head_config.json"):
         heads.load_head_config(tmp_path)
+    with pytest.raises(FileNotFoundError, match="head_config.json"):
+        export.load_head_document(tmp_path)
 
 
 def test_rejects_what_it_cannot_export(tmp_path):

@@ -51,9 +51,7 @@ def test_update_mean_flattens_with_broadcast_weights():
     np.testing.assert_allclose(metric.result(), expected, rtol=1e-6)
 
 
-def test_summary_key_and_threshold_keys():
-    assert _metrics.summary_key("auc", None) == "auc"
-    assert _metrics.summary_key("auc", "h") == "auc/h"
+def test_threshold_keys():
     assert _metrics.threshold_keys([1 / 3, 1e-5], None) == [
         (
             1 / 3,

@@ -12,10 +12,24 @@ def test_head_config_forms(taxi_model):
     stored = {"head": heads.serialize(head), "label_keys": "y"}
     assert config.resolve_head(stored, None, None)[:2] == (heads.serialize(head), "y")
     assert config.resolve_head(heads.serialize(head), None, "z")[1] == "z"
-    stored_config, keys, _ = config.resolve_head(None, taxi_model, None)
+    stored_config, keys, description = config.resolve_head(None, taxi_model, None)
     assert stored_config["class_name"] == "MultiHead" and keys["trip_tags"] == "trip_tags"
+    assert description == heads.describe(heads.load_head_config(taxi_model)[0])
     with pytest.raises(ValueError, match="Invalid `label_keys`"):
         config.resolve_head(head, None, None)
+
+
+def test_a_stored_description_is_read_back_and_the_head_built_only_for_a_custom_loss():
+    description = heads.describe(heads.BinaryClassHead(name="b")).to_json()
+    # A head config no one can build: only the stored description is read.
+    unbuildable = {"class_name": "NotAHead", "config": {}}
+    document = {"head": unbuildable, "label_keys": "y", "description": description}
+    resolved_config, keys, resolved = config.resolve_head(document, None, None)
+    assert (resolved_config, keys) == (unbuildable, "y")
+    assert resolved == heads.HeadDescription.from_json(description) and resolved.name == "b"
+    custom = dict(description, loss="custom")
+    with pytest.raises(ValueError, match="Unknown head class_name 'NotAHead'"):
+        config.resolve_head({**document, "description": custom}, None, None)
 
 
 def test_match_files_sorts_and_fails_without_a_match(tmp_path):

@@ -3,7 +3,8 @@
 import pytest
 
 import heads
-from tfx_heads.components.evaluator.head_inputs import build_input_spec, per_head
+from heads.description import per_head
+from tfx_heads.components.evaluator.head_inputs import build_input_spec
 
 
 def _spec(head, label_keys, types, **kwargs):

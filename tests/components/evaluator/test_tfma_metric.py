@@ -46,9 +46,25 @@ def test_metrics_spec_names_the_metric_class_and_its_config():
     (config,) = spec.metrics
     assert (config.class_name, config.module) == ("HeadMetrics", tfma_metric.__name__)
     assert json.loads(config.config)["head_config"] == heads.serialize(head)
+    assert json.loads(config.config)["description"] == heads.describe(head).to_json()
     metric = tfma_metric.HeadMetrics(**json.loads(config.config))
     (computation,) = metric.computations(model_names=[""])
     assert [key.name for key in computation.keys][:2] == ["average_loss/b", "accuracy/b"]
+    # A spec written without the description: the head is described from its config.
+    without = {k: v for k, v in json.loads(config.config).items() if k != "description"}
+    (computation,) = tfma_metric.HeadMetrics(**without).computations(model_names=[""])
+    assert [key.name for key in computation.keys][:2] == ["average_loss/b", "accuracy/b"]
+
+
+def test_the_stored_description_decides_the_metrics_without_building_the_head():
+    description = heads.describe(heads.RegressionHead(name="r")).to_json()
+    metric = tfma_metric.HeadMetrics(
+        head_config={"class_name": "NotAHead", "config": {}},
+        label_keys="y",
+        description=description,
+    )
+    (computation,) = metric.computations(model_names=[""])
+    assert "average_loss/r" in [key.name for key in computation.keys]
 
 
 def test_head_metrics_requires_its_config():
@@ -56,10 +72,16 @@ def test_head_metrics_requires_its_config():
         tfma_metric.HeadMetrics()
 
 
-def test_logits_missing_from_the_model_outputs_are_named():
+def test_logits_are_read_under_the_predict_signature_s_output_names():
+    named = heads.describe(heads.BinaryClassHead(name="h"))
+    # A single head's outputs are not prefixed, named or not (heads.export_saved_model).
+    assert tfma_metric._head_logits({"logits": [0.5]}, named, named).tolist() == [0.5]
+    with pytest.raises(ValueError, match="expected key 'logits'"):
+        tfma_metric._head_logits({"h/logits": [0.5]}, named, named)
+    multi = heads.describe(
+        heads.MultiHead([heads.BinaryClassHead(name="h"), heads.RegressionHead(name="r")])
+    )
+    binary, regression = multi.sub_heads
     with pytest.raises(ValueError, match="'h/logits'"):
-        tfma_metric._head_logits(
-            {"h/probabilities": [0.5]}, heads.describe(heads.BinaryClassHead(name="h"))
-        )
-    regression = heads.describe(heads.RegressionHead(name="r"))
-    assert tfma_metric._head_logits({"r/predictions": [[1.5]]}, regression).tolist() == [1.5]
+        tfma_metric._head_logits({"h/probabilities": [0.5]}, multi, binary)
+    assert tfma_metric._head_logits({"r/predictions": [[1.5]]}, multi, regression).tolist() == [1.5]

@@ -3,7 +3,7 @@
 import pytest
 
 from heads.stats.metric_keys import (
-    MetricKeys,
+    StatsMetricKeys,
     class_key,
     error_bound_key,
     suffixed,
@@ -16,7 +16,7 @@ from heads.stats.metric_keys import (
     [(0.5, "0.5"), (0.25, "0.25"), (1 / 3, "0.333333"), (1e-5, "1e-05")],
 )
 def test_threshold_keys_use_percent_g(threshold, expected):
-    assert threshold_key(MetricKeys.ACCURACY_AT_THRESHOLD, threshold) == (
+    assert threshold_key(StatsMetricKeys.ACCURACY_AT_THRESHOLD, threshold) == (
         f"accuracy/positive_threshold_{expected}"
     )
 
@@ -25,19 +25,19 @@ def test_name_suffix_comes_last():
     assert suffixed("auc", None) == "auc"
     assert suffixed("auc", "") == "auc"
     assert suffixed(error_bound_key("auc"), "h1") == "auc/error_bound/h1"
-    assert suffixed(error_bound_key(class_key(MetricKeys.AUC_AT_CLASS, 3)), "ml") == (
+    assert suffixed(error_bound_key(class_key(StatsMetricKeys.AUC_AT_CLASS, 3)), "ml") == (
         "auc/class3/error_bound/ml"
     )
 
 
 def test_class_keys_with_and_without_vocabulary():
     vocabulary = ("red", "green")
-    assert class_key(MetricKeys.PROBABILITY_MEAN_AT_CLASS, 1) == "probability_mean/class1"
-    assert class_key(MetricKeys.PROBABILITY_MEAN_AT_CLASS, 1, vocabulary) == (
+    assert class_key(StatsMetricKeys.PROBABILITY_MEAN_AT_CLASS, 1) == "probability_mean/class1"
+    assert class_key(StatsMetricKeys.PROBABILITY_MEAN_AT_CLASS, 1, vocabulary) == (
         "probability_mean/green"
     )
-    assert class_key(MetricKeys.AUC_PR_AT_CLASS, 0, vocabulary) == "auc_precision_recall/red"
-    assert class_key(MetricKeys.AVERAGE_PRECISION_AT_CLASS, 0, vocabulary) == (
+    assert class_key(StatsMetricKeys.AUC_PR_AT_CLASS, 0, vocabulary) == "auc_precision_recall/red"
+    assert class_key(StatsMetricKeys.AVERAGE_PRECISION_AT_CLASS, 0, vocabulary) == (
         "average_precision/red"
     )
 
@@ -46,7 +46,6 @@ def test_key_strings_agree_with_the_heads_metric_keys():
     # The strings are defined once, here; `heads.MetricKeys` takes the estimator's from here.
     import heads
     from heads.stats.metric_keys import EstimatorMetricKeys
-    from heads.stats.metric_keys import MetricKeys as StatsMetricKeys
 
     assert issubclass(heads.MetricKeys, EstimatorMetricKeys)
     assert issubclass(StatsMetricKeys, EstimatorMetricKeys)
@@ -64,4 +63,4 @@ def test_heads_metric_keys_are_the_estimator_keys_only():
     added = {"AVERAGE_PRECISION", "EXAMPLE_COUNT", "WEIGHTED_EXAMPLE_COUNT"}
     assert not added & {name for name in dir(heads.MetricKeys) if name.isupper()}
     assert heads.MetricKeys.LOSS_REGULARIZATION == "regularization_loss"
-    assert MetricKeys.AVERAGE_PRECISION == "average_precision"
+    assert StatsMetricKeys.AVERAGE_PRECISION == "average_precision"
