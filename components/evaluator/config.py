@@ -222,7 +222,8 @@ def check_logits_widths(
                 f"Invalid logits feature {key!r} of {head.subject}: expected "
                 f"{head.logits_dimension} values per example (the head's logits dimension); "
                 f"received {_widths(widths)} values in every one of the first {len(sample)} "
-                "records that holds it. Check the head's n_classes (or label_dimension) against the data."
+                "records that holds it. Check the head's n_classes (or label_dimension) "
+                "against the data."
             )
 
 
