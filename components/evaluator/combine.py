@@ -6,7 +6,7 @@ statistics per replicate:
 
     create_accumulator  -> SliceStats.create   (HeadStats.create)
     add_input           -> SliceStats.update   (HeadStats.update with one slice of a batch)
-    merge_accumulators  -> SliceStats.merge    (HeadStats.merge: elementwise sums)
+    merge_accumulators  -> SliceStats.merge    (HeadStats.merge_into: sums in place)
     extract_output      -> SliceStats.finalize (HeadStats.compute, plots, intervals)
 
 Merging is an elementwise sum (a merge of sorted keys for exact curves), so the result does
@@ -25,6 +25,7 @@ import apache_beam as beam
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
+from heads.stats.metric_keys import MetricKeys, suffixed
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 from tfx_heads.components.evaluator import bootstrap, plots
 from tfx_heads.components.evaluator.batches import ExampleCounts
@@ -41,6 +42,9 @@ class SliceResult(NamedTuple):
     """Metric key to its bootstrap interval, or None without bootstrap."""
     plots: list[plots.HistogramPlot]
     """ROC/PR and calibration data of each curve of the head."""
+    counts_only: bool = False
+    """Whether the slice had fewer than `min_slice_size` examples: `metrics` then holds the
+    example counts only, with no intervals or plots."""
 
 
 class SliceStats:
@@ -59,6 +63,8 @@ class SliceStats:
         max_plot_points: most thresholds per plotted curve.
         max_class_curves: most per-class curves plotted per head that selects no classes
             (its largest classes).
+        min_slice_size: a slice with fewer examples reports its counts only (no other
+            metric is computed, no plot drawn).
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class SliceStats:
         confidence: float = 0.95,
         max_plot_points: int = 1000,
         max_class_curves: int = 10,
+        min_slice_size: int = 1,
     ) -> None:
         self._head = head
         self._stats = stats_for_head(
@@ -82,6 +89,8 @@ class SliceStats:
         self._confidence = confidence
         self._max_plot_points = max_plot_points
         self._max_class_curves = max_class_curves
+        self._min_slice_size = min_slice_size
+        self._count_key = suffixed(MetricKeys.EXAMPLE_COUNT, head.name)
 
     def create(self) -> dict[str, Any]:
         """Empty accumulator: `{"stats": ..., "replicates": [...]}`."""
@@ -98,17 +107,20 @@ class SliceStats:
         return accumulator
 
     def merge(self, first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-        """The merged accumulator of two disjoint parts of the data (new arrays)."""
-        return {
-            "stats": self._stats.merge(first["stats"], second["stats"]),
-            "replicates": [
-                self._stats.merge(a, b)
-                for a, b in zip(first["replicates"], second["replicates"], strict=True)
-            ],
-        }
+        """Adds `second` (a disjoint part of the data) into `first` in place and returns
+        `first` (Beam lets `merge_accumulators` reuse its first accumulator): no array is
+        allocated per merge, and a sparse histogram grows only by the cells it gains."""
+        self._stats.merge_into(first["stats"], second["stats"])
+        for target, source in zip(first["replicates"], second["replicates"], strict=True):
+            self._stats.merge_into(target, source)
+        return first
 
     def finalize(self, accumulator: dict[str, Any]) -> SliceResult:
-        """Metrics, intervals and plot data of the accumulated data."""
+        """Metrics, intervals and plot data of the accumulated data (the counts only below
+        `min_slice_size` examples)."""
+        counts = self._stats.count_metrics(accumulator["stats"])
+        if counts[self._count_key] < self._min_slice_size:
+            return SliceResult(counts, None, [], counts_only=True)
         metrics = self._stats.compute(accumulator["stats"])
         intervals = None
         if self._replicates:

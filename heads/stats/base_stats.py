@@ -37,15 +37,19 @@ import numpy as np
 from heads.stats.inputs import invalid, validate_name
 from heads.stats.metric_keys import MetricKeys, suffixed
 from heads.stats.score_counts import ScoreCounts
+from heads.stats.sparse_histogram import SparseHistogram
 
 __all__ = ["CurveHistogram", "HeadStats", "Stats", "merge_stats", "merge_stats_into"]
 
 _CHUNK_CELLS = 2**16
 """Cells (examples x logits) added per chunk: keeps every temporary array in cache."""
 
-Stats = dict[str, Union[np.ndarray, ScoreCounts, "Stats"]]
-"""Sufficient statistics: arrays, exact score counts (or nested stats for a MultiHead) by
-name."""
+Stats = dict[str, Union[np.ndarray, ScoreCounts, SparseHistogram, "Stats"]]
+"""Sufficient statistics: arrays, exact score counts, sparse histograms (or nested stats for
+a MultiHead) by name."""
+
+_MERGEABLE = (ScoreCounts, SparseHistogram)
+"""Statistics objects that merge themselves (`check_compatible`, `merged`, `merge_from`)."""
 
 
 class CurveHistogram(NamedTuple):
@@ -68,7 +72,7 @@ def _check_layout(first: Stats, second: Stats) -> None:
         other = second[key]
         if isinstance(value, Mapping):
             _check_layout(value, other)
-        elif isinstance(value, ScoreCounts):
+        elif isinstance(value, _MERGEABLE):
             value.check_compatible(other)
         elif np.shape(value) != np.shape(other):
             raise ValueError(
@@ -81,7 +85,7 @@ def _sum(first: Stats, second: Stats) -> Stats:
     def merged(value: Any, other: Any) -> Any:
         if isinstance(value, Mapping):
             return _sum(value, other)
-        if isinstance(value, ScoreCounts):
+        if isinstance(value, _MERGEABLE):
             return value.merged(other)
         return np.add(value, other, out=np.empty_like(value))
 
@@ -92,7 +96,7 @@ def _add_into(target: Stats, source: Stats) -> None:
     for key, value in target.items():
         if isinstance(value, Mapping):
             _add_into(value, source[key])
-        elif isinstance(value, ScoreCounts):
+        elif isinstance(value, _MERGEABLE):
             value.merge_from(source[key])
         else:
             np.add(value, source[key], out=value)
@@ -226,6 +230,14 @@ class HeadStats(abc.ABC):
 
     def _loss_elements_per_example(self) -> int:
         return 1
+
+    def count_metrics(self, stats: Stats) -> dict[str, float]:
+        """Only the `example_count` and `weighted_example_count` keys of `compute` (same
+        values), at no cost: what a slice too small for its other metrics reports."""
+        return self._count_metrics(stats, self._weight_total(stats))
+
+    def _weight_total(self, stats: Stats) -> float:
+        return float(stats["moments"][0])
 
     def _key(self, key: str) -> str:
         return suffixed(key, self._name)

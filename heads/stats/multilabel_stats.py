@@ -51,6 +51,7 @@ from heads.stats.score_counts import (
     ScoreCounts,
     validate_max_exact_scores,
 )
+from heads.stats.sparse_histogram import SparseHistogram
 from heads.stats.threshold_counts import (
     _threshold_counts_compute,
     _threshold_counts_update,
@@ -236,7 +237,7 @@ class MultilabelStats(HeadStats):
             "class_scores": ScoreCounts(len(self._classes), self._max_exact_scores),
         }
         if not self._pooled_from_classes:
-            stats["histogram"] = np.zeros((2, self._num_buckets))
+            stats["histogram"] = SparseHistogram(self._num_buckets)
         return stats
 
     def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
@@ -272,7 +273,7 @@ class MultilabelStats(HeadStats):
         if not self._pooled_from_classes:
             flat = BinaryLabels(*(part.reshape(-1) for part in labels[:3]), labels.hard)
             _histogram_add(
-                stats["histogram"].reshape(-1),
+                stats["histogram"],
                 buckets.reshape(-1).copy(),
                 flat,
                 cell_weights,

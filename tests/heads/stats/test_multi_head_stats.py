@@ -59,7 +59,8 @@ def test_merge_is_per_head():
     second = stats_obj.update(None, _batch(rng, 6))
     merged = stats_obj.merge(first, second)
     np.testing.assert_array_equal(
-        merged["bin"]["histogram"], first["bin"]["histogram"] + second["bin"]["histogram"]
+        np.asarray(merged["bin"]["histogram"]),
+        np.asarray(first["bin"]["histogram"]) + np.asarray(second["bin"]["histogram"]),
     )
 
 
