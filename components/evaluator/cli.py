@@ -117,6 +117,11 @@ def add_subcommand(subparsers: Any) -> None:
         "from its histogram with error bounds (default 2**20; 0: histograms only)",
     )
     parser.add_argument(
+        "--min-slice-size",
+        type=int,
+        help="a slice with fewer examples reports its example counts only (default 1)",
+    )
+    parser.add_argument(
         "--thresholds",
         metavar="FILE",
         help="JSON list of blessing thresholds (as the HeadEvaluator's): print and write the "
@@ -208,7 +213,7 @@ def evaluation_options(args: argparse.Namespace) -> EvaluationOptions:
 
     optional = {
         name: getattr(args, name)
-        for name in ("num_buckets", "class_num_buckets", "max_exact_scores")
+        for name in ("num_buckets", "class_num_buckets", "max_exact_scores", "min_slice_size")
         if getattr(args, name) is not None
     }
     return EvaluationOptions(

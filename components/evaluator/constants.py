@@ -63,6 +63,9 @@ UNREADABLE_RECORDS_REASON = "unreadable_records"
 DEFAULT_BATCH_SIZE = 4096
 DEFAULT_NUM_BOOTSTRAP_SAMPLES = 20
 DEFAULT_CONFIDENCE_LEVEL = 0.95
+DEFAULT_MIN_SLICE_SIZE = 1
+"""Slices with fewer examples report their counts only (TFMA's `min_slice_size`; 1: every
+slice with an example reports every metric)."""
 MAX_PLOT_POINTS = 1000
 MAX_CLASS_CURVES = 10
 """Per-class curves plotted for a head that selects no classes: its largest classes."""

@@ -129,6 +129,7 @@ def stats_options(config: EvaluationConfig) -> dict[str, Any]:
         confidence=options.confidence_level,
         max_plot_points=constants.MAX_PLOT_POINTS,
         max_class_curves=constants.MAX_CLASS_CURVES,
+        min_slice_size=options.min_slice_size,
     )
 
 
@@ -161,6 +162,7 @@ def write_results(config: EvaluationConfig, counts: beam.PCollection) -> WriteRe
         empty=stats.finalize(stats.create()),
         data_location=config.data_location,
         model_location=config.model or "<logits features>",
+        min_slice_size=config.options.min_slice_size,
     )
 
 

@@ -113,5 +113,16 @@ class MultiHeadStats(HeadStats):
         )
         return metrics
 
+    def count_metrics(self, stats: Stats) -> dict[str, float]:
+        """Every sub-head's count keys and the MultiHead's `example_count` (see `compute`)."""
+        metrics: dict[str, float] = {}
+        for head in self._heads:
+            metrics.update(head.count_metrics(stats[head.name]))
+        first = self._heads[0]
+        metrics[suffixed(MetricKeys.EXAMPLE_COUNT, self.name)] = float(
+            stats[first.name]["example_count"]
+        )
+        return metrics
+
     def reduced_loss(self, stats: Stats) -> float:
         raise NotImplementedError("A MultiHead has no single reduced loss; see `loss/<head>`.")

@@ -144,6 +144,9 @@ class RegressionStats(HeadStats):
     def _loss_elements_per_example(self) -> int:
         return self._label_dimension
 
+    def _weight_total(self, stats: Stats) -> float:
+        return float(stats["moments"][0]) / self._label_dimension
+
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, loss_sum, prediction_sum, label_sum = (float(v) for v in stats["moments"])
         key = self._key

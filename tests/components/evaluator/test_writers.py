@@ -60,6 +60,11 @@ def test_metrics_json_layout_and_order():
         ],
     }
     assert document["rejected"] == {"count": 3, "reasons": {"r": 3}}
+    assert document["min_slice_size"] == 1 and "counts_only" not in document["slices"][0]
+    small = ((("g", "z"),), _result(1)._replace(counts_only=True))
+    head = heads.describe(heads.BinaryClassHead())
+    document = metrics_json([small], ExampleCounts(1, 1, {}), specs, head, min_slice_size=2)
+    assert document["min_slice_size"] == 2 and document["slices"][0]["counts_only"] is True
     empty = _result(0)
     assert with_overall(results[:1], empty)[0] == ((), empty)
     multi = heads.MultiHead([heads.RegressionHead(name="a"), heads.RegressionHead(name="b")])
