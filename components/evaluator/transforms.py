@@ -128,7 +128,7 @@ def stats_options(config: EvaluationConfig) -> dict[str, Any]:
         num_bootstrap_samples=options.bootstrap_replicates,
         confidence=options.confidence_level,
         max_plot_points=constants.MAX_PLOT_POINTS,
-        max_class_curves=constants.MAX_CLASS_CURVES,
+        max_class_curves=constants.MAX_PLOTTED_CLASS_CURVES,
         min_slice_size=options.min_slice_size,
     )
 

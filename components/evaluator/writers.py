@@ -27,7 +27,8 @@ cost about 1.5 s of every evaluation's start-up):
 
 `metrics.json`, written once from the combined results:
 
-    {"min_slice_size": M,
+    {"min_slice_size": M, "class_curves": [{"head": name, "n_classes": C, "classes": "all"
+     or [ids], "max_default_class_curves": K}, ...],
      "slices": [{"slice": {}, "example_count": N, "weighted_example_count": W,
                  "metrics": {"<key>": value, ...}, "heads": [...]}, ...],
      "rejected": {"count": R, "reasons": {"<reason>": count, ...}}}
@@ -74,7 +75,9 @@ from tensorflow_model_analysis.writers.metrics_plots_and_validations_writer impo
 
 from heads import keys
 from heads.description import HeadDescription
+from heads.stats import stats_for_head
 from heads.stats.metric_keys import MetricKeys, suffixed
+from heads.stats.multilabel_stats import MAX_DEFAULT_CLASS_CURVES
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
@@ -253,7 +256,34 @@ def metrics_json(
     rejected = {"count": sum(counts.rejected.values()), "reasons": dict(counts.rejected)}
     if counts.unreadable:
         rejected["unreadable_files"] = [dict(entry) for entry in counts.unreadable]
-    return {"min_slice_size": min_slice_size, "slices": slices, "rejected": rejected}
+    return {
+        "min_slice_size": min_slice_size,
+        "class_curves": class_curves(head),
+        "slices": slices,
+        "rejected": rejected,
+    }
+
+
+def class_curves(head: HeadDescription) -> list[dict[str, Any]]:
+    """Which classes of each multi-class and multi-label head have per-class curves
+    (`auc/class<c>`, ... and their plots): every class, the classes the head selects, or
+    none for a multi-label head of more than `MAX_DEFAULT_CLASS_CURVES` classes that selects
+    none (see `heads.stats.factory`)."""
+    found = []
+    for single in head.single_heads:
+        if single.kind not in ("multi_class", "multi_label"):
+            continue
+        stats_obj = stats_for_head(single)
+        curves = getattr(stats_obj, "curve_classes", stats_obj.classes)
+        found.append(
+            {
+                "head": single.name,
+                "n_classes": single.n_classes,
+                "classes": "all" if len(curves) == single.n_classes else list(curves),
+                "max_default_class_curves": MAX_DEFAULT_CLASS_CURVES,
+            }
+        )
+    return found
 
 
 def with_overall(
