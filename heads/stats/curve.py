@@ -73,7 +73,6 @@ import numpy as np
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
     DEFAULT_NUM_BUCKETS,
-    _logit_histogram_merge,
     _logit_histogram_update,
     logit_histogram_validate_args,
 )
@@ -128,11 +127,6 @@ def _binary_curve_update(
         float64 `[2, num_buckets]`.
     """
     return _logit_histogram_update(histogram, logits, labels, weights, num_buckets, logit_range)
-
-
-def _binary_curve_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Merges two curve states: their elementwise sum."""
-    return _logit_histogram_merge(first, second)
 
 
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:

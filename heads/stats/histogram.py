@@ -231,16 +231,6 @@ def _class_histograms_update(
     return histograms
 
 
-def _logit_histogram_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Merges two histograms of the same shape: their elementwise sum (a new array)."""
-    if first.shape != second.shape:
-        raise ValueError(
-            f"Invalid `second`: expected a histogram of shape {first.shape}; received shape "
-            f"{second.shape}."
-        )
-    return first + second
-
-
 def logit_histogram(
     logits: np.ndarray,
     labels: np.ndarray,
