@@ -128,7 +128,9 @@ def merge_stats_into(target: Stats, source: Stats) -> Stats:
 
 
 class HeadStats(abc.ABC):
-    """Mergeable metric statistics of one head type (see the module docstring)."""
+    """Mergeable metric statistics of one head type (see the module docstring): the
+    interface a combiner uses. `SingleHeadStats` implements it for one head;
+    `heads.stats.multi_head_stats.MultiHeadStats` composes several."""
 
     def __init__(self, name: str | None) -> None:
         self._name = validate_name(name)
@@ -143,6 +145,48 @@ class HeadStats(abc.ABC):
         """Returns empty stats (all zeros)."""
 
     @abc.abstractmethod
+    def compute(self, stats: Stats) -> dict[str, float]:
+        """Finalizes stats into the head's metric dict (key -> Python float)."""
+
+    @abc.abstractmethod
+    def update(self, stats: Stats | None, batch: Mapping[str, Any]) -> Stats:
+        """Adds one batch to `stats` (None: new stats) in place and returns them."""
+
+    @abc.abstractmethod
+    def count_metrics(self, stats: Stats) -> dict[str, float]:
+        """Only the `example_count` and `weighted_example_count` keys of `compute` (same
+        values), at no cost: what a slice too small for its other metrics reports."""
+
+    def merge(self, first: Stats, second: Stats) -> Stats:
+        """Returns the merged stats of two disjoint parts of the data (elementwise sum).
+
+        The inputs are left unchanged; see `merge_into` for the in-place form.
+        """
+        return merge_stats(first, second)
+
+    def merge_into(self, target: Stats, source: Stats) -> Stats:
+        """Adds `source` into `target` in place and returns `target` (see `merge`)."""
+        return merge_stats_into(target, source)
+
+    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
+        """The histogram of every ROC/PR curve in `stats` (none for regression heads), for
+        plots: pooled curves first, then one per class in class-id order."""
+        return []
+
+    def metric_keys(self) -> tuple[str, ...]:
+        """The keys `compute` returns, in order (computed on empty stats, so it costs one
+        `compute`: about a second for 1,000 per-class curves)."""
+        return tuple(self.compute(self.create()))
+
+    def _key(self, key: str) -> str:
+        return suffixed(key, self._name)
+
+
+class SingleHeadStats(HeadStats):
+    """The statistics of one (single) head: a batch is validated whole (`_prepare`), then
+    added in chunks (`_add_rows`)."""
+
+    @abc.abstractmethod
     def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
         """Validates a whole batch and returns its arrays flattened to `[M, ...]` rows.
 
@@ -153,10 +197,6 @@ class HeadStats(abc.ABC):
     @abc.abstractmethod
     def _add_rows(self, stats: Stats, rows: Mapping[str, np.ndarray | None]) -> None:
         """Adds a chunk of prepared rows into `stats` in place."""
-
-    @abc.abstractmethod
-    def compute(self, stats: Stats) -> dict[str, float]:
-        """Finalizes stats into the head's metric dict (key -> Python float)."""
 
     def update(self, stats: Stats | None, batch: Mapping[str, Any]) -> Stats:
         """Adds one batch to `stats` in place and returns them.
@@ -192,27 +232,6 @@ class HeadStats(abc.ABC):
                 },
             )
 
-    def merge(self, first: Stats, second: Stats) -> Stats:
-        """Returns the merged stats of two disjoint parts of the data (elementwise sum).
-
-        The inputs are left unchanged; see `merge_into` for the in-place form.
-        """
-        return merge_stats(first, second)
-
-    def merge_into(self, target: Stats, source: Stats) -> Stats:
-        """Adds `source` into `target` in place and returns `target` (see `merge`)."""
-        return merge_stats_into(target, source)
-
-    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
-        """The histogram of every ROC/PR curve in `stats` (none for regression heads), for
-        plots: pooled curves first, then one per class in class-id order."""
-        return []
-
-    def metric_keys(self) -> tuple[str, ...]:
-        """The keys `compute` returns, in order (computed on empty stats, so it costs one
-        `compute`: about a second for 1,000 per-class curves)."""
-        return tuple(self.compute(self.create()))
-
     def reduced_loss(self, stats: Stats) -> float:
         """The head's training loss over all the data, with `sum_over_batch_size` semantics.
 
@@ -232,15 +251,10 @@ class HeadStats(abc.ABC):
         return 1
 
     def count_metrics(self, stats: Stats) -> dict[str, float]:
-        """Only the `example_count` and `weighted_example_count` keys of `compute` (same
-        values), at no cost: what a slice too small for its other metrics reports."""
         return self._count_metrics(stats, self._weight_total(stats))
 
     def _weight_total(self, stats: Stats) -> float:
         return float(stats["moments"][0])
-
-    def _key(self, key: str) -> str:
-        return suffixed(key, self._name)
 
     def _count_metrics(self, stats: Stats, weight_total: float) -> dict[str, float]:
         return {

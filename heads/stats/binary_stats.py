@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, SingleHeadStats, Stats
 from heads.stats.curve import CurveMetrics, curve_metrics
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
@@ -135,7 +135,7 @@ class _CountMap:
         return level_counts(table.reshape(self._shape), self._ranks)
 
 
-class BinaryStats(HeadStats):
+class BinaryStats(SingleHeadStats):
     """Statistics of `BinaryClassHead` metrics.
 
     Batch keys:

@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, HeadStats, SingleHeadStats, Stats
 from heads.stats.inputs import invalid
 from heads.stats.metric_keys import MetricKeys, suffixed
 
@@ -26,7 +24,7 @@ __all__ = ["MultiHeadStats"]
 
 
 class MultiHeadStats(HeadStats):
-    """Statistics of `MultiHead` metrics.
+    """Statistics of `MultiHead` metrics, composed of its sub-heads' `SingleHeadStats`.
 
     The stats are a dict from sub-head name to that sub-head's stats; a batch is a mapping
     from sub-head name to that sub-head's batch (every sub-head must be present). Merge and
@@ -44,13 +42,13 @@ class MultiHeadStats(HeadStats):
         heads: the sub-heads' stats objects, each with a distinct, non-empty name.
     """
 
-    def __init__(self, heads: Sequence[HeadStats]) -> None:
+    def __init__(self, heads: Sequence[SingleHeadStats]) -> None:
         heads = tuple(heads)
         if not heads:
-            raise ValueError(invalid("heads", "a non-empty sequence of HeadStats", heads))
+            raise ValueError(invalid("heads", "a non-empty sequence of SingleHeadStats", heads))
         for head in heads:
-            if not isinstance(head, HeadStats) or isinstance(head, MultiHeadStats):
-                raise TypeError(invalid("heads", "single-head HeadStats objects", head))
+            if not isinstance(head, SingleHeadStats):
+                raise TypeError(invalid("heads", "single-head SingleHeadStats objects", head))
         names = [head.name for head in heads]
         if any(name is None for name in names) or len(set(names)) != len(names):
             raise ValueError(invalid("heads", "heads with distinct names", names))
@@ -58,7 +56,7 @@ class MultiHeadStats(HeadStats):
         self._heads = heads
 
     @property
-    def heads(self) -> tuple[HeadStats, ...]:
+    def heads(self) -> tuple[SingleHeadStats, ...]:
         return self._heads
 
     def create(self) -> Stats:
@@ -86,12 +84,6 @@ class MultiHeadStats(HeadStats):
         for head, arrays in zip(self._heads, prepared, strict=True):
             head._accumulate(stats[head.name], arrays)
         return stats
-
-    def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
-        raise NotImplementedError("MultiHeadStats.update prepares each sub-head's batch.")
-
-    def _add_rows(self, stats: Stats, rows: Mapping[str, np.ndarray | None]) -> None:
-        raise NotImplementedError("MultiHeadStats.update adds each sub-head's rows.")
 
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
         """Every sub-head's curve histograms, named by the sub-head."""
@@ -123,6 +115,3 @@ class MultiHeadStats(HeadStats):
             stats[first.name]["example_count"]
         )
         return metrics
-
-    def reduced_loss(self, stats: Stats) -> float:
-        raise NotImplementedError("A MultiHead has no single reduced loss; see `loss/<head>`.")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, SingleHeadStats, Stats
 from heads.stats.binary_stats import curve_entries, threshold_entries
 from heads.stats.curve import curve_metrics
 from heads.stats.histogram import (
@@ -161,7 +161,7 @@ def per_class_entries(
     return own, added
 
 
-class MultilabelStats(HeadStats):
+class MultilabelStats(SingleHeadStats):
     """Statistics of `MultiLabelHead` metrics, pooled and per class, in one pass.
 
     Batch keys:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from heads.stats.base_stats import HeadStats, Stats
+from heads.stats.base_stats import SingleHeadStats, Stats
 from heads.stats.inputs import (
     flatten_logits,
     flatten_per_class,
@@ -45,7 +45,7 @@ _BATCH_KEYS = ("logits", "labels")
 _OPTIONAL_BATCH_KEYS = ("weights", "unreduced_loss", "predictions")
 
 
-class RegressionStats(HeadStats):
+class RegressionStats(SingleHeadStats):
     """Statistics of the regression heads' metrics.
 
     Batch keys:
