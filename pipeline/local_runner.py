@@ -49,7 +49,8 @@ def add_subcommand(subparsers) -> None:
     parser.add_argument(
         "--thresholds",
         default=None,
-        help="JSON file with the blessing thresholds (default: pipeline/taxi/config.py's)",
+        help="JSON file with the blessing thresholds (default: pipeline/taxi/config.py's "
+        "eval_config())",
     )
     parser.add_argument(
         "--beam-arg",
@@ -87,10 +88,10 @@ def build(args: argparse.Namespace) -> Any:
     from tfx_heads.pipeline.taxi import config, trainer_module
 
     root = os.path.abspath(args.root)
-    thresholds = config.THRESHOLDS
+    evaluation: dict[str, Any] = {"eval_config": config.eval_config()}
     if args.thresholds:
         with open(args.thresholds) as f:
-            thresholds = json.load(f)
+            evaluation = {"slices": config.SLICES, "thresholds": json.load(f)}
     return pipeline.create_pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=os.path.join(root, "pipeline_root"),
@@ -99,8 +100,7 @@ def build(args: argparse.Namespace) -> Any:
         serving_model_dir=os.path.join(root, "serving"),
         train_steps=args.train_steps,
         trainer_options={"batch_size": 256, "strategy": "auto"},
-        slices=config.SLICES,
-        thresholds=thresholds,
+        **evaluation,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             os.path.join(root, "metadata.sqlite")
         ),

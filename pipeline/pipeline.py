@@ -28,6 +28,7 @@ def create_pipeline(
     trainer_options: Mapping[str, Any] | None = None,
     slices: Sequence[Sequence[str]] = (),
     thresholds: Sequence[Mapping[str, Any]] = (),
+    eval_config: Any = None,
     confidence_intervals: bool = False,
     num_bootstrap_samples: int = DEFAULT_NUM_BOOTSTRAP_SAMPLES,
     metadata_connection_config: Any = None,
@@ -49,6 +50,8 @@ def create_pipeline(
             ...).
         slices: feature lists to slice the evaluation by (a list of several is a cross).
         thresholds: the evaluator's blessing thresholds.
+        eval_config: a `tfma.EvalConfig` for the evaluator instead of `slices` and
+            `thresholds` (as TFX's Evaluator takes it; see `HeadEvaluator`).
         confidence_intervals: add Poisson bootstrap confidence intervals to the evaluation.
         num_bootstrap_samples: bootstrap replicates (with `confidence_intervals`).
         metadata_connection_config: ML Metadata connection (None: the runner's default).
@@ -93,6 +96,7 @@ def create_pipeline(
         baseline_model=baseline_resolver.outputs["model"],
         slices=slices,
         thresholds=thresholds,
+        eval_config=eval_config,
         confidence_intervals=confidence_intervals,
         num_bootstrap_samples=num_bootstrap_samples,
     )

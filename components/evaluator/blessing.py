@@ -1,13 +1,16 @@
 """Blessing: decides whether a model is good enough to push, from its evaluated metrics.
 
 A threshold names a metric key (as in `metrics.json`, e.g. `auc/big_tipper`) and a slice
-(`{}` is the overall slice, `{"trip_start_day": "1"}` one slice, `"*"` every slice). It may
-bound the candidate's value (`lower_bound`, `upper_bound`) and its change against the
-baseline model (`max_decrease`, `max_increase`: candidate − baseline must lie in
-[−max_decrease, max_increase]). The model is blessed when every threshold holds on every
-slice it names; a metric or slice that a threshold names but the evaluation lacks fails it,
-so a typo cannot bless a model. Without a baseline (the first run of a pipeline) change
-conditions are skipped, as TFMA's rubber stamp does, and the verdict lists them as skipped.
+(`{}` is the overall slice, `{"trip_start_day": "1"}` one slice, `{"trip_start_day": "*"}`
+every slice of that slicing, `"*"` every slice). It may bound the candidate's value
+(`lower_bound`, `upper_bound`) and its change against the baseline model (`max_decrease`,
+`max_increase`: candidate − baseline must lie in [−max_decrease, max_increase];
+`max_relative_decrease`, `max_relative_increase`: the same for (candidate − baseline) /
+baseline, as TFMA's `GenericChangeThreshold.relative`). The model is blessed when every
+threshold holds on every slice it names; a metric or slice that a threshold names but the
+evaluation lacks fails it, so a typo cannot bless a model. Without a baseline (the first
+run of a pipeline) change conditions are skipped, as TFMA's rubber stamp does, and the
+verdict lists them as skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 ALL_SLICES = "*"
+ANY_VALUE = "*"
+"""A slice value that matches every value of its feature."""
+CHANGE_CONDITIONS = (
+    "max_decrease",
+    "max_increase",
+    "max_relative_decrease",
+    "max_relative_increase",
+)
 
 SliceMetrics = Mapping[str, Mapping[str, float]]
 """Metric values by slice: canonical slice string (see `slice_name`) to {metric key: value}."""
@@ -31,11 +42,16 @@ class MetricThreshold:
 
     Attributes:
         metric: the metric key, e.g. `auc/big_tipper`.
-        slice: feature name to value (`{}` is the overall slice), or `"*"` for every slice.
+        slice: feature name to value (`{}` is the overall slice; the value `"*"` matches
+            every value), or `"*"` for every slice.
         lower_bound: the candidate's value must be >= this.
         upper_bound: the candidate's value must be <= this.
         max_decrease: candidate − baseline must be >= −max_decrease (needs a baseline).
         max_increase: candidate − baseline must be <= max_increase (needs a baseline).
+        max_relative_decrease: (candidate − baseline) / baseline must be >=
+            −max_relative_decrease (needs a baseline; a baseline of 0 fails it, as in TFMA).
+        max_relative_increase: (candidate − baseline) / baseline must be <=
+            max_relative_increase.
     """
 
     metric: str
@@ -44,6 +60,8 @@ class MetricThreshold:
     upper_bound: float | None = None
     max_decrease: float | None = None
     max_increase: float | None = None
+    max_relative_decrease: float | None = None
+    max_relative_increase: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.metric, str) or not self.metric:
@@ -55,13 +73,13 @@ class MetricThreshold:
                 f"Invalid `slice` for {self.metric}: expected a dict of feature to value or "
                 f"'{ALL_SLICES}'; received {self.slice!r}."
             )
-        bounds = (self.lower_bound, self.upper_bound, self.max_decrease, self.max_increase)
-        if all(bound is None for bound in bounds):
+        bounds = ("lower_bound", "upper_bound", *CHANGE_CONDITIONS)
+        if all(getattr(self, bound) is None for bound in bounds):
             raise ValueError(
-                f"Invalid threshold for {self.metric}: expected at least one of lower_bound, "
-                "upper_bound, max_decrease, max_increase; received none."
+                f"Invalid threshold for {self.metric}: expected at least one of "
+                f"{', '.join(bounds)}; received none."
             )
-        for name in ("max_decrease", "max_increase"):
+        for name in CHANGE_CONDITIONS:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(
@@ -71,7 +89,7 @@ class MetricThreshold:
 
     @property
     def needs_baseline(self) -> bool:
-        return self.max_decrease is not None or self.max_increase is not None
+        return any(getattr(self, name) is not None for name in CHANGE_CONDITIONS)
 
     @classmethod
     def from_dict(cls, config: Mapping[str, Any]) -> MetricThreshold:
@@ -93,7 +111,9 @@ class Failure:
     reason: str
 
 
-Condition = Literal["value", "max_decrease", "max_increase"]
+Condition = Literal[
+    "value", "max_decrease", "max_increase", "max_relative_decrease", "max_relative_increase"
+]
 """What a check tests: the bounds on the value, or one bound on the change."""
 Outcome = Literal["pass", "fail", "skipped"]
 
@@ -102,8 +122,9 @@ Outcome = Literal["pass", "fail", "skipped"]
 class Check:
     """One condition of one threshold, checked in one slice.
 
-    A threshold has up to three conditions: `value` (its `lower_bound` and `upper_bound`),
-    `max_decrease` and `max_increase` (TFMA's value threshold and its change thresholds).
+    A threshold has up to five conditions: `value` (its `lower_bound` and `upper_bound`,
+    TFMA's value threshold) and one per change bound (`max_decrease`, ..., TFMA's change
+    thresholds).
 
     Attributes:
         threshold: the threshold's position in the list given to `decide`.
@@ -215,9 +236,7 @@ def decide(
     for index, threshold in enumerate(thresholds):
         if threshold.needs_baseline and baseline is None:
             skipped.append(f"{threshold.metric}: change condition without a baseline model")
-        slices = (
-            sorted(candidate) if threshold.slice == ALL_SLICES else [slice_name(threshold.slice)]
-        )
+        slices = _slices(threshold.slice, candidate)
         for name in slices:
             checked += 1
             base = None if baseline is None else baseline.get(name, {})
@@ -242,10 +261,25 @@ def conditions(threshold: MetricThreshold) -> list[Condition]:
     found: list[Condition] = []
     if threshold.lower_bound is not None or threshold.upper_bound is not None:
         found.append("value")
-    found += [
-        name for name in ("max_decrease", "max_increase") if getattr(threshold, name) is not None
-    ]
+    found += [name for name in CHANGE_CONDITIONS if getattr(threshold, name) is not None]
     return found
+
+
+def _slices(pattern: Mapping[str, str] | str, candidate: SliceMetrics) -> list[str]:
+    """The names of the slices a threshold's `slice` names: every evaluated slice that
+    matches a pattern with `"*"`, else the one slice (evaluated or not)."""
+    if pattern == ALL_SLICES:
+        return sorted(candidate)
+    if ANY_VALUE not in pattern.values():
+        return [slice_name(pattern)]
+    fixed = {key: str(value) for key, value in pattern.items() if value != ANY_VALUE}
+
+    def matches(name: str) -> bool:
+        parts = [] if name == slice_name({}) else name.split(", ")
+        values = dict(part.split(":", 1) for part in parts)
+        return set(values) == set(pattern) and all(values[k] == v for k, v in fixed.items())
+
+    return sorted(name for name in candidate if matches(name))
 
 
 def _check(
@@ -299,9 +333,14 @@ def _change_failure(
 ) -> str:
     if base is None or math.isnan(base):
         return "baseline value missing or NaN"
-    change = value - base
-    if condition == "max_decrease" and change < -threshold.max_decrease:
-        return f"change {change:+.6g} below -max_decrease {0.0 - threshold.max_decrease:.6g}"
-    if condition == "max_increase" and change > threshold.max_increase:
-        return f"change {change:+.6g} above max_increase {threshold.max_increase:.6g}"
+    change, what = value - base, "change"
+    if condition.startswith("max_relative"):
+        if math.isclose(base, 0.0):
+            return "baseline value is 0: no relative change"
+        change, what = change / base, "relative change"
+    bound = getattr(threshold, condition)
+    if condition.endswith("decrease") and change < -bound:
+        return f"{what} {change:+.6g} below -{condition} {0.0 - bound:.6g}"
+    if condition.endswith("increase") and change > bound:
+        return f"{what} {change:+.6g} above {condition} {bound:.6g}"
     return ""

@@ -2,8 +2,8 @@
 
     tfx-heads evaluate --examples 'data/eval-*.gz' --output eval_out \\
         --model exported_model [--head-config head.json] [--label-key HEAD=KEY ...] \\
-        [--slice FEATURE[,FEATURE]] [--thresholds thresholds.json] [--num-workers 2] \\
-        [BEAM ARGUMENTS ...]
+        [--slice FEATURE[,FEATURE]] [--thresholds thresholds.json | --eval-config FILE] \\
+        [--num-workers 2] [BEAM ARGUMENTS ...]
     tfx-heads evaluate --examples 'scored-*.gz' --output eval_out --head-config head.json \\
         --logits-feature HEAD=FEATURE ... --label-key HEAD=KEY ...
 
@@ -14,9 +14,11 @@ config is the JSON of `heads.serialize` (optional with a model exported by
 are passed to Beam, e.g. `--runner=DataflowRunner --project P --region R
 --temp_location gs://...`; an argument that neither this command nor Beam knows is an error.
 Results: TFMA's files (`tfma.load_eval_result(output)`) and `metrics.json`. With
-`--thresholds` (a JSON list of thresholds, as the HeadEvaluator's) the model is also
-blessed or not: the verdict is printed on the result line and written to `blessing.json`
-and TFMA's `validations.tfrecord` (`tfma.load_validation_result(output)`).
+`--thresholds` (a JSON list of thresholds, as the HeadEvaluator's) or `--eval-config` (a
+`tfma.EvalConfig` as JSON or text format, with slicing specs and thresholds as TFX's
+Evaluator takes them) the model is also blessed or not: the verdict is printed on the result
+line and written to `blessing.json` and TFMA's `validations.tfrecord`
+(`tfma.load_validation_result(output)`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,102 @@ _PROGRESS_SOURCE = "components/progress.py"
 _WORKER_LOGGER = "apache_beam.runners.portability.local_job_service"
 
 
+_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--head-config", {"help": "JSON file of heads.serialize(head)"}),
+    (
+        "--label-key",
+        {
+            "action": "append",
+            "metavar": "[HEAD=]KEY",
+            "help": "label feature (HEAD=KEY per head of a MultiHead; repeat); default: stored "
+            "with the model",
+        },
+    ),
+    (
+        "--slice",
+        {
+            "action": "append",
+            "default": [],
+            "metavar": "FEATURE[,FEATURE]",
+            "help": "a slicing besides the overall slice; a comma makes a cross (repeat)",
+        },
+    ),
+    ("--num-workers", {"type": int, "help": "DirectRunner worker processes (default: in-process)"}),
+    (
+        "--batch-size",
+        {"type": int, "default": constants.DEFAULT_BATCH_SIZE, "help": "examples per batch"},
+    ),
+    (
+        "--reject-malformed",
+        {
+            "action": "store_true",
+            "help": "count malformed examples in metrics.json's `rejected` instead of failing",
+        },
+    ),
+    (
+        "--confidence-intervals",
+        {"action": "store_true", "help": "add Poisson bootstrap confidence intervals"},
+    ),
+    (
+        "--num-bootstrap-samples",
+        {
+            "type": int,
+            "default": constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES,
+            "help": "bootstrap replicates, with --confidence-intervals (default: %(default)s)",
+        },
+    ),
+    (
+        "--label-format",
+        {
+            "action": "append",
+            "metavar": "[HEAD=]FORMAT",
+            "help": "how labels are stored: value, class_ids, class_names or multi_hot "
+            "(default: inferred)",
+        },
+    ),
+    ("--num-buckets", {"type": int, "help": "AUC histogram resolution"}),
+    (
+        "--class-num-buckets",
+        {
+            "type": int,
+            "help": "per-class histogram resolution (default: the finest within 16 MiB per head)",
+        },
+    ),
+    (
+        "--max-exact-scores",
+        {
+            "type": int,
+            "help": "a curve with at most this many distinct scores is exact, one with more "
+            "comes from its histogram with error bounds (default 2**20; 0: histograms only)",
+        },
+    ),
+    (
+        "--min-slice-size",
+        {
+            "type": int,
+            "help": "a slice with fewer examples reports its example counts only (default 1)",
+        },
+    ),
+    (
+        "--thresholds",
+        {
+            "metavar": "FILE",
+            "help": "JSON list of blessing thresholds (as the HeadEvaluator's): print and "
+            "write the verdict",
+        },
+    ),
+    (
+        "--eval-config",
+        {
+            "metavar": "FILE",
+            "help": "a tfma.EvalConfig as JSON or text format (as TFX's Evaluator takes it): "
+            "slicings, thresholds, label keys, confidence intervals",
+        },
+    ),
+)
+"""The options besides `--examples`, `--output` and the logits source, in help order."""
+
+
 def add_subcommand(subparsers: Any) -> None:
     """Registers `evaluate` with the `tfx-heads` command line."""
     parser = subparsers.add_parser(
@@ -50,7 +148,6 @@ def add_subcommand(subparsers: Any) -> None:
     )
     parser.add_argument("--examples", required=True, help="glob of TFRecord files of tf.Examples")
     parser.add_argument("--output", required=True, help="output directory")
-    parser.add_argument("--head-config", help="JSON file of heads.serialize(head)")
     logits = parser.add_mutually_exclusive_group(required=True)
     logits.add_argument("--model", help="SavedModel directory (logits from its predict signature)")
     logits.add_argument(
@@ -59,74 +156,8 @@ def add_subcommand(subparsers: Any) -> None:
         metavar="[HEAD=]NAME",
         help="float feature holding the logits (HEAD=NAME per head of a MultiHead; repeat)",
     )
-    parser.add_argument(
-        "--label-key",
-        action="append",
-        metavar="[HEAD=]KEY",
-        help="label feature (HEAD=KEY per head of a MultiHead; repeat); default: stored "
-        "with the model",
-    )
-    parser.add_argument(
-        "--slice",
-        action="append",
-        default=[],
-        metavar="FEATURE[,FEATURE]",
-        help="a slicing besides the overall slice; a comma makes a cross (repeat)",
-    )
-    parser.add_argument(
-        "--num-workers",
-        type=int,
-        help="DirectRunner worker processes (default: in-process)",
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=constants.DEFAULT_BATCH_SIZE, help="examples per batch"
-    )
-    parser.add_argument(
-        "--reject-malformed",
-        action="store_true",
-        help="count malformed examples in metrics.json's `rejected` instead of failing",
-    )
-    parser.add_argument(
-        "--confidence-intervals",
-        action="store_true",
-        help="add Poisson bootstrap confidence intervals",
-    )
-    parser.add_argument(
-        "--num-bootstrap-samples",
-        type=int,
-        default=constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES,
-        help="bootstrap replicates, with --confidence-intervals (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--label-format",
-        action="append",
-        metavar="[HEAD=]FORMAT",
-        help="how labels are stored: value, class_ids, class_names or multi_hot (default: "
-        "inferred)",
-    )
-    parser.add_argument("--num-buckets", type=int, help="AUC histogram resolution")
-    parser.add_argument(
-        "--class-num-buckets",
-        type=int,
-        help="per-class histogram resolution (default: the finest within 16 MiB per head)",
-    )
-    parser.add_argument(
-        "--max-exact-scores",
-        type=int,
-        help="a curve with at most this many distinct scores is exact, one with more comes "
-        "from its histogram with error bounds (default 2**20; 0: histograms only)",
-    )
-    parser.add_argument(
-        "--min-slice-size",
-        type=int,
-        help="a slice with fewer examples reports its example counts only (default 1)",
-    )
-    parser.add_argument(
-        "--thresholds",
-        metavar="FILE",
-        help="JSON list of blessing thresholds (as the HeadEvaluator's): print and write the "
-        "verdict",
-    )
+    for flag, settings in _OPTIONS:
+        parser.add_argument(flag, **settings)
     parser.set_defaults(run=run)
     _pass_beam_arguments_to_beam(parser)
 
@@ -204,9 +235,9 @@ def evaluation_options(args: argparse.Namespace) -> EvaluationOptions:
     command line keeps its default).
 
     Raises:
-        ValueError: for a malformed per-head value (`per_head_values`), an invalid option or
-            thresholds file.
-        OSError: for a thresholds file that cannot be read.
+        ValueError: for a malformed per-head value (`per_head_values`), an invalid option,
+            thresholds file or EvalConfig (a field set both there and by an argument too).
+        OSError: for a thresholds or EvalConfig file that cannot be read.
     """
     from tfx_heads.components.evaluator.blessing import read_threshold_file
     from tfx_heads.components.evaluator.options import EvaluationOptions
@@ -216,7 +247,7 @@ def evaluation_options(args: argparse.Namespace) -> EvaluationOptions:
         for name in ("num_buckets", "class_num_buckets", "max_exact_scores", "min_slice_size")
         if getattr(args, name) is not None
     }
-    return EvaluationOptions(
+    values = dict(
         logits_features=per_head_values(args.logits_feature, "--logits-feature"),
         label_keys=per_head_values(args.label_key, "--label-key"),
         slices=args.slice,
@@ -228,6 +259,14 @@ def evaluation_options(args: argparse.Namespace) -> EvaluationOptions:
         thresholds=read_threshold_file(args.thresholds) if args.thresholds else (),
         **optional,
     )
+    if args.eval_config is None:
+        return EvaluationOptions(**values)
+    with open(args.eval_config) as f:
+        text = f.read()
+    try:
+        return EvaluationOptions.from_eval_config(text, **values)
+    except ValueError as error:
+        raise ValueError(f"{error} (--eval-config {args.eval_config})") from error
 
 
 def run(args: argparse.Namespace) -> int:

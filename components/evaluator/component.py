@@ -22,8 +22,9 @@ from tfx_heads.components.evaluator import blessing, executor
 from tfx_heads.components.evaluator.constants import (
     BASELINE_MODEL_KEY,
     BLESSING_KEY,
-    CONFIDENCE_INTERVALS_KEY,
+    BOOTSTRAP_REPLICATES_KEY,
     DEFAULT_NUM_BOOTSTRAP_SAMPLES,
+    EVAL_CONFIG_KEY,
     EVALUATION_KEY,
     EXAMPLE_SPLITS_KEY,
     EXAMPLES_KEY,
@@ -32,6 +33,7 @@ from tfx_heads.components.evaluator.constants import (
     SLICES_KEY,
     THRESHOLDS_KEY,
 )
+from tfx_heads.components.evaluator.eval_config import eval_config_json, load_eval_config
 from tfx_heads.components.evaluator.options import EvaluationOptions
 
 
@@ -41,9 +43,10 @@ class HeadEvaluatorSpec(types.ComponentSpec):
     PARAMETERS = {
         SLICES_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         THRESHOLDS_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        EVAL_CONFIG_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         EXAMPLE_SPLITS_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         REJECT_MALFORMED_KEY: component_spec.ExecutionParameter(type=int, optional=True),
-        CONFIDENCE_INTERVALS_KEY: component_spec.ExecutionParameter(type=int, optional=True),
+        BOOTSTRAP_REPLICATES_KEY: component_spec.ExecutionParameter(type=int, optional=True),
     }
     INPUTS = {
         EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
@@ -70,6 +73,15 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
             thresholds=[{"metric": "auc/big_tipper", "lower_bound": 0.6}],
         )
         ```
+    or, as TFX's Evaluator takes it, with a `tfma.EvalConfig` (see `eval_config`):
+        ```
+        evaluator = HeadEvaluator(examples=..., model=..., eval_config=config_pb2.EvalConfig(
+            slicing_specs=[config_pb2.SlicingSpec(), config_pb2.SlicingSpec(feature_keys=[
+                "trip_start_day"])],
+            metrics_specs=[config_pb2.MetricsSpec(output_names=["big_tipper"], thresholds={
+                "auc": config_pb2.MetricThreshold(value_threshold=config_pb2.
+                    GenericValueThreshold(lower_bound={"value": 0.6}))})]))
+        ```
 
     Args:
         examples: a channel of `Examples`.
@@ -78,9 +90,12 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
             need it.
         slices: feature-name lists to slice by, besides the overall slice; a list of several
             names is a cross.
-        thresholds: blessing conditions (see `tfx_heads.components.evaluator.blessing`); without
-        any,
-            every evaluated model is blessed.
+        thresholds: blessing conditions (see `tfx_heads.components.evaluator.blessing`);
+            without any, every evaluated model is blessed.
+        eval_config: a `tfma.EvalConfig` (the proto, or its JSON or text form) giving the
+            slicings, thresholds, label keys and confidence intervals instead of `slices`
+            and `thresholds` (see `tfx_heads.components.evaluator.eval_config`); stored as
+            JSON, as TFX's Evaluator stores it, and checked here.
         example_splits: the splits to evaluate (default `["eval"]`).
         reject_malformed: count malformed examples in `rejected` instead of failing.
         confidence_intervals: add Poisson bootstrap confidence intervals (as
@@ -90,8 +105,9 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
 
     Raises:
         TypeError: if `confidence_intervals` is not a bool.
-        ValueError: if a threshold or slice is malformed, or `num_bootstrap_samples` < 2
-            with `confidence_intervals`.
+        ValueError: if a threshold or slice is malformed, the eval_config has a field the
+            evaluator does not support, or `num_bootstrap_samples` < 2 with
+            `confidence_intervals`.
     """
 
     SPEC_CLASS = HeadEvaluatorSpec
@@ -108,7 +124,13 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
         reject_malformed: bool = False,
         confidence_intervals: bool = False,
         num_bootstrap_samples: int = DEFAULT_NUM_BOOTSTRAP_SAMPLES,
+        eval_config: Any = None,
     ):
+        if eval_config is not None and (slices or thresholds):
+            raise ValueError(
+                "Invalid arguments: expected `eval_config` or `slices`/`thresholds`, not both; "
+                f"received slices={slices!r}, thresholds={thresholds!r} with an eval_config."
+            )
         thresholds = list(thresholds or [])
         parsed = blessing.parse_thresholds(thresholds)  # fail at definition, not at run
         slices = [list(features) for features in (slices or [])]
@@ -117,22 +139,28 @@ class HeadEvaluator(base_beam_component.BaseBeamComponent):
                 raise ValueError(
                     f"Invalid `slices`: expected lists of feature names; received {features!r}."
                 )
-        options = EvaluationOptions(  # as the executor reads them back: checked the same way
-            slices=[tuple(features) for features in slices],
-            thresholds=parsed,
+        values = dict(  # as the executor reads them back: checked the same way
             reject_malformed=reject_malformed,
             confidence_intervals=confidence_intervals,
             num_bootstrap_samples=num_bootstrap_samples,
         )
+        if eval_config is not None:
+            eval_config = load_eval_config(eval_config)
+            options = EvaluationOptions.from_eval_config(eval_config, **values)
+        else:
+            options = EvaluationOptions(
+                slices=[tuple(features) for features in slices], thresholds=parsed, **values
+            )
         spec = HeadEvaluatorSpec(
             examples=examples,
             model=model,
             baseline_model=baseline_model,
             slices=json.dumps(slices),
             thresholds=json.dumps(thresholds),
+            eval_config=None if eval_config is None else eval_config_json(eval_config),
             example_splits=json.dumps(list(example_splits or ["eval"])),
             reject_malformed=int(reject_malformed),
-            confidence_intervals=options.bootstrap_replicates,
+            bootstrap_replicates=options.bootstrap_replicates,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing),
         )

@@ -33,10 +33,14 @@ BLESSING_KEY = "blessing"
 EXAMPLE_SPLITS_KEY = "example_splits"
 SLICES_KEY = "slices"
 THRESHOLDS_KEY = "thresholds"
+EVAL_CONFIG_KEY = "eval_config"
+"""A `tfma.EvalConfig` as JSON (`json_format`), as TFX's Evaluator stores it; exclusive
+with `slices` and `thresholds`."""
 REJECT_MALFORMED_KEY = "reject_malformed"
-CONFIDENCE_INTERVALS_KEY = "confidence_intervals"
-"""Its value is the number of bootstrap replicates, 0 for none: the component's
-`confidence_intervals` and `num_bootstrap_samples` in one int parameter."""
+BOOTSTRAP_REPLICATES_KEY = "bootstrap_replicates"
+"""The number of bootstrap replicates, 0 for no confidence intervals: the component's
+`confidence_intervals` and `num_bootstrap_samples` in one int parameter
+(`EvaluationOptions.bootstrap_replicates`)."""
 
 # Beam metrics counters (namespace, names).
 COUNTER_NAMESPACE = "tfx_heads.evaluator"

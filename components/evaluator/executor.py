@@ -24,10 +24,12 @@ from tfx.components.evaluator import executor as tfx_evaluator_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
+from heads.description import describe
+from heads.export import load_head_config
 from tfx_heads.components import compat
 from tfx_heads.components.evaluator import blessing, constants, validations
 from tfx_heads.components.evaluator.options import EvaluationOptions
-from tfx_heads.components.evaluator.runner import evaluate
+from tfx_heads.components.evaluator.runner import check_options_against_head, evaluate
 from tfx_heads.components.evaluator.writers import write_json
 from tfx_heads.components.report.html import write_report
 
@@ -66,6 +68,10 @@ class Executor(tfx_evaluator_executor.Executor):
             json.loads(exec_properties.get(constants.EXAMPLE_SPLITS_KEY) or '["eval"]'),
         )
         options = EvaluationOptions.from_exec_properties(exec_properties)
+        model_path = path_utils.serving_model_path(
+            artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY]).uri
+        )
+        check_options_against_head(options, describe(load_head_config(model_path)[0]))
         evaluation_dir = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
         model = artifact_utils.get_single_instance(input_dict[constants.MODEL_KEY])
         baseline_model, baseline_path, baseline_output = None, None, None
@@ -80,7 +86,7 @@ class Executor(tfx_evaluator_executor.Executor):
         evaluate(
             examples,
             evaluation_dir,
-            model=path_utils.serving_model_path(model.uri),
+            model=model_path,
             options=dataclasses.replace(options, thresholds=()),
             baseline_model=baseline_path,
             beam_pipeline_args=compat.beam_pipeline_args(self),

@@ -41,6 +41,9 @@ class EvaluationOptions:
         logits_features: the float feature holding each example's logits (head name to
             feature for a MultiHead); None infers them with the model. Exclusive with a model.
         label_formats: label format overrides (see `head_inputs.LabelFormat`); None infers.
+        example_weight_keys: the weight feature (head name to feature for a MultiHead), as
+            an EvalConfig's model spec gives it; it must be the head's own `weight_column`
+            (checked when the head is known); None: the head's.
         slices: slicings besides the overall slice: feature names, or crosses as `"a,b"` /
             `("a", "b")`; stored as `SliceSpec`s, without duplicates.
         thresholds: blessing conditions (`blessing.MetricThreshold`s, or their dicts); the
@@ -80,6 +83,7 @@ class EvaluationOptions:
     label_keys: PerHead = None
     logits_features: PerHead = None
     label_formats: PerHead = None
+    example_weight_keys: PerHead = None
     slices: Sequence[str | Sequence[str] | SliceSpec] = ()
     thresholds: Sequence[MetricThreshold | Mapping[str, Any]] = ()
     batch_size: int = constants.DEFAULT_BATCH_SIZE
@@ -97,7 +101,7 @@ class EvaluationOptions:
     min_slice_size: int = constants.DEFAULT_MIN_SLICE_SIZE
 
     def __post_init__(self) -> None:
-        for name in ("label_keys", "logits_features", "label_formats"):
+        for name in ("label_keys", "logits_features", "label_formats", "example_weight_keys"):
             value = getattr(self, name)
             if isinstance(value, Mapping):
                 object.__setattr__(self, name, dict(value))
@@ -151,6 +155,30 @@ class EvaluationOptions:
         return self.num_bootstrap_samples if self.confidence_intervals else 0
 
     @classmethod
+    def from_eval_config(cls, eval_config: Any, **values: Any) -> EvaluationOptions:
+        """The options of a `tfma.EvalConfig` (the proto, or its JSON or text form; see
+        `eval_config.options_from_eval_config`), with other fields from `values`.
+
+        Raises:
+            ValueError: for a field of the config that the evaluator does not support, or a
+                field set both by the config and in `values`.
+        """
+        from tfx_heads.components.evaluator.eval_config import options_from_eval_config
+
+        fields = options_from_eval_config(eval_config)
+        both = sorted(
+            name
+            for name in set(fields) & set(values)
+            if values[name] not in (None, (), [], False) and values[name] != fields[name]
+        )
+        if both:
+            raise ValueError(
+                f"Invalid options: {both} set both by the eval_config and otherwise, to "
+                f"other values; expected them in one place."
+            )
+        return cls(**{**values, **fields})
+
+    @classmethod
     def from_exec_properties(cls, exec_properties: Mapping[str, Any]) -> EvaluationOptions:
         """The options of a `HeadEvaluator`'s execution properties (JSON strings and ints,
         see `component.HeadEvaluatorSpec`); a missing property takes its default.
@@ -158,7 +186,15 @@ class EvaluationOptions:
         Raises:
             ValueError: for a malformed property (naming it) or an invalid option.
         """
-        replicates = exec_properties.get(constants.CONFIDENCE_INTERVALS_KEY)
+        replicates = exec_properties.get(constants.BOOTSTRAP_REPLICATES_KEY)
+        eval_config = exec_properties.get(constants.EVAL_CONFIG_KEY)
+        if eval_config:
+            return cls.from_eval_config(
+                eval_config,
+                reject_malformed=bool(exec_properties.get(constants.REJECT_MALFORMED_KEY)),
+                confidence_intervals=bool(replicates),
+                num_bootstrap_samples=replicates or constants.DEFAULT_NUM_BOOTSTRAP_SAMPLES,
+            )
         return cls(
             thresholds=parse_thresholds(exec_properties.get(constants.THRESHOLDS_KEY)),
             slices=[

@@ -21,8 +21,11 @@ import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from heads.base_head import Head
+from heads.description import HeadDescription
+from heads.stats import stats_for_head
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.config import build_config
+from tfx_heads.components.evaluator.eval_config import check_head_references
 from tfx_heads.components.evaluator.options import EvaluationOptions
 from tfx_heads.components.evaluator.transforms import EvaluateHeads
 from tfx_heads.components.evaluator.validations import bless
@@ -71,6 +74,7 @@ def evaluate(
     model: str | None = None,
     *,
     options: EvaluationOptions | None = None,
+    eval_config: Any = None,
     baseline_model: str | None = None,
     baseline_output: str | None = None,
     beam_pipeline_args: Sequence[str] = (),
@@ -86,6 +90,8 @@ def evaluate(
         model: a SavedModel written by `heads.export_saved_model`: logits come from its
             `predict` signature. Exclusive with `logits_features`.
         options: the evaluation's options (default: `EvaluationOptions()`).
+        eval_config: a `tfma.EvalConfig` (the proto, or its JSON or text form) instead of
+            `options`: `EvaluationOptions.from_eval_config(eval_config, **option_values)`.
         baseline_model: a second SavedModel to evaluate in the same pass (the records are
             read and parsed once, then each model infers; see `EvaluateHeads`), with the
             same options (its head is read from it when `head` is None). Needs `model`.
@@ -106,6 +112,13 @@ def evaluate(
         TypeError: for a keyword that is no option.
         ValueError: for invalid arguments (a baseline without `model`, for example).
     """
+    if eval_config is not None:
+        if options is not None:
+            raise ValueError(
+                "Invalid arguments: expected `options` or `eval_config`, not both (the "
+                "options of an EvalConfig are EvaluationOptions.from_eval_config's)."
+            )
+        options = EvaluationOptions.from_eval_config(eval_config, **option_values)
     options = dataclasses.replace(options or EvaluationOptions(), **option_values)
     if baseline_model is None and baseline_output is not None:
         raise ValueError(
@@ -119,6 +132,7 @@ def evaluate(
             f"{options.logits_features!r}."
         )
     configs = [build_config(examples, output, options, head, model)]
+    check_options_against_head(options, configs[0].input_spec.head)
     if baseline_model is not None:
         baseline_output = baseline_output or os.path.join(output, constants.BASELINE_DIR)
         configs.append(build_config(examples, baseline_output, options, head, baseline_model))
@@ -133,6 +147,17 @@ def evaluate(
     if options.thresholds:
         bless(output, options.thresholds, baseline_output)
     return read_metrics(output)
+
+
+def check_options_against_head(options: EvaluationOptions, head: HeadDescription) -> None:
+    """Checks, before anything runs, that the thresholds name metric keys of the head and
+    that example weight keys are the head's (`eval_config.check_head_references`).
+
+    Raises:
+        ValueError: naming the metric or weight key.
+    """
+    keys = stats_for_head(head).metric_keys() if options.thresholds else ()
+    check_head_references(options.thresholds, options.example_weight_keys, head, keys)
 
 
 def read_metrics(output: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
+from tensorflow_model_analysis.proto import config_pb2
 
 from tfx_heads.components.evaluator.example_inputs import RaggedColumn, take_rows
 
@@ -39,14 +40,27 @@ OVERALL: SliceKey = ()
 class SliceSpec:
     """The features of one slicing: `()` for the overall slice.
 
+    `values` fixes some of the features to one value each (TFMA's `feature_values`): only
+    the slices with those values (compared as text) are evaluated; those features are in
+    `features` too.
+
     >>> SliceSpec.parse("trip_start_hour, company").features
     ('company', 'trip_start_hour')
+    >>> SliceSpec(("hour",), {"day": "1"}).features
+    ('day', 'hour')
     """
 
     features: tuple[str, ...] = ()
+    values: Mapping[str, str] | tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
-        features = tuple(self.features)
+        values = tuple(sorted(dict(self.values).items()))
+        object.__setattr__(self, "values", values)
+        features = tuple(self.features) + tuple(f for f, _ in values if f not in self.features)
+        if any(not isinstance(v, str) for _, v in values):
+            raise ValueError(
+                f"Invalid slice values: expected text values; received {dict(values)!r}."
+            )
         if any(not isinstance(f, str) or not f for f in features) or len(set(features)) != len(
             features
         ):
@@ -82,6 +96,16 @@ def slice_specs(slices: Sequence[str | Sequence[str] | SliceSpec]) -> tuple[Slic
     return tuple(specs)
 
 
+def tfma_slicing_spec(spec: SliceSpec) -> config_pb2.SlicingSpec:
+    """A slicing as TFMA's `SlicingSpec`: its free features in `feature_keys`, its fixed
+    ones in `feature_values`."""
+    values = dict(spec.values)
+    return config_pb2.SlicingSpec(
+        feature_keys=[feature for feature in spec.features if feature not in values],
+        feature_values=values,
+    )
+
+
 def slice_rows(
     spec: SliceSpec, columns: Mapping[str, RaggedColumn], size: int
 ) -> list[tuple[SliceKey, np.ndarray | None]]:
@@ -113,7 +137,8 @@ def slice_rows(
     result = []
     for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
         key = _decode(spec.features, codes[start], uniques)
-        result.append((key, rows[start:stop]))
+        if all(str(value) == dict(spec.values).get(f, str(value)) for f, value in key):
+            result.append((key, rows[start:stop]))
     return result
 
 
@@ -189,8 +214,12 @@ class SliceBatches(beam.DoFn):
         weights = None
         if self._replicate_weights is not None:
             weights = self._replicate_weights(prepared.file, prepared.record_index)
+        emitted: set[SliceKey] = set()  # fixed slices may repeat another spec's slice
         for spec in self._specs:
             for key, rows in slice_rows(spec, prepared.slice_columns, size):
+                if key in emitted:
+                    continue
+                emitted.add(key)
                 if rows is None:
                     yield key, SliceBatch(prepared.stats_batch, weights)
                 else:

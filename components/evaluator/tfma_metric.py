@@ -108,8 +108,10 @@ def _head_metric_computations(
     features = sorted({*names.values(), *(h.weight_key for h in heads if h.weight_key)})
     computations = []
     for model_name in model_names or [""]:
+        # `example_weighted=None`: the head weighs by its own weight column, and TFMA keys
+        # the thresholds of `MetricsSpec.thresholds` / `per_slice_thresholds` so.
         keys = [
-            tfma.metrics.MetricKey(name=key, model_name=model_name)
+            tfma.metrics.MetricKey(name=key, model_name=model_name, example_weighted=None)
             for key in stats_for_head(head).metric_keys()
         ]
         computations.append(

@@ -12,7 +12,8 @@ thresholds) and TFMA's `ValidationResult` in `validations.tfrecord`, which
   with the `metric_key` (`is_diff` for a change condition), the `metric_threshold` (a
   `value_threshold` with the bounds, or a `change_threshold`: `max_decrease` d is
   `absolute: -d, direction: HIGHER_IS_BETTER`, `max_increase` i is `absolute: i,
-  direction: LOWER_IS_BETTER`), the `metric_value` (the value; for a change condition the
+  direction: LOWER_IS_BETTER`, and `max_relative_decrease` / `max_relative_increase` the
+  same with `relative`), the `metric_value` (the value; for a change condition the
   change, candidate − baseline, as TFMA's diff metric) when known, and the reason as
   `message`;
 - a slice that a threshold names but the evaluation lacks is in `missing_slices`;
@@ -44,8 +45,8 @@ from tfx_heads.components.evaluator.slicing import SliceKey
 from tfx_heads.components.evaluator.writers import write_json, write_validation_result
 
 _DIRECTIONS = {
-    "max_decrease": config_pb2.MetricDirection.HIGHER_IS_BETTER,
-    "max_increase": config_pb2.MetricDirection.LOWER_IS_BETTER,
+    "decrease": config_pb2.MetricDirection.HIGHER_IS_BETTER,
+    "increase": config_pb2.MetricDirection.LOWER_IS_BETTER,
 }
 
 
@@ -171,8 +172,10 @@ def metric_threshold(
             proto.value_threshold.upper_bound.value = threshold.upper_bound
         return proto
     bound = getattr(threshold, condition)
-    proto.change_threshold.absolute.value = 0.0 - bound if condition == "max_decrease" else bound
-    proto.change_threshold.direction = _DIRECTIONS[condition]
+    decrease = condition.endswith("decrease")
+    field = "relative" if condition.startswith("max_relative") else "absolute"
+    getattr(proto.change_threshold, field).value = 0.0 - bound if decrease else bound
+    proto.change_threshold.direction = _DIRECTIONS["decrease" if decrease else "increase"]
     return proto
 
 
@@ -196,11 +199,13 @@ def _failure(
 
 def _slicing_spec(threshold: blessing.MetricThreshold) -> config_pb2.SlicingSpec:
     """The threshold's slice as a `SlicingSpec` (every slice: `{}`, as TFMA's thresholds
-    without a spec record it)."""
+    without a spec record it; a feature of any value: in `feature_keys`)."""
     if threshold.slice == blessing.ALL_SLICES:
         return config_pb2.SlicingSpec()
+    pattern = {str(key): str(value) for key, value in threshold.slice.items()}
     return config_pb2.SlicingSpec(
-        feature_values={str(key): str(value) for key, value in threshold.slice.items()}
+        feature_keys=sorted(k for k, v in pattern.items() if v == blessing.ANY_VALUE),
+        feature_values={k: v for k, v in pattern.items() if v != blessing.ANY_VALUE},
     )
 
 

@@ -83,7 +83,7 @@ from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
 from tfx_heads.components.evaluator.plots import HistogramPlot
-from tfx_heads.components.evaluator.slicing import SliceKey, SliceSpec
+from tfx_heads.components.evaluator.slicing import SliceKey, SliceSpec, tfma_slicing_spec
 
 _TFMA_SHARD_SUFFIX = "-00000-of-00001.tfrecord"
 """The file name TFMA's writer gives its single shard (`metrics` + this)."""
@@ -110,7 +110,7 @@ def eval_config(
         options.confidence_intervals.method = config_pb2.ConfidenceIntervalOptions.POISSON_BOOTSTRAP
     return config_pb2.EvalConfig(
         model_specs=[model_spec],
-        slicing_specs=[config_pb2.SlicingSpec(feature_keys=list(spec.features)) for spec in specs],
+        slicing_specs=[tfma_slicing_spec(spec) for spec in specs],
         options=options,
     )
 

@@ -124,6 +124,11 @@ def _bound(check: Mapping[str, Any], threshold: Mapping[str, Any] | None) -> str
         return f"change\u00a0\u2265\u00a0{format_number(0.0 - threshold['max_decrease'])}"
     if condition == "max_increase" and threshold.get("max_increase") is not None:
         return f"change\u00a0\u2264\u00a0{format_number(threshold['max_increase'])}"
+    bound = threshold.get(condition) if condition else None
+    if condition == "max_relative_decrease" and bound is not None:
+        return f"relative\u00a0change\u00a0\u2265\u00a0{format_number(0.0 - bound)}"
+    if condition == "max_relative_increase" and bound is not None:
+        return f"relative\u00a0change\u00a0\u2264\u00a0{format_number(bound)}"
     return ""
 
 

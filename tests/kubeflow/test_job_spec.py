@@ -50,7 +50,7 @@ def test_constant_parameters_keep_their_types(document, tmp_path):
 
     values = job_spec.task_parameters(evaluator, job, {})
 
-    assert values["confidence_intervals"] == 0 and isinstance(values["confidence_intervals"], int)
+    assert values["bootstrap_replicates"] == 0 and isinstance(values["bootstrap_replicates"], int)
     assert json.loads(values["slices"]) == [["trip_start_day"], ["trip_start_hour"]]
 
 

@@ -117,3 +117,18 @@ def test_the_blessed_model_was_pushed_and_serves_predictions(pipeline_run, serve
     assert destination.startswith(os.path.join(root, "serving"))
 
     serves_the_taxi_sample(destination)
+
+
+def test_the_demo_gives_the_evaluator_the_taxi_eval_config(tmp_path):
+    from google.protobuf import json_format
+    from tensorflow_model_analysis.proto import config_pb2
+
+    from tfx_heads.components.evaluator import constants
+    from tfx_heads.pipeline.taxi import config
+
+    args = cli.build_parser().parse_args(["run", "--root", str(tmp_path), "--sample-size", "10"])
+    evaluator = next(c for c in local_runner.build(args).components if c.id == "HeadEvaluator")
+    properties = evaluator.exec_properties
+    stored = json_format.Parse(properties[constants.EVAL_CONFIG_KEY], config_pb2.EvalConfig())
+    assert stored == config.eval_config()
+    assert json.loads(properties[constants.THRESHOLDS_KEY]) == []  # the dict form is unused

@@ -279,3 +279,51 @@ def test_thresholds_print_the_verdict_and_write_it_as_tfma_does(tmp_path, helper
     assert main_cli.main(argv) == 0
     assert "; blessed (1 condition checked)" in capsys.readouterr().out
     assert tfma.load_validation_result(output).validation_ok
+
+
+def test_an_eval_config_file_becomes_evaluation_options(tmp_path):
+    from tfx_heads.components.evaluator.blessing import MetricThreshold
+    from tfx_heads.components.evaluator.options import EvaluationOptions
+
+    config = tmp_path / "eval_config.pbtxt"
+    config.write_text(
+        'model_specs { label_key: "y" }\n slicing_specs { feature_keys: ["day"] }\n'
+        'metrics_specs { thresholds { key: "auc" value { value_threshold {'
+        " lower_bound { value: 0.5 } } } } }\n"
+    )
+    argv = ["evaluate", "--examples", "e", "--output", "o", "--model", "m"]
+    options = cli.evaluation_options(
+        main_cli.build_parser().parse_args([*argv, "--eval-config", str(config)])
+    )
+    assert options == EvaluationOptions(
+        label_keys="y", slices=["day"], thresholds=[MetricThreshold("auc", "*", lower_bound=0.5)]
+    )
+    argv += ["--eval-config", str(config), "--slice", "hour"]  # a second slicing place
+    with pytest.raises(ValueError, match=r"\['slices'\].*eval_config\.pbtxt"):
+        cli.evaluation_options(main_cli.build_parser().parse_args(argv))
+
+
+def test_an_eval_config_naming_no_metric_of_the_head_fails_before_evaluating(
+    tmp_path, helpers, capsys
+):
+    rows = [{"y": i % 2, "logit": [i / 10]} for i in range(10)]
+    path = helpers.write_examples(tmp_path / "data.tfrecord", rows, gzip=False)
+    head = tmp_path / "head.json"
+    head.write_text(json.dumps(heads.serialize(heads.BinaryClassHead())))
+    config = tmp_path / "eval_config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "metricsSpecs": [
+                    {"thresholds": {"mean_squared_error": {"valueThreshold": {"upperBound": 1}}}}
+                ]
+            }
+        )
+    )
+    output = tmp_path / "out"
+    argv = ["evaluate", "--examples", path, "--output", str(output), "--head-config", str(head)]
+    argv += ["--logits-feature", "logit", "--label-key", "y", "--eval-config", str(config)]
+    assert main_cli.main(argv) == 2  # bad input
+    error = capsys.readouterr().err
+    assert "'mean_squared_error'" in error and "no such metric key" in error
+    assert not output.exists()

@@ -89,7 +89,7 @@ def test_execution_properties_read_back():
         constants.SLICES_KEY: json.dumps([["b", "a"], ["day"]]),
         constants.THRESHOLDS_KEY: json.dumps([{"metric": "auc", "lower_bound": 0.6}]),
         constants.REJECT_MALFORMED_KEY: 1,
-        constants.CONFIDENCE_INTERVALS_KEY: 8,
+        constants.BOOTSTRAP_REPLICATES_KEY: 8,
     }
     options = EvaluationOptions.from_exec_properties(properties)
     assert options == EvaluationOptions(
@@ -100,7 +100,7 @@ def test_execution_properties_read_back():
         num_bootstrap_samples=8,
     )
     assert EvaluationOptions.from_exec_properties({}) == EvaluationOptions()
-    no_intervals = EvaluationOptions.from_exec_properties({constants.CONFIDENCE_INTERVALS_KEY: 0})
+    no_intervals = EvaluationOptions.from_exec_properties({constants.BOOTSTRAP_REPLICATES_KEY: 0})
     assert no_intervals.bootstrap_replicates == 0
     with pytest.raises(ValueError, match="Invalid thresholds"):
         EvaluationOptions.from_exec_properties({constants.THRESHOLDS_KEY: "{"})

@@ -77,3 +77,27 @@ def test_slice_batches_emit_row_subsets_and_replicate_weights():
     np.testing.assert_array_equal(
         out[(("g", 1),)].replicate_weights, out[()].replicate_weights[[0, 2]]
     )
+
+
+def test_fixed_values_keep_only_their_slices_and_a_slice_is_emitted_once():
+    columns = {"day": _column([[1], [2], [1], [3]]), "hour": _column([[5], [5], [6], [5]])}
+    fixed = SliceSpec(("hour",), {"day": "1"})
+    assert fixed.features == ("day", "hour")
+    assert [(key, rows.tolist()) for key, rows in slice_rows(fixed, columns, 4)] == [
+        ((("day", 1), ("hour", 5)), [0]),
+        ((("day", 1), ("hour", 6)), [2]),
+    ]
+    assert [key for key, _ in slice_rows(SliceSpec((), {"day": "2"}), columns, 4)] == [
+        (("day", 2),)
+    ]
+
+    class Prepared:
+        file = "f"
+        record_index = np.arange(4)
+        stats_batch = {"labels": np.array([1, 0, 1, 0])}
+        slice_columns = columns
+
+    # `day` and the fixed `day:2` share the slice day=2: it is emitted (and counted) once.
+    specs = slice_specs(["day", SliceSpec((), {"day": "2"})])
+    keys = [key for key, _ in SliceBatches(specs).process(Prepared())]
+    assert sorted(keys) == [(), (("day", 1),), (("day", 2),), (("day", 3),)]

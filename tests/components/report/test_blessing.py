@@ -197,3 +197,13 @@ def test_no_thresholds_shows_the_verdict_only():
     assert 'data-blessed="true"' in section and "0 condition(s) checked, 0 failed." in section
     assert "<table" not in section
     assert "<table" not in blessing_section(None) and "no verdict" in blessing_section(None)
+
+
+def test_relative_change_bounds_read_as_relative_changes():
+    from tfx_heads.components.report.blessing import _bound
+
+    threshold = {"metric": "auc", "max_relative_decrease": 0.1, "max_relative_increase": 0.25}
+    assert [_bound({"condition": c}, threshold) for c in threshold if c != "metric"] == [
+        "relative\u00a0change\u00a0\u2265\u00a0-0.1",
+        "relative\u00a0change\u00a0\u2264\u00a00.25",
+    ]

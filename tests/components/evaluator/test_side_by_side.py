@@ -1,0 +1,143 @@
+"""TFX's own Evaluator and HeadEvaluator given one `tfma.EvalConfig`: the taxi pipeline's,
+plus one threshold that fails and a relative change one. The stock Evaluator computes the
+heads' metrics with TFMA (`tfma_metric.head_metrics_spec`); both run on the same examples,
+model and baseline, and must agree on the slices, the metric values, the verdict of every
+threshold in every slice and `validation_ok`, as `tfma.load_validation_result` reads them."""
+
+import json
+import os
+
+import pytest
+import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.proto import config_pb2
+from tfx.components.evaluator import executor as tfx_evaluator
+from tfx.types import artifact_utils, standard_artifacts
+
+import heads
+from tfx_heads.components.evaluator import constants, tfma_metric
+from tfx_heads.components.evaluator.eval_config import eval_config_json
+from tfx_heads.components.evaluator.executor import Executor
+
+
+def _artifact(cls, uri, **properties):
+    artifact = cls()
+    artifact.uri = str(uri)
+    os.makedirs(artifact.uri, exist_ok=True)
+    for key, value in properties.items():
+        setattr(artifact, key, value)
+    return artifact
+
+
+def _inputs(folder, examples_glob, model, baseline):
+    """Examples (split `eval`), Model and baseline Model artifacts over the given files."""
+    examples = _artifact(
+        standard_artifacts.Examples,
+        folder / "examples",
+        split_names=artifact_utils.encode_split_names(["eval"]),
+    )
+    os.symlink(os.path.dirname(examples_glob), os.path.join(examples.uri, "Split-eval"))
+    models = []
+    for index, saved_model in enumerate((model, baseline), start=1):
+        artifact = _artifact(standard_artifacts.Model, folder / f"model{index}")
+        os.symlink(saved_model, os.path.join(artifact.uri, "Format-Serving"))
+        artifact.id = index
+        models.append(artifact)
+    return {
+        constants.EXAMPLES_KEY: [examples],
+        constants.MODEL_KEY: [models[0]],
+        constants.BASELINE_MODEL_KEY: [models[1]],
+    }
+
+
+def _eval_config(taxi_model):
+    """The taxi pipeline's EvalConfig, with the HeadMetrics spec TFMA computes the keys
+    with, a value threshold on every slice and a relative change threshold per day (the
+    short-trained model fails both in some days, and the taxi's trip_seconds bound)."""
+    from tfx_heads.pipeline.taxi import config
+
+    eval_config = config.eval_config()
+    head, label_keys = heads.load_head_config(taxi_model)
+    spec = tfma_metric.head_metrics_spec(head, label_keys)
+    spec.thresholds["auc/big_tipper"].value_threshold.lower_bound.value = 0.5
+    change = spec.per_slice_thresholds["prediction/mean/big_tipper"].thresholds.add()
+    change.slicing_specs.add(feature_keys=["trip_start_day"])
+    change.threshold.change_threshold.direction = config_pb2.MetricDirection.LOWER_IS_BETTER
+    change.threshold.change_threshold.relative.value = 0.5
+    eval_config.metrics_specs.append(spec)
+    eval_config.slicing_specs.pop()  # trip_start_day only: keep TFMA's run short
+    return eval_config
+
+
+def _failures(result):
+    """{(slice key, metric name, is_diff): failing value} of a ValidationResult."""
+    return {
+        (
+            str(tfma.slicer.deserialize_slice_key(entry.slice_key)),
+            failure.metric_key.name,
+            failure.metric_key.is_diff,
+        ): failure.metric_value.double_value.value
+        for entry in result.metric_validations_per_slice
+        for failure in entry.failures
+    }
+
+
+def _metrics(output, model_name):
+    result = tfma.load_eval_result(output, model_name=model_name)
+    return {
+        slice_key: {
+            name: value["doubleValue"]
+            for name, value in metrics[""][""].items()
+            if "doubleValue" in value
+        }
+        for slice_key, metrics in result.slicing_metrics
+    }
+
+
+@pytest.mark.slow
+def test_the_stock_evaluator_and_head_evaluator_agree_on_one_eval_config(
+    taxi_examples, taxi_model, taxi_baseline_model, tmp_path
+):
+    eval_config = _eval_config(taxi_model)
+    outputs = {}
+    for name, run in (("stock", tfx_evaluator.Executor), ("heads", Executor)):
+        inputs = _inputs(tmp_path / name, taxi_examples, taxi_model, taxi_baseline_model)
+        evaluation = _artifact(standard_artifacts.ModelEvaluation, tmp_path / name / "evaluation")
+        blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / name / "blessing")
+        properties = {
+            constants.EVAL_CONFIG_KEY: eval_config_json(eval_config),
+            constants.EXAMPLE_SPLITS_KEY: json.dumps(["eval"]),
+        }
+        outputs_dict = {constants.EVALUATION_KEY: [evaluation], constants.BLESSING_KEY: [blessing]}
+        run().Do(inputs, outputs_dict, properties)
+        outputs[name] = evaluation.uri, blessing
+
+    stock = tfma.load_validation_result(outputs["stock"][0])
+    ours = tfma.load_validation_result(outputs["heads"][0])
+    assert not stock.validation_ok and not ours.validation_ok
+    failed = _failures(ours)
+    assert set(_failures(stock)) == set(failed)
+    # Each kind failed somewhere (the AUC bound and the relative change in some days, the
+    # taxi's trip_seconds loss bound overall) and held elsewhere.
+    names = {(name, is_diff) for _, name, is_diff in failed}
+    assert names == {
+        ("auc/big_tipper", False),
+        ("prediction/mean/big_tipper", True),
+        ("average_loss/trip_seconds", False),
+    }
+    assert len(failed) < 8 + 7 + 1  # AUC in 8 slices, the change in 7 days, the loss overall
+    for key, value in _failures(stock).items():
+        assert failed[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+    for name in ("stock", "heads"):
+        blessing = outputs[name][1]
+        assert blessing.get_int_custom_property("blessed") == 0, name
+
+    # The same slices and metric values (TFMA batches inference differently, so logits may
+    # differ in the last float32 bit).
+    stock_metrics = _metrics(outputs["stock"][0], "candidate")
+    our_metrics = _metrics(outputs["heads"][0], "")
+    assert set(stock_metrics) == set(our_metrics) and len(our_metrics) == 8
+    for slice_key, values in our_metrics.items():
+        for key in ("auc/big_tipper", "average_loss/trip_seconds", "prediction/mean/big_tipper"):
+            assert stock_metrics[slice_key][key] == pytest.approx(
+                values[key], rel=1e-5, abs=1e-6
+            ), (slice_key, key)
