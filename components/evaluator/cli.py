@@ -112,6 +112,13 @@ _OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
         },
     ),
     (
+        "--min-slice-size",
+        {
+            "type": int,
+            "help": "a slice with fewer examples reports its example counts only (default 1)",
+        },
+    ),
+    (
         "--thresholds",
         {
             "metavar": "FILE",
@@ -237,7 +244,7 @@ def evaluation_options(args: argparse.Namespace) -> EvaluationOptions:
 
     optional = {
         name: getattr(args, name)
-        for name in ("num_buckets", "class_num_buckets", "max_exact_scores")
+        for name in ("num_buckets", "class_num_buckets", "max_exact_scores", "min_slice_size")
         if getattr(args, name) is not None
     }
     values = dict(

@@ -23,6 +23,7 @@ from tfx_heads.components.evaluator.example_inputs import (
     sample_examples,
 )
 from tfx_heads.components.evaluator.head_inputs import InputSpec, build_input_spec
+from tfx_heads.components.evaluator.inference import LOGITS_KEY, PREDICT_SIGNATURE
 from tfx_heads.components.evaluator.options import EvaluationOptions
 from tfx_heads.components.evaluator.slicing import SliceSpec, slice_specs
 
@@ -157,6 +158,8 @@ def build_config(
         )
     files = match_files(examples)
     head_config, label_keys, description = resolve_head(head, model, options.label_keys)
+    if model is not None:
+        check_model_logits(model, description)
     specs = slice_specs(options.slices)
     spec = _input_spec(files, description, label_keys, specs, options)
     return EvaluationConfig(
@@ -187,6 +190,7 @@ def _input_spec(
     keys.discard(None)
     sample = sample_examples(files, options.compression, reject_malformed=options.reject_malformed)
     types = feature_types(sample, sorted(keys))
+    check_logits_widths(sample, heads, logits)
     multi_hot = [
         labels[single.name]
         for single in heads
@@ -202,3 +206,74 @@ def _input_spec(
         multi_hot_keys=multi_hot,
         label_formats=options.label_formats,
     )
+
+
+def check_logits_widths(
+    sample: Sequence[tf.train.Example],
+    heads: Sequence[HeadDescription],
+    logits_features: Mapping[str | None, str],
+) -> None:
+    """Fails early when a head's logits feature never has the head's logits dimension.
+
+    Runs on the sampled records, before any statistics exist (a head's per-class
+    statistics are sized by its classes: a wrong head must not allocate them). A sample
+    with some rows of the right width passes; the others are then rejected (or fail) row
+    by row in the pipeline, naming their records.
+
+    Raises:
+        ValueError: naming the feature, the widths found and the head's logits dimension.
+    """
+    for head in heads:
+        key = logits_features.get(head.name)
+        widths = set()
+        for example in sample:
+            feature = example.features.feature.get(key) if key else None
+            if feature is not None and feature.WhichOneof("kind"):
+                values = getattr(feature, feature.WhichOneof("kind")).value
+                widths.add(len(values))
+        if widths and head.logits_dimension not in widths:
+            raise ValueError(
+                f"Invalid logits feature {key!r} of {head.subject}: expected "
+                f"{head.logits_dimension} values per example (the head's logits dimension); "
+                f"received {_widths(widths)} values in every one of the first {len(sample)} "
+                "records that holds it. Check the head's n_classes (or label_dimension) "
+                "against the data."
+            )
+
+
+def check_model_logits(model: str, head: HeadDescription) -> None:
+    """Fails early when the model's `predict` signature declares logits of another width
+    than the head's logits dimension (read from `saved_model.pb`, without loading it).
+
+    Outputs of unknown width, or a SavedModel that cannot be parsed here, pass (inference
+    checks them).
+
+    Raises:
+        ValueError: naming the output, its width and the head's logits dimension.
+    """
+    from tensorflow.python.tools import saved_model_utils  # noqa: PLC0415
+
+    try:
+        graph = saved_model_utils.get_meta_graph_def(model, "serve")
+    except (OSError, RuntimeError, ValueError):
+        return
+    signature = graph.signature_def.get(PREDICT_SIGNATURE)
+    if signature is None:
+        return
+    multi = head.kind == "multi_head"
+    for single in head.single_heads:
+        name = f"{single.name}/{LOGITS_KEY}" if multi else LOGITS_KEY
+        output = signature.outputs.get(name)
+        dims = [] if output is None or output.tensor_shape.unknown_rank else output.tensor_shape.dim
+        width = dims[-1].size if dims else -1
+        if width >= 0 and width != single.logits_dimension:
+            raise ValueError(
+                f"Invalid `model` {model}: expected output {name!r} of its "
+                f"'{PREDICT_SIGNATURE}' signature to hold {single.logits_dimension} logits per "
+                f"example ({single.subject}'s logits dimension); received {width}."
+            )
+
+
+def _widths(widths: set[int]) -> str:
+    found = sorted(widths)
+    return str(found[0]) if len(found) == 1 else " or ".join(map(str, found))

@@ -67,9 +67,15 @@ UNREADABLE_RECORDS_REASON = "unreadable_records"
 DEFAULT_BATCH_SIZE = 4096
 DEFAULT_NUM_BOOTSTRAP_SAMPLES = 20
 DEFAULT_CONFIDENCE_LEVEL = 0.95
+DEFAULT_MIN_SLICE_SIZE = 1
+"""Slices with fewer examples report their counts only (TFMA's `min_slice_size`; 1: every
+slice with an example reports every metric)."""
 MAX_PLOT_POINTS = 1000
-MAX_CLASS_CURVES = 10
-"""Per-class curves plotted for a head that selects no classes: its largest classes."""
+MAX_PLOTTED_CLASS_CURVES = 10
+"""Per-class curves plotted (stored in the plots records) for a head that selects no
+classes: its largest classes. Not the number of classes with per-class curve metrics
+(`heads.stats.multilabel_stats.MAX_DEFAULT_CLASS_CURVES`), nor the report's
+`DRAWN_CLASS_CURVES`."""
 PROGRESS_INTERVAL_SECONDS = 10.0
 
 # Reasons an example is rejected (the keys of `rejected.reasons` in metrics.json). A

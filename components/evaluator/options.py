@@ -65,6 +65,9 @@ class EvaluationOptions:
         logit_range: AUC histograms cover logits in `[-logit_range, logit_range]`.
         inference_chunk_size: examples per call of the model's signature (every call has
             this shape, so logits do not depend on the batch size; see `inference`).
+        min_slice_size: a slice with fewer examples reports only its example counts (no
+            other metric, interval or plot; `metrics.json` marks it `counts_only`), as
+            TFMA's `min_slice_size`; an int >= 1.
 
     Raises:
         TypeError: for `confidence_intervals` that is not a bool, or a statistics option of
@@ -95,6 +98,7 @@ class EvaluationOptions:
     max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES
     logit_range: float = DEFAULT_LOGIT_RANGE
     inference_chunk_size: int = DEFAULT_CHUNK_SIZE
+    min_slice_size: int = constants.DEFAULT_MIN_SLICE_SIZE
 
     def __post_init__(self) -> None:
         for name in ("label_keys", "logits_features", "label_formats", "example_weight_keys"):
@@ -135,6 +139,14 @@ class EvaluationOptions:
             validate_num_buckets(self.class_num_buckets, "class_num_buckets")
         validate_max_exact_scores(self.max_exact_scores)
         validate_logit_range(self.logit_range)
+        if isinstance(self.min_slice_size, bool) or not isinstance(self.min_slice_size, int):
+            raise TypeError(
+                f"Invalid `min_slice_size`: expected an int >= 1; received {self.min_slice_size!r}."
+            )
+        if self.min_slice_size < 1:
+            raise ValueError(
+                f"Invalid `min_slice_size`: expected an int >= 1; received {self.min_slice_size!r}."
+            )
 
     @property
     def bootstrap_replicates(self) -> int:

@@ -23,6 +23,7 @@ class-based metrics, else of its largest classes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -32,6 +33,7 @@ from heads.description import HeadDescription
 from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
 from heads.stats.histogram import bucket_edges
 from heads.stats.losses import sigmoid
+from heads.stats.sparse_histogram import occupied_buckets
 
 
 class HistogramPlot(NamedTuple):
@@ -57,6 +59,15 @@ class HistogramPlot(NamedTuple):
     """float64 `[C]` weighted prediction sum per calibration bucket (bucket centres)."""
 
 
+@functools.lru_cache(maxsize=8)
+def _grid(num_buckets: int, logit_range: float) -> tuple[np.ndarray, np.ndarray]:
+    """The bucket edges in logits and the buckets' centre probabilities (read-only)."""
+    edges = bucket_edges(num_buckets, logit_range)
+    centres = sigmoid((edges[:-1] + edges[1:]) / 2.0)
+    edges.flags.writeable = centres.flags.writeable = False
+    return edges, centres
+
+
 def histogram_plot(
     histogram: np.ndarray,
     logit_range: float,
@@ -67,7 +78,8 @@ def histogram_plot(
     """Plot data of one label-split logit histogram.
 
     Args:
-        histogram: float64 `[2, N]`: negative and positive weight per logit bucket.
+        histogram: float64 `[2, N]` (or a `SparseHistogram`): negative and positive weight
+            per logit bucket.
         logit_range: `L`, the histogram covers `[-L, L]` (clamped outside).
         max_points: most thresholds to keep (about; both ends are always kept).
         output_name: see `HistogramPlot`.
@@ -76,19 +88,23 @@ def histogram_plot(
     Returns:
         `HistogramPlot`.
     """
-    negatives, positives = np.asarray(histogram, np.float64)
-    num_buckets = negatives.shape[0]
+    buckets, negatives, positives = occupied_buckets(histogram)
+    num_buckets = histogram.shape[-1]
+    logit_edges, centres = _grid(num_buckets, logit_range)
+    # Only the occupied buckets: a cumulative sum over the empty ones adds zeros, and a
+    # threshold target lands just above an occupied bucket (or at 0), so the points are
+    # those of the full histogram, at a cost that follows the buckets in use.
     weights = negatives + positives
-    cumulative = np.zeros(num_buckets + 1)
-    np.cumsum(weights, out=cumulative[1:])
+    cumulative = np.r_[0.0, np.cumsum(weights)]
     total = cumulative[-1]
     targets = total * np.arange(max_points + 1) / max_points
-    edges = np.unique(np.r_[0, np.searchsorted(cumulative, targets), num_buckets])
-    negatives_below = np.r_[0.0, np.cumsum(negatives)][edges]
-    positives_below = np.r_[0.0, np.cumsum(positives)][edges]
-    logit_edges = bucket_edges(num_buckets, logit_range)
-    centres = sigmoid((logit_edges[:-1] + logit_edges[1:]) / 2.0)
-    predictions_below = np.r_[0.0, np.cumsum(weights * centres)][edges]
+    found = np.searchsorted(cumulative, targets)
+    landed = np.where(found == 0, 0, np.r_[-1, buckets][np.minimum(found, buckets.size)] + 1)
+    edges = np.unique(np.r_[0, landed, num_buckets])
+    below = np.searchsorted(buckets, edges)  # occupied buckets below each edge
+    negatives_below = np.r_[0.0, np.cumsum(negatives)][below]
+    positives_below = np.r_[0.0, np.cumsum(positives)][below]
+    predictions_below = np.r_[0.0, np.cumsum(weights * centres[buckets])][below]
     bounds = sigmoid(logit_edges[edges])
     bounds[0], bounds[-1] = -np.inf, np.inf
     return HistogramPlot(
@@ -100,7 +116,7 @@ def histogram_plot(
         true_negatives=negatives_below,
         false_negatives=positives_below,
         bucket_bounds=bounds,
-        bucket_weights=np.diff(cumulative[edges]),
+        bucket_weights=np.diff(cumulative[below]),
         bucket_labels=np.diff(positives_below),
         bucket_predictions=np.diff(predictions_below),
     )
@@ -155,6 +171,8 @@ def _plotted_classes(
             plotted[output_name] = set(classes)
             continue
         per_class = [c for c in curves if c.output_name == output_name and c.class_id is not None]
-        largest = sorted(per_class, key=lambda c: (-float(c.histogram[1].sum()), c.class_id))
+        largest = sorted(
+            per_class, key=lambda c: (-float(np.asarray(c.histogram)[1].sum()), c.class_id)
+        )
         plotted[output_name] = {c.class_id for c in largest[:max_classes]}
     return plotted

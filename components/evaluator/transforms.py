@@ -128,7 +128,8 @@ def stats_options(config: EvaluationConfig) -> dict[str, Any]:
         num_bootstrap_samples=options.bootstrap_replicates,
         confidence=options.confidence_level,
         max_plot_points=constants.MAX_PLOT_POINTS,
-        max_class_curves=constants.MAX_CLASS_CURVES,
+        max_class_curves=constants.MAX_PLOTTED_CLASS_CURVES,
+        min_slice_size=options.min_slice_size,
     )
 
 
@@ -157,6 +158,7 @@ def write_results(config: EvaluationConfig, counts: beam.PCollection) -> WriteRe
         empty=stats.finalize(stats.create()),
         data_location=config.data_location,
         model_location=config.model or "<logits features>",
+        min_slice_size=config.options.min_slice_size,
     )
 
 

@@ -27,9 +27,15 @@ cost about 1.5 s of every evaluation's start-up):
 
 `metrics.json`, written once from the combined results:
 
-    {"slices": [{"slice": {}, "example_count": N, "weighted_example_count": W,
+    {"min_slice_size": M, "class_curves": [{"head": name, "n_classes": C, "classes": "all"
+     or [ids], "max_default_class_curves": K}, ...],
+     "slices": [{"slice": {}, "example_count": N, "weighted_example_count": W,
                  "metrics": {"<key>": value, ...}, "heads": [...]}, ...],
      "rejected": {"count": R, "reasons": {"<reason>": count, ...}}}
+
+A slice with fewer than `min_slice_size` examples (`EvaluationOptions.min_slice_size`,
+default 1) has `"counts_only": true` and its count keys only in `metrics` (and in TFMA's
+records, with no plots).
 
 With `reject_malformed`, files whose rest could not be read are listed in
 `"rejected": {..., "unreadable_files": [{"file": f, "where": w, "problem": p, "records": n}]}`
@@ -69,7 +75,9 @@ from tensorflow_model_analysis.writers.metrics_plots_and_validations_writer impo
 
 from heads import keys
 from heads.description import HeadDescription
+from heads.stats import stats_for_head
 from heads.stats.metric_keys import StatsMetricKeys, suffixed
+from heads.stats.multilabel_stats import MAX_DEFAULT_CLASS_CURVES
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
@@ -205,6 +213,7 @@ def metrics_json(
     counts: ExampleCounts,
     specs: Sequence[SliceSpec],
     head: HeadDescription,
+    min_slice_size: int = 1,
 ) -> dict[str, Any]:
     """The `metrics.json` document (see the module docstring).
 
@@ -213,6 +222,7 @@ def metrics_json(
         counts: the evaluation's example counts.
         specs: the slicings, overall first (they order the slices).
         head: the evaluated head's description.
+        min_slice_size: the evaluation's `min_slice_size` (recorded in the document).
     """
     count_key, weighted_key = count_keys(head)
     layout = HeadMetricLayout(head)
@@ -231,6 +241,8 @@ def metrics_json(
             "metrics": dict(result.metrics),
             "heads": layout.entries(result.metrics, result.intervals),
         }
+        if result.counts_only:
+            entry["counts_only"] = True
         if result.intervals is not None:
             entry["confidence_intervals"] = {
                 key: {
@@ -244,7 +256,34 @@ def metrics_json(
     rejected = {"count": sum(counts.rejected.values()), "reasons": dict(counts.rejected)}
     if counts.unreadable:
         rejected["unreadable_files"] = [dict(entry) for entry in counts.unreadable]
-    return {"slices": slices, "rejected": rejected}
+    return {
+        "min_slice_size": min_slice_size,
+        "class_curves": class_curves(head),
+        "slices": slices,
+        "rejected": rejected,
+    }
+
+
+def class_curves(head: HeadDescription) -> list[dict[str, Any]]:
+    """Which classes of each multi-class and multi-label head have per-class curves
+    (`auc/class<c>`, ... and their plots): every class, the classes the head selects, or
+    none for a multi-label head of more than `MAX_DEFAULT_CLASS_CURVES` classes that selects
+    none (see `heads.stats.factory`)."""
+    found = []
+    for single in head.single_heads:
+        if single.kind not in ("multi_class", "multi_label"):
+            continue
+        stats_obj = stats_for_head(single)
+        curves = getattr(stats_obj, "curve_classes", stats_obj.classes)
+        found.append(
+            {
+                "head": single.name,
+                "n_classes": single.n_classes,
+                "classes": "all" if len(curves) == single.n_classes else list(curves),
+                "max_default_class_curves": MAX_DEFAULT_CLASS_CURVES,
+            }
+        )
+    return found
 
 
 def with_overall(
@@ -276,6 +315,7 @@ class WriteResults(beam.PTransform):
             was rejected, so the overall slice always exists).
         data_location: the examples' glob (shown by TFMA).
         model_location: the SavedModel, or a description of the logits features.
+        min_slice_size: slices with fewer examples have counts only (see `metrics_json`).
     """
 
     def __init__(
@@ -289,6 +329,7 @@ class WriteResults(beam.PTransform):
         empty: SliceResult,
         data_location: str,
         model_location: str,
+        min_slice_size: int = 1,
     ) -> None:
         super().__init__()
         self._output = output
@@ -300,6 +341,7 @@ class WriteResults(beam.PTransform):
         self._counts = counts
         self._data_location = data_location
         self._model_location = model_location
+        self._min_slice_size = min_slice_size
 
     def expand(self, results: beam.PCollection) -> beam.PCollection:
         output = self._output
@@ -315,6 +357,7 @@ class WriteResults(beam.PTransform):
             data_location=self._data_location,
             model_location=self._model_location,
             output=output,
+            min_slice_size=self._min_slice_size,
         )
 
 
@@ -378,13 +421,14 @@ def _write_documents(
     data_location: str,
     model_location: str,
     output: str,
+    min_slice_size: int = 1,
 ) -> str:
     """Writes TFMA's files (`_write_tfma_results`), `metrics.json`, `validations.tfrecord`
     and `head_config.json`; returns the path of `metrics.json`."""
     tf.io.gfile.makedirs(output)
     results = with_overall(results, empty)
     _write_tfma_results(results, config, data_location, model_location, output)
-    document = metrics_json(results, counts, specs, head)
+    document = metrics_json(results, counts, specs, head, min_slice_size)
     path = os.path.join(output, constants.METRICS_JSON_FILE)
     write_json(document, path)
     write_validation_result(output)

@@ -12,7 +12,8 @@ from tfx_heads.components.report.sections import NOT_COMPUTED, esc, format_numbe
 
 DRAWN_CLASS_CURVES = 6
 """Per-class curves the report draws per head (the classes with the most positives), of the
-at most `tfx_heads.components.evaluator.constants.MAX_CLASS_CURVES` the evaluator stores."""
+at most `tfx_heads.components.evaluator.constants.MAX_PLOTTED_CLASS_CURVES` the evaluator
+stores."""
 
 
 def _curve_label(curve: Curve) -> str:

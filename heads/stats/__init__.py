@@ -3,9 +3,9 @@
 Per-head classes (`BinaryStats`, `MulticlassStats`, `MultilabelStats`, `RegressionStats`,
 `MultiHeadStats`, or `stats_for_head(heads.describe(head))`) turn batches of processed arrays
 into stats (dicts of NumPy arrays) with `create` / `update` / `merge` / `compute`, the four
-methods a Beam `CombineFn` needs (see `heads.stats.base_stats`). The metric math lives in
-functional modules, each with `_update` / `_merge` / `_compute` stages and a public one-shot
-function:
+methods a Beam `CombineFn` needs (see `heads.stats.base_stats`; every state merges by the
+one elementwise sum of `merge_stats` / `merge_stats_into`). The metric math lives in
+functional modules, each with `_update` / `_compute` stages and a public one-shot function:
 
 - `histogram`: label-split weighted histograms of logits (`logit_histogram`);
 - `score_counts`: exact weights per distinct score, while within a budget (`ScoreCounts`);

@@ -37,15 +37,19 @@ import numpy as np
 from heads.stats.inputs import invalid, validate_name
 from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from heads.stats.score_counts import ScoreCounts
+from heads.stats.sparse_histogram import SparseHistogram
 
 __all__ = ["CurveHistogram", "HeadStats", "Stats", "merge_stats", "merge_stats_into"]
 
 _CHUNK_CELLS = 2**16
 """Cells (examples x logits) added per chunk: keeps every temporary array in cache."""
 
-Stats = dict[str, Union[np.ndarray, ScoreCounts, "Stats"]]
-"""Sufficient statistics: arrays, exact score counts (or nested stats for a MultiHead) by
-name."""
+Stats = dict[str, Union[np.ndarray, ScoreCounts, SparseHistogram, "Stats"]]
+"""Sufficient statistics: arrays, exact score counts, sparse histograms (or nested stats for
+a MultiHead) by name."""
+
+_MERGEABLE = (ScoreCounts, SparseHistogram)
+"""Statistics objects that merge themselves (`check_compatible`, `merged`, `merge_from`)."""
 
 
 class CurveHistogram(NamedTuple):
@@ -68,7 +72,7 @@ def _check_layout(first: Stats, second: Stats) -> None:
         other = second[key]
         if isinstance(value, Mapping):
             _check_layout(value, other)
-        elif isinstance(value, ScoreCounts):
+        elif isinstance(value, _MERGEABLE):
             value.check_compatible(other)
         elif np.shape(value) != np.shape(other):
             raise ValueError(
@@ -81,7 +85,7 @@ def _sum(first: Stats, second: Stats) -> Stats:
     def merged(value: Any, other: Any) -> Any:
         if isinstance(value, Mapping):
             return _sum(value, other)
-        if isinstance(value, ScoreCounts):
+        if isinstance(value, _MERGEABLE):
             return value.merged(other)
         return np.add(value, other, out=np.empty_like(value))
 
@@ -92,7 +96,7 @@ def _add_into(target: Stats, source: Stats) -> None:
     for key, value in target.items():
         if isinstance(value, Mapping):
             _add_into(value, source[key])
-        elif isinstance(value, ScoreCounts):
+        elif isinstance(value, _MERGEABLE):
             value.merge_from(source[key])
         else:
             np.add(value, source[key], out=value)
@@ -124,7 +128,9 @@ def merge_stats_into(target: Stats, source: Stats) -> Stats:
 
 
 class HeadStats(abc.ABC):
-    """Mergeable metric statistics of one head type (see the module docstring)."""
+    """Mergeable metric statistics of one head type (see the module docstring): the
+    interface a combiner uses. `SingleHeadStats` implements it for one head;
+    `heads.stats.multi_head_stats.MultiHeadStats` composes several."""
 
     def __init__(self, name: str | None) -> None:
         self._name = validate_name(name)
@@ -139,6 +145,48 @@ class HeadStats(abc.ABC):
         """Returns empty stats (all zeros)."""
 
     @abc.abstractmethod
+    def compute(self, stats: Stats) -> dict[str, float]:
+        """Finalizes stats into the head's metric dict (key -> Python float)."""
+
+    @abc.abstractmethod
+    def update(self, stats: Stats | None, batch: Mapping[str, Any]) -> Stats:
+        """Adds one batch to `stats` (None: new stats) in place and returns them."""
+
+    @abc.abstractmethod
+    def count_metrics(self, stats: Stats) -> dict[str, float]:
+        """Only the `example_count` and `weighted_example_count` keys of `compute` (same
+        values), at no cost: what a slice too small for its other metrics reports."""
+
+    def merge(self, first: Stats, second: Stats) -> Stats:
+        """Returns the merged stats of two disjoint parts of the data (elementwise sum).
+
+        The inputs are left unchanged; see `merge_into` for the in-place form.
+        """
+        return merge_stats(first, second)
+
+    def merge_into(self, target: Stats, source: Stats) -> Stats:
+        """Adds `source` into `target` in place and returns `target` (see `merge`)."""
+        return merge_stats_into(target, source)
+
+    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
+        """The histogram of every ROC/PR curve in `stats` (none for regression heads), for
+        plots: pooled curves first, then one per class in class-id order."""
+        return []
+
+    def metric_keys(self) -> tuple[str, ...]:
+        """The keys `compute` returns, in order (computed on empty stats, so it costs one
+        `compute`: about a second for 1,000 per-class curves)."""
+        return tuple(self.compute(self.create()))
+
+    def _key(self, key: str) -> str:
+        return suffixed(key, self._name)
+
+
+class SingleHeadStats(HeadStats):
+    """The statistics of one (single) head: a batch is validated whole (`_prepare`), then
+    added in chunks (`_add_rows`)."""
+
+    @abc.abstractmethod
     def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
         """Validates a whole batch and returns its arrays flattened to `[M, ...]` rows.
 
@@ -149,10 +197,6 @@ class HeadStats(abc.ABC):
     @abc.abstractmethod
     def _add_rows(self, stats: Stats, rows: Mapping[str, np.ndarray | None]) -> None:
         """Adds a chunk of prepared rows into `stats` in place."""
-
-    @abc.abstractmethod
-    def compute(self, stats: Stats) -> dict[str, float]:
-        """Finalizes stats into the head's metric dict (key -> Python float)."""
 
     def update(self, stats: Stats | None, batch: Mapping[str, Any]) -> Stats:
         """Adds one batch to `stats` in place and returns them.
@@ -188,27 +232,6 @@ class HeadStats(abc.ABC):
                 },
             )
 
-    def merge(self, first: Stats, second: Stats) -> Stats:
-        """Returns the merged stats of two disjoint parts of the data (elementwise sum).
-
-        The inputs are left unchanged; see `merge_into` for the in-place form.
-        """
-        return merge_stats(first, second)
-
-    def merge_into(self, target: Stats, source: Stats) -> Stats:
-        """Adds `source` into `target` in place and returns `target` (see `merge`)."""
-        return merge_stats_into(target, source)
-
-    def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
-        """The histogram of every ROC/PR curve in `stats` (none for regression heads), for
-        plots: pooled curves first, then one per class in class-id order."""
-        return []
-
-    def metric_keys(self) -> tuple[str, ...]:
-        """The keys `compute` returns, in order (computed on empty stats, so it costs one
-        `compute`: about a second for 1,000 per-class curves)."""
-        return tuple(self.compute(self.create()))
-
     def reduced_loss(self, stats: Stats) -> float:
         """The head's training loss over all the data, with `sum_over_batch_size` semantics.
 
@@ -227,8 +250,11 @@ class HeadStats(abc.ABC):
     def _loss_elements_per_example(self) -> int:
         return 1
 
-    def _key(self, key: str) -> str:
-        return suffixed(key, self._name)
+    def count_metrics(self, stats: Stats) -> dict[str, float]:
+        return self._count_metrics(stats, self._weight_total(stats))
+
+    def _weight_total(self, stats: Stats) -> float:
+        return float(stats["moments"][0])
 
     def _count_metrics(self, stats: Stats, weight_total: float) -> dict[str, float]:
         return {

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, SingleHeadStats, Stats
 from heads.stats.curve import CurveMetrics, curve_metrics
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
@@ -42,6 +42,7 @@ from heads.stats.score_counts import (
     ScoreCounts,
     validate_max_exact_scores,
 )
+from heads.stats.sparse_histogram import SparseHistogram
 from heads.stats.threshold_counts import (
     ThresholdMetrics,
     _add_threshold_levels,
@@ -134,7 +135,7 @@ class _CountMap:
         return level_counts(table.reshape(self._shape), self._ranks)
 
 
-class BinaryStats(HeadStats):
+class BinaryStats(SingleHeadStats):
     """Statistics of `BinaryClassHead` metrics.
 
     Batch keys:
@@ -159,8 +160,10 @@ class BinaryStats(HeadStats):
     (18 ns an example: 6.5 for the sigmoid and the loss, 4.5 for the histogram, 3 for
     the confusion counts, 1.5 for the weighted sums, 1.5 for the checks and label classes).
 
-    Memory per accumulator: `16 * num_buckets` bytes (1 MiB at 2**16) plus the exact
-    counts, 20 bytes a distinct score up to `max_exact_scores` (`heads.stats.score_counts`).
+    Memory per accumulator: 16 bytes per histogram cell in use, up to `4 * num_buckets`
+    bytes, then `16 * num_buckets` (1 MiB at 2**16; `heads.stats.sparse_histogram`), plus
+    the exact counts, 20 bytes a distinct score up to `max_exact_scores`
+    (`heads.stats.score_counts`): a slice's statistics grow with its examples.
 
     Args:
         thresholds: floats in `(0, 1)` for the `.../positive_threshold_%g` keys.
@@ -207,7 +210,7 @@ class BinaryStats(HeadStats):
             "example_count": np.zeros((), dtype=np.int64),
             "moments": np.zeros(4),
             "confusion_counts": np.zeros((len(self._thresholds) + 2, 3)),
-            "histogram": np.zeros((2, self._num_buckets)),
+            "histogram": SparseHistogram(self._num_buckets),
             "scores": ScoreCounts(1, self._max_exact_scores),
         }
 

@@ -73,13 +73,13 @@ import numpy as np
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
     DEFAULT_NUM_BUCKETS,
-    _logit_histogram_merge,
     _logit_histogram_update,
     logit_histogram_validate_args,
 )
 from heads.stats.inputs import BinaryLabels, binary_labels
 from heads.stats.moments import safe_divide as _safe_divide
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES, ScoreCounts
+from heads.stats.sparse_histogram import SparseHistogram, occupied_buckets
 
 __all__ = [
     "CurveMetrics",
@@ -129,11 +129,6 @@ def _binary_curve_update(
     return _logit_histogram_update(histogram, logits, labels, weights, num_buckets, logit_range)
 
 
-def _binary_curve_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Merges two curve states: their elementwise sum."""
-    return _logit_histogram_merge(first, second)
-
-
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
     """Cumulative sum along the last axis, shifted so entry i sums entries before i."""
     result = np.zeros_like(values)
@@ -172,14 +167,12 @@ def _roc_numerator(neg: np.ndarray, pos: np.ndarray) -> float:
     return np.sum(pos * (_exclusive_cumsum(neg) + 0.5 * neg))
 
 
-def _curve(negatives: np.ndarray, positives: np.ndarray) -> tuple[float, ...]:
-    """Finalizes one histogram (float64 `[N]` rows); returns the six `CurveMetrics` values.
-
-    Works on the occupied buckets only (empty ones add nothing), so the cost follows the
-    number of distinct buckets in use, not the resolution.
+def _curve(occupied: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[float, ...]:
+    """Finalizes one histogram from its occupied buckets (`occupied_buckets`: ascending
+    bucket ids and their negative and positive weights); returns the six `CurveMetrics`
+    values. Empty buckets add nothing, so the cost follows the buckets in use, not the
+    resolution.
     """
-    occupied = np.flatnonzero((negatives != 0) | (positives != 0))
-    neg, pos = negatives[occupied], positives[occupied]
     total_pos, total_neg = pos.sum(), neg.sum()
     pairs = total_pos * total_neg
 
@@ -239,21 +232,22 @@ def curve_metrics(histograms: np.ndarray, counts: ScoreCounts | None = None) -> 
     from its histogram with error bounds.
 
     Args:
-        histograms: float64 `[2, N]` (one curve) or `[C, 2, N]`.
+        histograms: float64 `[2, N]` or a `SparseHistogram` (one curve), or `[C, 2, N]`.
         counts: the curves' `ScoreCounts` (keys: log-odds), or None for histograms only.
 
     Returns:
         `CurveMetrics` of Python floats (`[2, N]` input) or float64 `[C]` arrays.
     """
-    histograms = np.asarray(histograms, dtype=np.float64)
-    single = histograms.ndim == 2
-    curves = histograms[None] if single else histograms
+    if not isinstance(histograms, SparseHistogram):
+        histograms = np.asarray(histograms, dtype=np.float64)
+    single = len(histograms.shape) == 2
+    curves = [histograms] if single else histograms
     values = []
     with np.errstate(divide="ignore", invalid="ignore"):
         for index, histogram in enumerate(curves):
             exact = None if counts is None else counts.curve_counts(index)
             if exact is None:
-                values.append(_curve(histogram[0], histogram[1]))
+                values.append(_curve(*occupied_buckets(histogram)))
             else:
                 values.append(_exact_curve(exact[1], exact[2]))
     if single:

@@ -7,8 +7,12 @@ object per sub-head.
 Per-class statistics: a multi-label head's `classes_for_class_based_metrics` get them, as
 in `head.metrics()`; when it selects none, and for every multi-class head (which has no
 such argument), every class gets one-vs-rest statistics, at the resolution that keeps them
-within 16 MiB per accumulator (`default_class_num_buckets`). Their keys (`auc/class<c>`,
-`probability_mean/class<c>`, ...) are then added keys, like `average_precision`.
+within 16 MiB per accumulator (`default_class_num_buckets`). A multi-label head that selects
+no classes and has more than `MAX_DEFAULT_CLASS_CURVES` (1,000) gets per-class curves for
+none (its per-class probability means stay), so its memory does not grow with the classes:
+select the classes to plot and rank with `classes_for_class_based_metrics`. Their keys
+(`auc/class<c>`, `probability_mean/class<c>`, ...) are then added keys, like
+`average_precision`.
 
 >>> from heads.description import HeadDescription
 >>> head = HeadDescription(kind="binary", head_type="BinaryClassHead", name="bin",
@@ -26,7 +30,7 @@ from heads.stats.binary_stats import BinaryStats
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
 from heads.stats.multi_head_stats import MultiHeadStats
 from heads.stats.multiclass_stats import MulticlassStats
-from heads.stats.multilabel_stats import MultilabelStats
+from heads.stats.multilabel_stats import MAX_DEFAULT_CLASS_CURVES, MultilabelStats
 from heads.stats.regression_stats import RegressionStats
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 
@@ -89,11 +93,12 @@ def stats_for_head(
             **curve,
         )
     if head.kind == "multi_label":
+        selected = head.classes_for_class_based_metrics
         return MultilabelStats(
             n_classes=head.n_classes,
             thresholds=head.thresholds,
-            classes_for_class_based_metrics=head.classes_for_class_based_metrics
-            or tuple(range(head.n_classes)),
+            classes_for_class_based_metrics=selected or tuple(range(head.n_classes)),
+            curve_classes=None if selected or head.n_classes <= MAX_DEFAULT_CLASS_CURVES else (),
             label_vocabulary=head.label_vocabulary,
             name=head.name,
             class_num_buckets=class_num_buckets,

@@ -26,6 +26,8 @@ array([[0., 1., 0., 0.],
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from heads.stats.inputs import (
@@ -35,6 +37,7 @@ from heads.stats.inputs import (
     validate_num_buckets,
 )
 from heads.stats.losses import constant_like
+from heads.stats.sparse_histogram import SparseHistogram
 
 __all__ = [
     "DEFAULT_LOGIT_RANGE",
@@ -131,7 +134,8 @@ def _histogram_add(
     """Adds examples into a flattened `[..., 2, N]` histogram in place.
 
     Args:
-        flat_histogram: float64 `[size]`, the raveled histogram (updated in place).
+        flat_histogram: float64 `[size]`, the raveled histogram, or a `SparseHistogram`
+            (updated in place).
         base_index: intp `[M]`, flat index of each example's negative-row bucket; the
             positive-row bucket is `base_index + num_buckets`. Overwritten.
         labels: `BinaryLabels` of shape `[M]`; non-zero labels are positives.
@@ -141,7 +145,15 @@ def _histogram_add(
     offset = labels.positive.astype(np.intp)
     offset *= num_buckets
     base_index += offset
-    np.add.at(flat_histogram, base_index, 1.0 if weights is None else weights)
+    _scatter_add(flat_histogram, base_index, 1.0 if weights is None else weights)
+
+
+def _scatter_add(target: Any, index: np.ndarray, weights: np.ndarray | float) -> None:
+    """`np.add.at` into a flat dense histogram, or `SparseHistogram.add` (the same sums)."""
+    if isinstance(target, SparseHistogram):
+        target.add(index, weights)
+    else:
+        np.add.at(target, index, weights)
 
 
 def _logit_histogram_update(
@@ -181,7 +193,7 @@ def _histogram_add_logits(
     """Adds a batch to a `[2, N]` histogram in place (as `_logit_histogram_update`).
 
     Args:
-        histogram: float64 `[2, N]`, C-contiguous.
+        histogram: float64 `[2, N]`, C-contiguous, or a `SparseHistogram`.
         logits: float `[M]`.
         positive: bool or 0/1 float `[M]`: 1 for the examples of the positive row.
         weights: float64 `[M]`, or None for weight 1.
@@ -189,7 +201,8 @@ def _histogram_add_logits(
     """
     num_buckets = histogram.shape[-1]
     index = _flat_bucket_index(logits, positive, num_buckets, logit_range)
-    np.add.at(histogram.reshape(-1), index, 1.0 if weights is None else weights)
+    target = histogram if isinstance(histogram, SparseHistogram) else histogram.reshape(-1)
+    _scatter_add(target, index, 1.0 if weights is None else weights)
 
 
 def _class_histograms_update(
@@ -216,16 +229,6 @@ def _class_histograms_update(
     flat_labels = BinaryLabels(*(part.reshape(-1) for part in labels[:3]), labels.hard)
     _histogram_add(histograms.reshape(-1), base_index, flat_labels, cell_weights, num_buckets)
     return histograms
-
-
-def _logit_histogram_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Merges two histograms of the same shape: their elementwise sum (a new array)."""
-    if first.shape != second.shape:
-        raise ValueError(
-            f"Invalid `second`: expected a histogram of shape {first.shape}; received shape "
-            f"{second.shape}."
-        )
-    return first + second
 
 
 def logit_histogram(

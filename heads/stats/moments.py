@@ -83,11 +83,6 @@ def _weighted_mean_update(
     return state
 
 
-def _weighted_mean_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Merges two weighted-mean states: their elementwise sum."""
-    return first + second
-
-
 def _weighted_mean_compute(state: np.ndarray) -> np.ndarray:
     """Returns float64 `[K]`: each weighted sum divided by the weight total (0 if it is 0)."""
     return safe_divide(state[1:], state[0])

@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, HeadStats, SingleHeadStats, Stats
 from heads.stats.inputs import invalid
 from heads.stats.metric_keys import StatsMetricKeys, suffixed
 
@@ -26,7 +24,7 @@ __all__ = ["MultiHeadStats"]
 
 
 class MultiHeadStats(HeadStats):
-    """Statistics of `MultiHead` metrics.
+    """Statistics of `MultiHead` metrics, composed of its sub-heads' `SingleHeadStats`.
 
     The stats are a dict from sub-head name to that sub-head's stats; a batch is a mapping
     from sub-head name to that sub-head's batch (every sub-head must be present). Merge and
@@ -44,13 +42,13 @@ class MultiHeadStats(HeadStats):
         heads: the sub-heads' stats objects, each with a distinct, non-empty name.
     """
 
-    def __init__(self, heads: Sequence[HeadStats]) -> None:
+    def __init__(self, heads: Sequence[SingleHeadStats]) -> None:
         heads = tuple(heads)
         if not heads:
-            raise ValueError(invalid("heads", "a non-empty sequence of HeadStats", heads))
+            raise ValueError(invalid("heads", "a non-empty sequence of SingleHeadStats", heads))
         for head in heads:
-            if not isinstance(head, HeadStats) or isinstance(head, MultiHeadStats):
-                raise TypeError(invalid("heads", "single-head HeadStats objects", head))
+            if not isinstance(head, SingleHeadStats):
+                raise TypeError(invalid("heads", "single-head SingleHeadStats objects", head))
         names = [head.name for head in heads]
         if any(name is None for name in names) or len(set(names)) != len(names):
             raise ValueError(invalid("heads", "heads with distinct names", names))
@@ -58,7 +56,7 @@ class MultiHeadStats(HeadStats):
         self._heads = heads
 
     @property
-    def heads(self) -> tuple[HeadStats, ...]:
+    def heads(self) -> tuple[SingleHeadStats, ...]:
         return self._heads
 
     def create(self) -> Stats:
@@ -87,12 +85,6 @@ class MultiHeadStats(HeadStats):
             head._accumulate(stats[head.name], arrays)
         return stats
 
-    def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
-        raise NotImplementedError("MultiHeadStats.update prepares each sub-head's batch.")
-
-    def _add_rows(self, stats: Stats, rows: Mapping[str, np.ndarray | None]) -> None:
-        raise NotImplementedError("MultiHeadStats.update adds each sub-head's rows.")
-
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
         """Every sub-head's curve histograms, named by the sub-head."""
         return [
@@ -113,5 +105,13 @@ class MultiHeadStats(HeadStats):
         )
         return metrics
 
-    def reduced_loss(self, stats: Stats) -> float:
-        raise NotImplementedError("A MultiHead has no single reduced loss; see `loss/<head>`.")
+    def count_metrics(self, stats: Stats) -> dict[str, float]:
+        """Every sub-head's count keys and the MultiHead's `example_count` (see `compute`)."""
+        metrics: dict[str, float] = {}
+        for head in self._heads:
+            metrics.update(head.count_metrics(stats[head.name]))
+        first = self._heads[0]
+        metrics[suffixed(StatsMetricKeys.EXAMPLE_COUNT, self.name)] = float(
+            stats[first.name]["example_count"]
+        )
+        return metrics

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, SingleHeadStats, Stats
 from heads.stats.curve import curve_metrics
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
@@ -57,7 +57,7 @@ _BATCH_KEYS = ("logits", "labels")
 _OPTIONAL_BATCH_KEYS = ("weights", "unreduced_loss")
 
 
-class MulticlassStats(HeadStats):
+class MulticlassStats(SingleHeadStats):
     """Statistics of `MultiClassHead` metrics, plus optional one-vs-rest per-class curves.
 
     Batch keys:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from heads.stats.base_stats import CurveHistogram, HeadStats, Stats
+from heads.stats.base_stats import CurveHistogram, SingleHeadStats, Stats
 from heads.stats.binary_stats import curve_entries, threshold_entries
 from heads.stats.curve import curve_metrics
 from heads.stats.histogram import (
@@ -35,6 +35,7 @@ from heads.stats.inputs import (
     flatten_per_class,
     flatten_per_example,
     flatten_weights,
+    invalid,
     validate_batch_keys,
     validate_class_ids,
     validate_n_classes,
@@ -51,6 +52,7 @@ from heads.stats.score_counts import (
     ScoreCounts,
     validate_max_exact_scores,
 )
+from heads.stats.sparse_histogram import SparseHistogram
 from heads.stats.threshold_counts import (
     _threshold_counts_compute,
     _threshold_counts_update,
@@ -59,6 +61,7 @@ from heads.stats.threshold_counts import (
 
 __all__ = [
     "CLASS_HISTOGRAMS_BYTES",
+    "MAX_DEFAULT_CLASS_CURVES",
     "MultilabelStats",
     "class_num_buckets_or_default",
     "default_class_num_buckets",
@@ -73,7 +76,14 @@ _OPTIONAL_BATCH_KEYS = ("weights", "unreduced_loss")
 CLASS_HISTOGRAMS_BYTES = 2**24
 """Memory the per-class histograms of one accumulator stay within by default (16 MiB)."""
 MIN_CLASS_NUM_BUCKETS = 2**8
-"""The default per-class resolution never goes below this (10,000 classes take 40 MiB)."""
+"""The default per-class resolution never goes below this (10,000 selected classes take 40
+MiB)."""
+MAX_DEFAULT_CLASS_CURVES = 1000
+"""The most classes that get per-class curves (histograms and exact counts) when a head
+selects none: 16 MiB per accumulator at `default_class_num_buckets`. A head with more
+classes gets per-class curves only for the classes it selects
+(`classes_for_class_based_metrics`); its per-class probability means stay exact for every
+class."""
 
 
 def default_class_num_buckets(n_curves: int, num_buckets: int) -> int:
@@ -117,8 +127,12 @@ def per_class_entries(
     vocabulary: Sequence[str] | None,
     probability_means: np.ndarray,
     class_curves: Any,
+    curve_classes: Sequence[int] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Per-class `probability_mean`, `auc`, `auc_precision_recall` keys and added keys.
+
+    `class_curves` are the curves of `curve_classes` (default: `classes`), in order; a
+    class without a curve gets its `probability_mean` only.
 
     Returns:
         `(own, added)` dicts: the head's per-class keys in class order, and the per-class
@@ -126,14 +140,18 @@ def per_class_entries(
     """
     own: dict[str, float] = {}
     added: dict[str, float] = {}
+    curve_classes = classes if curve_classes is None else curve_classes
+    curve_positions = {class_id: position for position, class_id in enumerate(curve_classes)}
     for position, class_id in enumerate(classes):
         own[key(class_key(StatsMetricKeys.PROBABILITY_MEAN_AT_CLASS, class_id, vocabulary))] = (
             float(probability_means[position])
         )
+        if class_id not in curve_positions:
+            continue
         class_own, class_added = curve_entries(
             key,
             class_curves,
-            position,
+            curve_positions[class_id],
             auc_key=class_key(StatsMetricKeys.AUC_AT_CLASS, class_id, vocabulary),
             auc_pr_key=class_key(StatsMetricKeys.AUC_PR_AT_CLASS, class_id, vocabulary),
             ap_key=class_key(StatsMetricKeys.AVERAGE_PRECISION_AT_CLASS, class_id, vocabulary),
@@ -143,7 +161,7 @@ def per_class_entries(
     return own, added
 
 
-class MultilabelStats(HeadStats):
+class MultilabelStats(SingleHeadStats):
     """Statistics of `MultiLabelHead` metrics, pooled and per class, in one pass.
 
     Batch keys:
@@ -185,6 +203,9 @@ class MultilabelStats(HeadStats):
             `default_class_num_buckets(len(classes_for_class_based_metrics), num_buckets)`.
         max_exact_scores: the most distinct scores a curve is exact for (0: histograms
             only).
+        curve_classes: the classes among `classes_for_class_based_metrics` with per-class
+            curves (`auc/class<c>`, ...); None: all of them. The others get their
+            `probability_mean/class<c>` only (see `MAX_DEFAULT_CLASS_CURVES`).
     """
 
     def __init__(
@@ -198,29 +219,48 @@ class MultilabelStats(HeadStats):
         logit_range: float = DEFAULT_LOGIT_RANGE,
         class_num_buckets: int | None = None,
         max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
+        curve_classes: Sequence[int] | None = None,
     ) -> None:
         super().__init__(name)
         self._max_exact_scores = validate_max_exact_scores(max_exact_scores)
         self._n_classes = validate_n_classes(n_classes, minimum=2)
         self._thresholds = validate_thresholds(thresholds)
         self._classes = validate_class_ids(classes_for_class_based_metrics, self._n_classes)
+        self._curve_classes = (
+            self._classes
+            if curve_classes is None
+            else validate_class_ids(curve_classes, self._n_classes)
+        )
+        if not set(self._curve_classes) <= set(self._classes):
+            raise ValueError(
+                invalid(
+                    "curve_classes", "classes among classes_for_class_based_metrics", curve_classes
+                )
+            )
         self._vocabulary = validate_vocabulary(label_vocabulary, self._n_classes)
         self._num_buckets, self._logit_range = logit_histogram_validate_args(
             num_buckets, logit_range
         )
         self._class_num_buckets = class_num_buckets_or_default(
-            class_num_buckets, len(self._classes), self._num_buckets
+            class_num_buckets, len(self._curve_classes), self._num_buckets
         )
         self._class_index = np.asarray(self._classes, dtype=np.intp)
+        self._curve_index = np.asarray(self._curve_classes, dtype=np.intp)
         self._all_classes = self._classes == tuple(range(self._n_classes))
+        self._all_curves = self._curve_classes == tuple(range(self._n_classes))
         self._pooled_from_classes = (
-            self._all_classes and self._class_num_buckets == self._num_buckets
+            self._all_curves and self._class_num_buckets == self._num_buckets
         )
 
     @property
     def classes(self) -> tuple[int, ...]:
         """The class ids with per-class statistics, in key order."""
         return self._classes
+
+    @property
+    def curve_classes(self) -> tuple[int, ...]:
+        """The class ids with per-class curves (a subset of `classes`), in key order."""
+        return self._curve_classes
 
     def create(self) -> Stats:
         """Empty stats: example count, `[weight, loss]` sums, pooled confusion counts, the
@@ -231,12 +271,12 @@ class MultilabelStats(HeadStats):
             "moments": np.zeros(2),
             "confusion_counts": np.zeros((len(self._thresholds) + 1, 3)),
             "class_probability_sums": np.zeros(len(self._classes)),
-            "class_histograms": np.zeros((len(self._classes), 2, self._class_num_buckets)),
+            "class_histograms": np.zeros((len(self._curve_classes), 2, self._class_num_buckets)),
             "scores": ScoreCounts(1, self._max_exact_scores),
-            "class_scores": ScoreCounts(len(self._classes), self._max_exact_scores),
+            "class_scores": ScoreCounts(len(self._curve_classes), self._max_exact_scores),
         }
         if not self._pooled_from_classes:
-            stats["histogram"] = np.zeros((2, self._num_buckets))
+            stats["histogram"] = SparseHistogram(self._num_buckets)
         return stats
 
     def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
@@ -272,7 +312,7 @@ class MultilabelStats(HeadStats):
         if not self._pooled_from_classes:
             flat = BinaryLabels(*(part.reshape(-1) for part in labels[:3]), labels.hard)
             _histogram_add(
-                stats["histogram"].reshape(-1),
+                stats["histogram"],
                 buckets.reshape(-1).copy(),
                 flat,
                 cell_weights,
@@ -291,19 +331,22 @@ class MultilabelStats(HeadStats):
         buckets: np.ndarray,
     ) -> None:
         if not self._all_classes:
-            select = self._class_index
+            probabilities = probabilities[:, self._class_index]
+        if weights is None:
+            stats["class_probability_sums"] += probabilities.sum(axis=0, dtype=np.float64)
+        else:
+            stats["class_probability_sums"] += weights @ probabilities.astype(np.float64)
+        if not self._curve_classes:
+            return
+        if not self._all_curves:
+            select = self._curve_index
             labels = BinaryLabels(*(part[:, select] for part in labels[:3]), labels.hard)
-            probabilities = probabilities[:, select]
             logits = logits[:, select]
             buckets = buckets[:, select]
         if self._class_num_buckets != self._num_buckets:
             buckets = bucketize(logits, self._class_num_buckets, self._logit_range)
         _class_histograms_update(stats["class_histograms"], buckets, labels, weights)
         stats["class_scores"].add(logits, labels.positive, weights)
-        if weights is None:
-            stats["class_probability_sums"] += probabilities.sum(axis=0, dtype=np.float64)
-        else:
-            stats["class_probability_sums"] += weights @ probabilities.astype(np.float64)
 
     def _pooled_histogram(self, stats: Stats) -> np.ndarray:
         if self._pooled_from_classes:
@@ -312,7 +355,7 @@ class MultilabelStats(HeadStats):
 
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
         pooled = CurveHistogram("", None, self._pooled_histogram(stats))
-        return [pooled, *per_class_curves(self._classes, stats["class_histograms"])]
+        return [pooled, *per_class_curves(self._curve_classes, stats["class_histograms"])]
 
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, loss_sum = (float(value) for value in stats["moments"])
@@ -328,6 +371,7 @@ class MultilabelStats(HeadStats):
             self._vocabulary,
             safe_divide(stats["class_probability_sums"], weight),
             curve_metrics(stats["class_histograms"], stats["class_scores"]),
+            self._curve_classes,
         )
         metrics.update(class_own)
         metrics.update(added)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from heads.stats.base_stats import HeadStats, Stats
+from heads.stats.base_stats import SingleHeadStats, Stats
 from heads.stats.inputs import (
     flatten_logits,
     flatten_per_class,
@@ -45,7 +45,7 @@ _BATCH_KEYS = ("logits", "labels")
 _OPTIONAL_BATCH_KEYS = ("weights", "unreduced_loss", "predictions")
 
 
-class RegressionStats(HeadStats):
+class RegressionStats(SingleHeadStats):
     """Statistics of the regression heads' metrics.
 
     Batch keys:
@@ -143,6 +143,9 @@ class RegressionStats(HeadStats):
 
     def _loss_elements_per_example(self) -> int:
         return self._label_dimension
+
+    def _weight_total(self, stats: Stats) -> float:
+        return float(stats["moments"][0]) / self._label_dimension
 
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, loss_sum, prediction_sum, label_sum = (float(v) for v in stats["moments"])

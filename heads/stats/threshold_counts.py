@@ -260,11 +260,6 @@ def _threshold_counts_update(
     return counts
 
 
-def _threshold_counts_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Merges two threshold-count states: their elementwise sum."""
-    return first + second
-
-
 def _threshold_counts_compute(counts: np.ndarray) -> ThresholdMetrics:
     """Turns `[T + 1, 3]` counts into confusion counts and metrics per threshold.
 

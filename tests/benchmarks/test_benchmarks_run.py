@@ -87,3 +87,19 @@ def test_train_step_runs():
     output = _run("train_step.py", "--rounds=1", "--steps=5")
     assert "ratio = time per step with jit_compile=True / time per step uncompiled" in output
     assert re.search(r"^2 workers \(loopback\)\s+\d", output, re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_evaluator_scale_runs_and_its_counts_reconcile(tmp_path):
+    # The script checks each run's slice counts against the data and the overall AUC
+    # against scikit-learn; here it runs at a tiny size.
+    output = _run(
+        "evaluator_scale.py",
+        "--examples=3000",
+        "--slices=10,1000",
+        "--class-examples=50",
+        "--classes=10,1500",
+        f"--workdir={tmp_path}",
+    )
+    assert re.search(r"^1000 values \(\d+ slices\)", output, re.MULTILINE), output
+    assert re.search(r"^1500 classes .* per-class curves: 0$", output, re.MULTILINE), output

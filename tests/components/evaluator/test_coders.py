@@ -11,6 +11,7 @@ from apache_beam.portability.api import beam_runner_api_pb2
 
 import heads
 from heads.stats.score_counts import ScoreCounts
+from heads.stats.sparse_histogram import SparseHistogram
 from tfx_heads.components.evaluator import coders, constants, transforms
 from tfx_heads.components.evaluator.coders import MIN_SPARSE_SIZE, AccumulatorCoder
 from tfx_heads.components.evaluator.combine import HeadStatsCombineFn
@@ -24,7 +25,7 @@ def _assert_same_bits(decoded, original):
         assert decoded.keys() == original.keys()
         for key in original:
             _assert_same_bits(decoded[key], original[key])
-    elif isinstance(original, ScoreCounts):
+    elif isinstance(original, (ScoreCounts, SparseHistogram)):
         _assert_same_bits(decoded.__getstate__(), original.__getstate__())
     elif isinstance(original, (list, tuple)):
         assert len(decoded) == len(original)

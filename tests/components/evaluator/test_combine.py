@@ -80,3 +80,24 @@ def test_example_counts_add_up():
     for counts in (ExampleCounts(5, 4, {"x": 1}), ExampleCounts(3, 1, {"y": 1, "x": 1})):
         total = combine.add_input(total, counts)
     assert combine.extract_output(total) == ExampleCounts(8, 5, {"x": 2, "y": 1})
+
+
+def test_a_slice_below_min_slice_size_reports_its_counts_only():
+    rng = np.random.default_rng(4)
+    slice_stats = SliceStats(
+        heads.describe(_head()), num_buckets=256, num_bootstrap_samples=2, min_slice_size=5
+    )
+    full = SliceStats(heads.describe(_head()), num_buckets=256)
+    for size, counts_only in ((4, True), (5, False)):
+        item = SliceBatch(_batch(rng, size), np.ones((size, 2), dtype=np.int64))
+        result = slice_stats.finalize(slice_stats.update(slice_stats.create(), item))
+        expected = full.finalize(full.update(full.create(), SliceBatch(item.batch, None)))
+        assert result.counts_only is counts_only
+        if counts_only:
+            assert result.intervals is None and result.plots == []
+            assert result.metrics == {
+                key: value for key, value in expected.metrics.items() if "example_count" in key
+            }
+            assert result.metrics["example_count/b_r"] == 4.0
+        else:
+            assert result.metrics == expected.metrics and result.plots

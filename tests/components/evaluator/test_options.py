@@ -57,6 +57,8 @@ def test_defaults_and_normalised_values():
         ({"class_num_buckets": 1}, ValueError, "Invalid `class_num_buckets`"),
         ({"max_exact_scores": -1}, ValueError, "Invalid `max_exact_scores`"),
         ({"logit_range": 0.0}, ValueError, "Invalid `logit_range`"),
+        ({"min_slice_size": 0}, ValueError, "Invalid `min_slice_size`: expected an int >= 1"),
+        ({"min_slice_size": 2.0}, TypeError, "Invalid `min_slice_size`: expected an int"),
         ({"slices": ["a,"]}, ValueError, "Invalid `slice`"),
         ({"slices": [("a", "a")]}, ValueError, "Invalid slice: expected distinct"),
         ({"thresholds": [{"metric": ""}]}, ValueError, "Invalid `metric`"),
@@ -74,6 +76,8 @@ def test_invalid_options_fail_naming_the_field(values, error, message):
         {"confidence_intervals": False, "num_bootstrap_samples": 1},  # unused without intervals
         {"confidence_intervals": True, "num_bootstrap_samples": 2},
         {"num_buckets": 2, "class_num_buckets": 2, "max_exact_scores": 0, "logit_range": 1},
+        {"min_slice_size": 1},
+        {"min_slice_size": 500},
     ],
 )
 def test_valid_options_pass(values):

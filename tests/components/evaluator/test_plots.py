@@ -5,6 +5,7 @@ import numpy as np
 import heads
 from heads.stats import stats_for_head
 from heads.stats.histogram import logit_histogram
+from heads.stats.sparse_histogram import SparseHistogram
 from tfx_heads.components.evaluator import plots
 
 
@@ -66,3 +67,30 @@ def test_head_plots_keep_the_largest_classes_of_a_head_that_selects_none():
         positives = np.count_nonzero(labels == plot.class_id)
         assert plot.true_positives[0] + plot.false_negatives[0] == positives
         assert plot.false_positives[0] + plot.true_negatives[0] == labels.size - positives
+
+
+def test_a_sparse_histogram_plots_as_its_dense_form():
+    rng = np.random.default_rng(3)
+    cells = rng.integers(0, 2 * 4096, 300)
+    weights = rng.random(300) + 0.25
+    sparse = SparseHistogram(4096)
+    sparse.add(cells, weights)
+    dense = np.zeros(2 * 4096)
+    np.add.at(dense, cells, weights)
+    for points in (5, 1000):
+        from_sparse = plots.histogram_plot(sparse, 8.0, points)
+        from_dense = plots.histogram_plot(dense.reshape(2, 4096), 8.0, points)
+        for a, b in zip(from_sparse, from_dense, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # A slice's plot has at most two points per bucket in use, whatever the resolution.
+    assert len(from_sparse.thresholds) <= 2 * len(np.unique(cells % 4096)) + 2
+
+
+def test_a_target_rounded_above_the_total_weight_lands_on_the_last_edge():
+    # 5.381433132192782 * 50 / 50 rounds above 5.381433132192782: the last target lies
+    # above every cumulative weight (it used to index past the histogram).
+    histogram = np.zeros((2, 8))
+    histogram[0, 3] = 5.381433132192782
+    plot = plots.histogram_plot(histogram, 4.0, max_points=50)
+    assert plot.false_positives.tolist() == [5.381433132192782, 0.0, 0.0]
+    np.testing.assert_allclose(plot.thresholds, 1 / (1 + np.exp(-np.array([-4.0, 0.0, 4.0]))))

@@ -10,6 +10,7 @@ from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.plots import histogram_plot
 from tfx_heads.components.evaluator.slicing import slice_specs
 from tfx_heads.components.evaluator.writers import (
+    class_curves,
     count_keys,
     eval_config,
     metrics_json,
@@ -60,6 +61,24 @@ def test_metrics_json_layout_and_order():
         ],
     }
     assert document["rejected"] == {"count": 3, "reasons": {"r": 3}}
+    assert document["min_slice_size"] == 1 and "counts_only" not in document["slices"][0]
+    small = ((("g", "z"),), _result(1)._replace(counts_only=True))
+    head = heads.describe(heads.BinaryClassHead())
+    document = metrics_json([small], ExampleCounts(1, 1, {}), specs, head, min_slice_size=2)
+    assert document["min_slice_size"] == 2 and document["slices"][0]["counts_only"] is True
+    assert document["class_curves"] == []
+    many = heads.MultiHead(
+        [
+            heads.MultiLabelHead(n_classes=1001, name="tags"),
+            heads.MultiLabelHead(n_classes=3000, classes_for_class_based_metrics=[5], name="t"),
+            heads.MultiClassHead(n_classes=4, name="c"),
+        ]
+    )
+    assert class_curves(heads.describe(many)) == [
+        {"head": "tags", "n_classes": 1001, "classes": [], "max_default_class_curves": 1000},
+        {"head": "t", "n_classes": 3000, "classes": [5], "max_default_class_curves": 1000},
+        {"head": "c", "n_classes": 4, "classes": "all", "max_default_class_curves": 1000},
+    ]
     empty = _result(0)
     assert with_overall(results[:1], empty)[0] == ((), empty)
     multi = heads.MultiHead([heads.RegressionHead(name="a"), heads.RegressionHead(name="b")])

@@ -49,7 +49,7 @@ def test_curves_from_tfma_plots(evaluation):
     loaded = data.load_evaluation(evaluation.dir)
     found = {(c.head, c.class_id, c.class_name) for c in loaded.curves}
     # The multi-label head's selected classes; every class of the multi-class head (it has
-    # fewer than evaluator.constants.MAX_CLASS_CURVES).
+    # fewer than evaluator.constants.MAX_PLOTTED_CLASS_CURVES).
     assert found == {
         ("bin", None, None),
         ("cls", 0, "a"),

@@ -6,7 +6,6 @@ import pytest
 from heads.stats.curve import (
     CurveMetrics,
     _binary_curve_compute,
-    _binary_curve_merge,
     _binary_curve_update,
     binary_curve,
 )
@@ -153,7 +152,7 @@ def test_update_accumulates_and_merge_sums():
     second = _binary_curve_update(
         None, logits[300:], binary_labels(labels.values[300:]), None, 64, 4.0
     )
-    np.testing.assert_array_equal(_binary_curve_merge(first, second), whole)
+    np.testing.assert_array_equal(first + second, whole)
     same = _binary_curve_update(
         first, logits[300:], binary_labels(labels.values[300:]), None, 64, 4.0
     )
@@ -168,5 +167,3 @@ def test_validation_errors():
         binary_curve(np.zeros(2), np.zeros(2), logit_range="16")
     with pytest.raises(ValueError, match="Invalid `labels`: expected values in \\[0, 1\\]"):
         binary_curve(np.zeros(2), np.array([0.0, 2.0]))
-    with pytest.raises(ValueError, match="Invalid `second`"):
-        _binary_curve_merge(np.zeros((2, 4)), np.zeros((2, 8)))

@@ -7,7 +7,6 @@ from heads.stats.histogram import (
     _class_histograms_update,
     _flat_bucket_index,
     _histogram_add_logits,
-    _logit_histogram_merge,
     _logit_histogram_update,
     bucket_edges,
     bucketize,
@@ -121,13 +120,6 @@ def test_class_histograms_equal_one_histogram_per_class():
     for column in range(5):
         expected = logit_histogram(logits[:, column], labels[:, column], weights, 16, 2.0)
         np.testing.assert_allclose(histograms[column], expected, rtol=1e-12)
-
-
-def test_merge_is_a_sum_and_checks_shapes():
-    first, second = np.ones((2, 3)), np.full((2, 3), 2.0)
-    np.testing.assert_array_equal(_logit_histogram_merge(first, second), np.full((2, 3), 3.0))
-    with pytest.raises(ValueError, match="Invalid `second`: expected a histogram of shape"):
-        _logit_histogram_merge(first, np.ones((2, 4)))
 
 
 @pytest.mark.parametrize(

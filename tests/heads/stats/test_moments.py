@@ -5,7 +5,6 @@ import pytest
 
 from heads.stats.moments import (
     _weighted_mean_compute,
-    _weighted_mean_merge,
     _weighted_mean_update,
     safe_divide,
     weighted_mean,
@@ -39,7 +38,6 @@ def test_state_updates_in_place_and_merges():
     same = _weighted_mean_update(state, [np.array([5.0]), np.array([1.0])], np.array([2.0]))
     assert same is state
     np.testing.assert_array_equal(state, [4.0, 13.0, 6.0])
-    np.testing.assert_array_equal(_weighted_mean_merge(state, state), 2 * state)
     np.testing.assert_allclose(_weighted_mean_compute(state), [13 / 4, 6 / 4])
 
 

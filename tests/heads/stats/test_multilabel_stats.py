@@ -133,3 +133,42 @@ def test_batch_and_constructor_validation():
         MultilabelStats(3, label_vocabulary=("a", "b"))
     with pytest.raises(ValueError, match="Invalid `class_num_buckets`"):
         MultilabelStats(3, class_num_buckets=1)
+
+
+def test_curve_classes_keep_curves_for_some_classes_and_means_for_all():
+    rng = np.random.default_rng(8)
+    batch = {
+        "logits": rng.normal(size=(40, 4)),
+        "labels": (rng.random((40, 4)) < 0.4).astype(float),
+    }
+    every = MultilabelStats(4, classes_for_class_based_metrics=(0, 1, 2, 3), num_buckets=256)
+    some = MultilabelStats(
+        4, classes_for_class_based_metrics=(0, 1, 2, 3), num_buckets=256, curve_classes=(2,)
+    )
+    expected = every.compute(every.update(None, batch))
+    stats = some.update(None, batch)
+    assert stats["class_histograms"].shape == (1, 2, 256)
+    found = some.compute(stats)
+    # Only class 2's curve keys go; every class keeps its probability mean, exactly.
+    dropped = {k for k in expected if "/class" in k and "probability_mean" not in k}
+    assert set(expected) - set(found) == {k for k in dropped if "/class2" not in k}
+    for key, value in found.items():
+        assert value == expected[key], key
+    assert [c.class_id for c in some.curve_histograms(stats)] == [None, 2]
+    with pytest.raises(ValueError, match="curve_classes"):
+        MultilabelStats(4, classes_for_class_based_metrics=(0,), curve_classes=(1,))
+
+
+def test_a_head_of_many_classes_selecting_none_gets_no_per_class_curves():
+    from heads.description import describe
+    from heads.multi_label_head import MultiLabelHead
+    from heads.stats import stats_for_head
+    from heads.stats.multilabel_stats import MAX_DEFAULT_CLASS_CURVES
+
+    many = stats_for_head(describe(MultiLabelHead(n_classes=MAX_DEFAULT_CLASS_CURVES + 1)))
+    assert many.curve_classes == () and len(many.classes) == MAX_DEFAULT_CLASS_CURVES + 1
+    assert many.create()["class_histograms"].nbytes == 0
+    chosen = describe(MultiLabelHead(n_classes=5000, classes_for_class_based_metrics=[7]))
+    assert stats_for_head(chosen).curve_classes == (7,)
+    few = stats_for_head(describe(MultiLabelHead(n_classes=MAX_DEFAULT_CLASS_CURVES)))
+    assert len(few.curve_classes) == MAX_DEFAULT_CLASS_CURVES

@@ -7,7 +7,6 @@ from sklearn.metrics import accuracy_score, precision_score, recall_score
 from heads.stats.inputs import binary_labels
 from heads.stats.threshold_counts import (
     _threshold_counts_compute,
-    _threshold_counts_merge,
     _threshold_counts_update,
     binary_threshold_metrics,
     cell_dtype,
@@ -110,7 +109,6 @@ def test_update_in_place_and_merge():
     counts = np.zeros((2, 3))
     assert _threshold_counts_update(counts, predicates, labels, None) is counts
     np.testing.assert_array_equal(counts, [[3, 2, 2], [2, 2, 2]])
-    np.testing.assert_array_equal(_threshold_counts_merge(counts, counts), 2 * counts)
 
 
 def test_predicates_compare_in_score_dtype():

@@ -1,0 +1,256 @@
+"""The evaluator's time and memory against the number of slices and of classes.
+
+Two series of `tfx_heads.components.evaluator.runner.evaluate` runs, each in its own child
+process (its peak resident memory is the child's `ru_maxrss`, from `os.wait4`), with logits
+features (no model):
+
+- **slices**: a binary head on `--examples` records (default 1,000,000), sliced by a feature
+  of 10, 1,000, 10,000 or 100,000 values (`--slices`); every record holds one feature per
+  slicing, so each run reads the same records;
+- **classes**: a multi-label head of 10 to 100,000 classes (`--classes`) on
+  `--class-examples` records (default 1,000), each holding `n_classes` logits and one to
+  three positive class ids; and the evaluator's own read and parse stages alone on the same
+  records (`transforms.read_examples`, `transforms.parse_examples`, in a child too).
+
+Each row prints its time and peak RSS and their ratios to the series' first row (10 slices,
+10 classes) measured in the same run, then whether it meets the targets of issue #26: 10,000
+slices within 2x the time of 10 slices and under 2 GB; 100,000 classes under 3 GB and within
+3x the time to read and parse their records. The machine is shared, so compare ratios, not
+seconds, between runs.
+
+    .venv/bin/python benchmarks/evaluator_scale.py [--examples 1000000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+_GB = 1024**3
+MAX_DEFAULT_CLASS_CURVES = 1000
+"""`heads.stats.multilabel_stats.MAX_DEFAULT_CLASS_CURVES` (not imported here: the parent
+process stays free of TensorFlow)."""
+
+
+def _feature(values, kind):
+    import tensorflow as tf
+
+    if kind == "float":
+        return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+    if kind == "int":
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+
+
+def slice_columns(examples: int, slicings: list[int]) -> tuple:
+    """`(labels, logits, {S: slice value ids})` of the slice records (seeded)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, examples)
+    logits = (rng.normal(size=examples) + labels).astype(np.float32)
+    return labels, logits, {size: rng.integers(0, size, examples) for size in slicings}
+
+
+def write_slice_data(path: str, examples: int, slicings: list[int]) -> str:
+    """Binary-head records: `label` (0/1), `logits` (one float) and `s<S>` (one of `S`
+    values) per slicing; written once per size into `path`."""
+    import tensorflow as tf
+
+    if os.path.exists(path):
+        return path
+    labels, logits, values = slice_columns(examples, slicings)
+    with tf.io.TFRecordWriter(path + ".part") as writer:
+        for row in range(examples):
+            feature = {
+                "label": _feature([int(labels[row])], "int"),
+                "logits": _feature([float(logits[row])], "float"),
+            }
+            for size, column in values.items():
+                feature[f"s{size}"] = _feature([b"v%d" % column[row]], "bytes")
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writer.write(example.SerializeToString())
+    os.replace(path + ".part", path)
+    return path
+
+
+def write_class_data(path: str, examples: int, n_classes: int) -> str:
+    """Multi-label records: `logits` (`n_classes` floats) and `label` (1-3 class ids)."""
+    import numpy as np
+    import tensorflow as tf
+
+    if os.path.exists(path):
+        return path
+    rng = np.random.default_rng(n_classes)
+    with tf.io.TFRecordWriter(path + ".part") as writer:
+        for _ in range(examples):
+            positives = rng.choice(n_classes, size=int(rng.integers(1, 4)), replace=False)
+            logits = rng.normal(size=n_classes).astype(np.float32)
+            logits[positives] += 2.0
+            feature = {
+                "label": _feature(sorted(int(c) for c in positives), "int"),
+                "logits": _feature(logits, "float"),
+            }
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writer.write(example.SerializeToString())
+    os.replace(path + ".part", path)
+    return path
+
+
+def _child(job: dict) -> dict:
+    """Runs one job in this process; returns its seconds (and results to check)."""
+    import heads
+    from tfx_heads.components.evaluator import runner, transforms
+    from tfx_heads.components.evaluator.config import build_config
+    from tfx_heads.components.evaluator.options import EvaluationOptions
+
+    if job["kind"] == "slices":
+        head = heads.BinaryClassHead()
+        slices = [job["feature"]]
+    else:
+        head = heads.MultiLabelHead(n_classes=job["classes"])
+        slices = []
+    options = dict(label_keys="label", logits_features="logits", slices=slices)
+    started = time.perf_counter()
+    if job.get("read_only"):
+        config = build_config(job["data"], job["output"], EvaluationOptions(**options), head)
+        reader, parser = transforms.read_examples(config), transforms.parse_examples(config)
+        for stage in (reader, parser):
+            if hasattr(stage, "setup"):
+                stage.setup()
+        for path in config.files:
+            for batch in reader.process(path):
+                if not hasattr(batch, "tag"):  # the counts are tagged
+                    for _ in parser.process(batch):
+                        pass
+        return {"seconds": time.perf_counter() - started}
+    document = runner.evaluate(job["data"], job["output"], head=head, **options)
+    seconds = time.perf_counter() - started
+    counts = [entry["example_count"] for entry in document["slices"]]
+    overall = document["slices"][0]["metrics"]
+    return {
+        "seconds": seconds,
+        "slice_counts": sorted(counts[1:]),
+        "overall": counts[0],
+        "auc": overall.get("auc"),
+        "class_curves": document["class_curves"],
+    }
+
+
+def measure(job: dict) -> dict:
+    """Runs `job` in a child process; adds its peak RSS in bytes (`ru_maxrss`)."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", json.dumps(job)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"child {job} failed with status {status}:\n{output[-2000:]}")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["rss"] = usage.ru_maxrss * 1024
+    return result
+
+
+def _row(name: str, result: dict, first: dict) -> str:
+    return (
+        f"{name:28s} {result['seconds']:8.1f} {result['seconds'] / first['seconds']:6.2f}x "
+        f"{result['rss'] / _GB:7.2f} {result['rss'] / first['rss']:6.2f}x"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--examples", type=int, default=1_000_000)
+    parser.add_argument("--slices", default="10,1000,10000,100000")
+    parser.add_argument("--class-examples", type=int, default=1000)
+    parser.add_argument("--classes", default="10,1000,10000,100000")
+    parser.add_argument("--workdir", help="scratch directory (default: a new temporary one)")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(json.loads(args.child))))
+        return
+    workdir = args.workdir or tempfile.mkdtemp(prefix="evaluator_scale_")
+    os.makedirs(workdir, exist_ok=True)
+    print(f"Scratch directory: {workdir}")
+    slicings = [int(size) for size in args.slices.split(",")]
+    data = write_slice_data(
+        os.path.join(workdir, f"slices-{args.examples}.tfrecord"), args.examples, slicings
+    )
+    header = f"{'run':28s} {'seconds':>8s} {'ratio':>7s} {'RSS GB':>7s} {'ratio':>7s}"
+    print(f"\nSlices: a binary head on {args.examples} records\n{header}")
+    results = {}
+    for size in slicings:
+        job = {"kind": "slices", "data": data, "feature": f"s{size}"}
+        result = measure({**job, "output": os.path.join(workdir, f"out-s{size}")})
+        _check_slices(result, args.examples, size, slicings)
+        results[size] = result
+        slices = len(result["slice_counts"]) + 1
+        print(_row(f"{size} values ({slices} slices)", result, results[slicings[0]]))
+    print(f"\nClasses: a multi-label head on {args.class_examples} records\n{header}")
+    classes = [int(size) for size in args.classes.split(",")]
+    class_results = {}
+    for size in classes:
+        path = os.path.join(workdir, f"classes-{size}-{args.class_examples}.tfrecord")
+        job = {"kind": "classes", "classes": size, "output": os.path.join(workdir, f"out-c{size}")}
+        job["data"] = write_class_data(path, args.class_examples, size)
+        result = measure(job)
+        assert result["overall"] == args.class_examples, result
+        curves = result["class_curves"][0]["classes"]
+        assert curves == ("all" if size <= MAX_DEFAULT_CLASS_CURVES else []), curves
+        read = measure({**job, "read_only": True})
+        result["read_seconds"] = read["seconds"]
+        class_results[size] = result
+        print(
+            _row(f"{size} classes", result, class_results[classes[0]])
+            + f"  read+parse {read['seconds']:.1f} s ({result['seconds'] / read['seconds']:.1f}x)"
+            + f"  per-class curves: {'all' if curves == 'all' else len(curves)}"
+        )
+    _targets(results, class_results, slicings, classes)
+
+
+def _check_slices(result: dict, examples: int, size: int, slicings: list[int]) -> None:
+    """Counts reconcile with the data: the overall slice holds every record, each slice its
+    own, and the overall AUC is scikit-learn's on the logits (exact curves)."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    labels, logits, values = slice_columns(examples, slicings)
+    expected = np.bincount(values[size])
+    assert result["overall"] == examples, result["overall"]
+    assert result["slice_counts"] == sorted(expected[expected > 0].tolist()), size
+    assert abs(result["auc"] - roc_auc_score(labels, logits)) < 1e-9, result["auc"]
+
+
+def _targets(results: dict, class_results: dict, slicings: list, classes: list) -> None:
+    print("\nTargets (issue #26):")
+    if 10_000 in results:
+        ratio = results[10_000]["seconds"] / results[slicings[0]]["seconds"]
+        rss = results[10_000]["rss"] / _GB
+        met = ratio <= 2 and rss < 2
+        print(f"  10,000 slices: {ratio:.2f}x the time of 10, {rss:.2f} GB: {_met(met)}")
+    if 100_000 in class_results:
+        result = class_results[100_000]
+        ratio = result["seconds"] / result["read_seconds"]
+        rss = result["rss"] / _GB
+        met = ratio <= 3 and rss < 3
+        print(f"  100,000 classes: {ratio:.2f}x read+parse, {rss:.2f} GB: {_met(met)}")
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+if __name__ == "__main__":
+    main()

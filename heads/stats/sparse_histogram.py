@@ -1,0 +1,167 @@
+"""A label-split logit histogram that starts empty and grows with the buckets it sees.
+
+`SparseHistogram` holds the same numbers as the dense float64 `[2, N]` histogram of
+`heads.stats.histogram` (row 0 negatives, row 1 positives, flat cell `row * N + bucket`),
+but stores only the cells that examples have reached, as sorted cell ids and their weights,
+until those take more room than the dense array (`N / 4` cells); it then turns dense for
+good. So a slice of 20 examples holds at most 20 cells (about 320 bytes, not 1 MiB) and
+costs O(its examples) to update, merge, pickle and finalize, while a large slice costs what
+the dense array always did.
+
+The values are bit-identical to the dense histogram's: an update adds each example's weight
+into its cell with `np.add.at`, in example order, in either form, and a merge adds cell by
+cell (a cell absent from one side adds nothing, as a dense zero does: `x + 0.0 == x` for
+the non-negative weights of a histogram).
+
+>>> histogram = SparseHistogram(num_buckets=4)
+>>> histogram.add(np.array([1, 6, 1]), np.array([2.0, 1.0, 0.5]))
+>>> histogram.cells, np.asarray(histogram).tolist()
+(2, [[0.0, 2.5, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from heads.stats.inputs import invalid
+
+__all__ = ["SparseHistogram", "occupied_buckets"]
+
+_DENSE_FRACTION = 4
+"""The histogram turns dense once its cells exceed `num_buckets / _DENSE_FRACTION`: a sparse
+cell takes 16 bytes (id and weight), a dense bucket pair 16 bytes, so it then holds about a
+quarter of the dense array's memory and further growth is cheaper dense."""
+
+
+class SparseHistogram:
+    """The weights of a `[2, num_buckets]` histogram, sparse while few cells are used.
+
+    Args:
+        num_buckets: `N`, the buckets per row.
+    """
+
+    def __init__(self, num_buckets: int) -> None:
+        self.num_buckets = int(num_buckets)
+        self._ids: np.ndarray | None = np.zeros(0, dtype=np.intp)
+        self._values = np.zeros(0)
+
+    @property
+    def is_dense(self) -> bool:
+        """Whether the histogram holds the dense `[2 * N]` array."""
+        return self._ids is None
+
+    @property
+    def cells(self) -> int:
+        """The cells held: used cells while sparse, `2 * N` once dense."""
+        return self._values.size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays held."""
+        return self._values.nbytes + (0 if self._ids is None else self._ids.nbytes)
+
+    def add(self, index: np.ndarray, weights: np.ndarray | float) -> None:
+        """Adds `weights` (one per index, or one for all) at flat cells `index` in place."""
+        if self._ids is not None:
+            new = np.setdiff1d(index, self._ids)
+            if new.size:
+                self._grow(new)
+        if self._ids is None:
+            np.add.at(self._values, index, weights)
+        else:
+            np.add.at(self._values, np.searchsorted(self._ids, index), weights)
+
+    def _grow(self, new: np.ndarray) -> None:
+        """Makes room for the sorted cell ids `new` (zeros), turning dense past the limit."""
+        ids = np.union1d(self._ids, new)
+        if ids.size > 2 * self.num_buckets // _DENSE_FRACTION:
+            dense = np.zeros(2 * self.num_buckets)
+            dense[self._ids] = self._values
+            self._ids, self._values = None, dense
+            return
+        values = np.zeros(ids.size)
+        values[np.searchsorted(ids, self._ids)] = self._values
+        self._ids, self._values = ids, values
+
+    def check_compatible(self, other: Any) -> None:
+        """Raises ValueError unless `other` is a `SparseHistogram` of as many buckets."""
+        received = other.num_buckets if isinstance(other, SparseHistogram) else other
+        if received != self.num_buckets:
+            raise ValueError(
+                invalid("second", f"a SparseHistogram of {self.num_buckets} buckets", received)
+            )
+
+    def merge_from(self, other: SparseHistogram) -> SparseHistogram:
+        """Adds `other` into this histogram (in place) and returns it."""
+        self.check_compatible(other)
+        if other._ids is None:
+            if self._ids is None:
+                np.add(self._values, other._values, out=self._values)
+                return self
+            values = other._values.copy()
+            values[self._ids] += self._values
+            self._ids, self._values = None, values
+            return self
+        if other._ids.size:
+            self.add(other._ids, other._values)  # distinct ids: one addition per cell
+        return self
+
+    def merged(self, other: SparseHistogram) -> SparseHistogram:
+        """A new histogram holding both inputs' weights."""
+        return self.copy().merge_from(other)
+
+    def copy(self) -> SparseHistogram:
+        """An independent copy."""
+        result = SparseHistogram(self.num_buckets)
+        result._ids = None if self._ids is None else self._ids.copy()
+        result._values = self._values.copy()
+        return result
+
+    def occupied(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`(buckets, negatives, positives)`: the ascending buckets with a non-zero weight
+        in either row, and both rows' weights there (see `occupied_buckets`)."""
+        if self._ids is None:
+            return occupied_buckets(np.asarray(self))
+        rows, cells = np.divmod(self._ids, self.num_buckets)
+        buckets = np.unique(cells)
+        weights = np.zeros((2, buckets.size))
+        weights[rows, np.searchsorted(buckets, cells)] = self._values
+        keep = (weights[0] != 0) | (weights[1] != 0)
+        return buckets[keep], weights[0, keep], weights[1, keep]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """The dense float64 `[2, N]` histogram (a new array while sparse)."""
+        if self._ids is None:
+            dense = self._values
+        else:
+            dense = np.zeros(2 * self.num_buckets)
+            dense[self._ids] = self._values
+        dense = dense.reshape(2, self.num_buckets)
+        return dense if dtype is None else dense.astype(dtype, copy=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (2, self.num_buckets)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"num_buckets": self.num_buckets, "ids": self._ids, "values": self._values}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.num_buckets, self._ids, self._values = (
+            state["num_buckets"],
+            state["ids"],
+            state["values"],
+        )
+
+
+def occupied_buckets(histogram: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(buckets, negatives, positives)` of a dense `[2, N]` histogram or a
+    `SparseHistogram`: the ascending buckets with a non-zero weight in either row, and
+    both rows' weights there. Curves and plots need only these (empty buckets add nothing)."""
+    if isinstance(histogram, SparseHistogram):
+        return histogram.occupied()
+    negatives, positives = np.asarray(histogram, dtype=np.float64)
+    buckets = np.flatnonzero((negatives != 0) | (positives != 0))
+    return buckets, negatives[buckets], positives[buckets]

@@ -1,0 +1,55 @@
+"""`SparseHistogram`: the dense histogram's numbers, bit for bit, at the size of its data."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from heads.stats.curve import curve_metrics
+from heads.stats.sparse_histogram import SparseHistogram, occupied_buckets
+
+
+def _both(rng, cells, num_buckets, weighted=True):
+    index = rng.integers(0, 2 * num_buckets, cells)
+    weights = rng.random(cells) * 3 if weighted else 1.0
+    sparse = SparseHistogram(num_buckets)
+    dense = np.zeros(2 * num_buckets)
+    for part in np.array_split(np.arange(cells), 3):  # in batches, as the statistics do
+        part_weights = weights if np.isscalar(weights) else weights[part]
+        sparse.add(index[part], part_weights)
+        np.add.at(dense, index[part], part_weights)
+    return sparse, dense.reshape(2, num_buckets)
+
+
+@pytest.mark.parametrize("cells", [0, 1, 20, 200, 5000])
+def test_updates_and_merges_equal_the_dense_sums_bit_for_bit(cells):
+    rng = np.random.default_rng(cells)
+    first, first_dense = _both(rng, cells, 1024)
+    second, second_dense = _both(rng, 3 * cells, 1024)
+    assert np.asarray(first).tobytes() == first_dense.tobytes()
+    assert first.is_dense == (len(np.unique(np.flatnonzero(first_dense))) > 512)
+    merged = first.merged(second)
+    assert np.asarray(merged).tobytes() == (first_dense + second_dense).tobytes()
+    assert np.asarray(second.merged(first)).tobytes() == (second_dense + first_dense).tobytes()
+    assert np.asarray(first).tobytes() == first_dense.tobytes()  # `merged` copies
+    restored = pickle.loads(pickle.dumps(merged))
+    assert np.asarray(restored).tobytes() == np.asarray(merged).tobytes()
+    for histogram in (merged, np.asarray(merged)):
+        buckets, negatives, positives = occupied_buckets(histogram)
+        dense = first_dense + second_dense
+        expected = np.flatnonzero(dense.any(axis=0))
+        np.testing.assert_array_equal(buckets, expected)
+        np.testing.assert_array_equal(negatives, dense[0, expected])
+        np.testing.assert_array_equal(positives, dense[1, expected])
+
+
+def test_a_small_histogram_stays_small_and_its_curve_equals_the_dense_one():
+    rng = np.random.default_rng(5)
+    sparse, dense = _both(rng, 20, 2**16, weighted=False)
+    assert not sparse.is_dense and sparse.cells <= 20 and sparse.nbytes <= 20 * 16
+    assert curve_metrics(sparse) == curve_metrics(dense)
+
+
+def test_merging_histograms_of_other_resolutions_fails():
+    with pytest.raises(ValueError, match="SparseHistogram of 8 buckets"):
+        SparseHistogram(8).merge_from(SparseHistogram(16))
