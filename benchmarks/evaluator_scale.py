@@ -186,7 +186,9 @@ def main() -> None:
     print(f"Scratch directory: {workdir}")
     slicings = [int(size) for size in args.slices.split(",")]
     data = write_slice_data(
-        os.path.join(workdir, f"slices-{args.examples}.tfrecord"), args.examples, slicings
+        os.path.join(workdir, f"slices-{args.examples}-{'-'.join(map(str, slicings))}.tfrecord"),
+        args.examples,
+        slicings,
     )
     header = f"{'run':28s} {'seconds':>8s} {'ratio':>7s} {'RSS GB':>7s} {'ratio':>7s}"
     print(f"\nSlices: a binary head on {args.examples} records\n{header}")
