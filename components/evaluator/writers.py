@@ -56,6 +56,7 @@ model), so the report knows each head's kind and classes without the model.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -81,7 +82,6 @@ from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
-from tfx_heads.components.evaluator.json_text import indented
 from tfx_heads.components.evaluator.plots import HistogramPlot
 from tfx_heads.components.evaluator.slicing import SliceKey, SliceSpec, tfma_slicing_spec
 
@@ -298,7 +298,7 @@ def with_overall(
 def write_json(document: Mapping[str, Any], path: str) -> None:
     """Writes a JSON document through Beam's file systems (local, gs://, ...)."""
     with FileSystems.create(path) as f:
-        f.write(indented(document).encode())
+        f.write(json.dumps(document, indent=2).encode())
 
 
 class WriteResults(beam.PTransform):
