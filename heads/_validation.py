@@ -122,24 +122,8 @@ def check_logits_final_dim(logits: Any, expected_logits_dimension: int) -> tf.Te
     Raises:
         ValueError: rank < 2 or wrong last dimension.
     """
-    logits = tf.cast(tf.convert_to_tensor(logits), tf.float32)
-    rank = logits.shape.rank
-    if rank is None:
-        check = tf.debugging.assert_rank_at_least(logits, 2, message=LOGITS_SHAPE_ERR_MSG)
-        with tf.control_dependencies([check]):
-            logits = tf.identity(logits)
-        last = tf.shape(logits)[-1]
-        check = tf.debugging.assert_equal(
-            last, expected_logits_dimension, message=LOGITS_SHAPE_ERR_MSG
-        )
-        with tf.control_dependencies([check]):
-            return tf.identity(logits)
-    if rank < 2:
-        raise ValueError(
-            f"logits must have rank at least 2.  Received rank {rank}, "
-            f"shape {shape_tuple(logits.shape)}"
-        )
-    last = logits.shape[-1]
+    logits = _checked_rank(tf.cast(tf.convert_to_tensor(logits), tf.float32), "logits")
+    last = None if logits.shape.rank is None else logits.shape[-1]
     if last is not None:
         if last != expected_logits_dimension:
             raise ValueError(f"{LOGITS_SHAPE_ERR_MSG}, got {shape_tuple(logits.shape)}.")
@@ -147,8 +131,27 @@ def check_logits_final_dim(logits: Any, expected_logits_dimension: int) -> tf.Te
     check = tf.debugging.assert_equal(
         tf.shape(logits)[-1], expected_logits_dimension, message=LOGITS_SHAPE_ERR_MSG
     )
+    return _after(check, logits)
+
+
+def _checked_rank(value: tf.Tensor, what: str, message: str = LOGITS_SHAPE_ERR_MSG) -> tf.Tensor:
+    """`value` checked to have rank >= 2: a `ValueError` for a known rank under 2, a check
+    run with `value` (failing with `message`) for an unknown rank."""
+    rank = value.shape.rank
+    if rank is None:
+        return _after(tf.debugging.assert_rank_at_least(value, 2, message=message), value)
+    if rank < 2:
+        raise ValueError(
+            f"{what} must have rank at least 2.  Received rank {rank}, "
+            f"shape {shape_tuple(value.shape)}"
+        )
+    return value
+
+
+def _after(check: tf.Operation, value: tf.Tensor) -> tf.Tensor:
+    """`value`, computed after `check` runs."""
     with tf.control_dependencies([check]):
-        return tf.identity(logits)
+        return tf.identity(value)
 
 
 def check_dense_labels_match_logits_and_reshape(
@@ -180,19 +183,11 @@ def check_dense_labels_match_logits_and_reshape(
         labels = tf.expand_dims(labels, -1)
         labels_rank += 1
     shape_err = LABEL_SHAPE_ERR_MSG.format(expected_labels_dimension)
+    labels = _checked_rank(labels, "labels", shape_err)
     if labels_rank is None:
-        check = tf.debugging.assert_rank_at_least(labels, 2, message=shape_err)
-        with tf.control_dependencies([check]):
-            labels = tf.identity(labels)
         expected = tf.concat([tf.shape(logits)[:-1], [expected_labels_dimension]], axis=0)
         check = tf.debugging.assert_equal(tf.shape(labels), expected, message=shape_err)
-        with tf.control_dependencies([check]):
-            return tf.identity(labels)
-    if labels_rank < 2:
-        raise ValueError(
-            f"labels must have rank at least 2.  Received rank {labels_rank}, "
-            f"shape {shape_tuple(labels.shape)}"
-        )
+        return _after(check, labels)
     final_dim = labels.shape[-1]
     if final_dim is not None and final_dim != expected_labels_dimension:
         raise ValueError(MISMATCHED_LABEL_DIM_ERR_MSG.format(expected_labels_dimension, final_dim))

@@ -24,7 +24,7 @@ True
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -92,21 +92,43 @@ class HeadDescription:
     sub_heads: tuple[HeadDescription, ...] = ()
     head_weights: tuple[float, ...] | None = None
 
+    # The one place that tells a MultiHead from a single head (`_is_multi_head`):
+    # `single_heads` splits a head into the heads that have labels and logits, `by_head` puts
+    # per-head values back in the head's own form, `output_name` names a head's outputs.
+
+    @property
+    def _is_multi_head(self) -> bool:
+        return self.kind == "multi_head"
+
     @property
     def single_heads(self) -> tuple[HeadDescription, ...]:
         """The sub-heads of a MultiHead, else `(self,)`."""
-        return self.sub_heads if self.kind == "multi_head" else (self,)
+        return self.sub_heads if self._is_multi_head else (self,)
 
-    def by_head(self, values: Mapping[str | None, Any]) -> Any:
-        """Per-single-head `values` (keyed by head name) in the head's own form: the dict
-        for a MultiHead (as its labels and predictions), the one value for a single head.
+    def by_head(
+        self,
+        values: Mapping[str | None, Any],
+        combine: Callable[[dict[str | None, Any]], Any] = dict,
+    ) -> Any:
+        """Per-single-head `values` (keyed by head name) in the head's own form: for a
+        MultiHead, `combine` of them (by default the dict, as its labels and predictions),
+        for a single head the one value.
 
         >>> HeadDescription(kind="regression", head_type="RegressionHead").by_head({None: 1})
         1
         """
-        if self.sub_heads:
-            return dict(values)
-        return values[self.name]
+        return combine(dict(values)) if self._is_multi_head else values[self.name]
+
+    def output_name(self, head_name: str | None) -> str:
+        """The output name (TFMA's `output_name`) of the single head `head_name` of this
+        head: its name within a MultiHead, whose outputs are per head, `''` for a single
+        head (named or not), whose outputs are the model's.
+
+        >>> HeadDescription(kind="binary", head_type="BinaryClassHead", name="ctr").output_name(
+        ...     "ctr")
+        ''
+        """
+        return str(head_name) if self._is_multi_head else ""
 
     @property
     def needs_head_object(self) -> bool:

@@ -22,6 +22,7 @@ and the data (`load_head_config`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -178,23 +179,17 @@ def _head_objects(
 
 def head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]:
     """Signature name to `ExportOutput` for the described head, as the original head
-    exported them."""
-    if head.kind == "multi_head":
-        return _multi_head_export_outputs(head)
+    exported them (a MultiHead: its heads', combined by `_multi_head_export_outputs`)."""
+    own = {single.name: _single_head_export_outputs(single) for single in head.single_heads}
+    return head.by_head(own, combine=functools.partial(_multi_head_export_outputs, head))
+
+
+def _single_head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]:
+    """The signatures of a single head: classify (and for a binary head, regress) for a
+    classifier, regress for a regression head, and predict."""
     predict = ExportOutput(PREDICT_METHOD, dict)
     if head.is_classifier:
-        classes_key = (
-            keys.PredictionKeys.CLASSES
-            if head.kind == "multi_label"
-            else keys.PredictionKeys.ALL_CLASSES
-        )
-        classify = ExportOutput(
-            CLASSIFY_METHOD,
-            lambda p: {
-                "classes": p[classes_key],
-                "scores": p[keys.PredictionKeys.PROBABILITIES],
-            },
-        )
+        classify = ExportOutput(CLASSIFY_METHOD, _classify_outputs)
         outputs = {
             keys.DEFAULT_SERVING_KEY: classify,
             keys.CLASSIFY_SERVING_KEY: classify,
@@ -215,21 +210,32 @@ def head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]:
     }
 
 
-def _multi_head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]:
-    """The first head's default, `<head>[/<signature>]`, and a merged predict.
+def _classify_outputs(predictions: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """The classify signature's outputs: every class's name and score, per example.
+
+    The names are the head's string prediction that lists every class (which the heads'
+    `_string_predictions` make): `all_classes` where the head has it (binary, multi-class),
+    else `classes` (a multi-label head's `classes` lists every class)."""
+    names = predictions.get(keys.PredictionKeys.ALL_CLASSES)
+    if names is None:
+        names = predictions[keys.PredictionKeys.CLASSES]
+    return {"classes": names, "scores": predictions[keys.PredictionKeys.PROBABILITIES]}
+
+
+def _multi_head_export_outputs(
+    head: HeadDescription, by_head: Mapping[str, Mapping[str, ExportOutput]]
+) -> dict[str, ExportOutput]:
+    """A MultiHead's signatures from its heads' (`by_head`, in order): `<head>` (each head's
+    default), `<head>/<signature>`, the first head's default, and a merged predict.
 
     See docs/heads-behaviour.md §7.5.
     """
     outputs: dict[str, ExportOutput] = {}
-    for sub_head in head.sub_heads:
-        for signature, output in head_export_outputs(sub_head).items():
-            key = (
-                sub_head.name
-                if signature == keys.DEFAULT_SERVING_KEY
-                else f"{sub_head.name}/{signature}"
-            )
-            outputs[key] = ExportOutput(output.method, _for_sub_head(sub_head.name, output))
-    outputs[keys.DEFAULT_SERVING_KEY] = outputs[head.sub_heads[0].name]
+    for name, signatures in by_head.items():
+        for signature, output in signatures.items():
+            key = name if signature == keys.DEFAULT_SERVING_KEY else f"{name}/{signature}"
+            outputs[key] = ExportOutput(output.method, _for_sub_head(name, output))
+    outputs[keys.DEFAULT_SERVING_KEY] = outputs[next(iter(by_head))]
     outputs[keys.PREDICT_SERVING_KEY] = ExportOutput(
         PREDICT_METHOD,
         lambda p: {predict_output_name(head, name, key): value for (name, key), value in p.items()},
@@ -239,9 +245,10 @@ def _multi_head_export_outputs(head: HeadDescription) -> dict[str, ExportOutput]
 
 def predict_output_name(head: HeadDescription, head_name: str | None, key: str) -> str:
     """The name of a single head's prediction `key` among the `predict` signature's outputs
-    of the described `head`: `<head name>/<key>` for a MultiHead's heads, `key` alone for a
-    single head (named or not)."""
-    return f"{head_name}/{key}" if head.sub_heads else key
+    of the described `head`: `<output name>/<key>` for a MultiHead's heads, `key` alone for a
+    single head (named or not), see `HeadDescription.output_name`."""
+    output = head.output_name(head_name)
+    return f"{output}/{key}" if output else key
 
 
 def _for_sub_head(head_name: str, output: ExportOutput) -> Callable[..., dict[str, tf.Tensor]]:

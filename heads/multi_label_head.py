@@ -109,12 +109,7 @@ class MultiLabelHead(SingleHead):
             )
         if not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool):
             raise TypeError(f"Invalid `n_classes`: expected an int >= 2; received {n_classes!r}.")
-        thresholds = tuple(
-            _validation.concrete_scalar(threshold, "thresholds") for threshold in thresholds or ()
-        )
-        for threshold in thresholds:
-            if threshold <= 0.0 or threshold >= 1.0:
-                raise ValueError(f"thresholds must be in (0, 1) range. Given: {threshold}")
+        thresholds = _checked_thresholds(thresholds)
         if label_vocabulary is not None:
             _validation.validate_label_vocabulary_type(label_vocabulary, verb="must be")
             if len(label_vocabulary) != n_classes:
@@ -145,21 +140,7 @@ class MultiLabelHead(SingleHead):
         self._class_ids = class_ids
         self._name = name
         self._threshold_keys = _metrics.threshold_keys(thresholds, name)
-        templates = (
-            MetricKeys.PROBABILITY_MEAN_AT_CLASS,
-            MetricKeys.AUC_AT_CLASS,
-            MetricKeys.AUC_PR_AT_CLASS,
-        )
-        self._class_keys = [
-            (
-                class_id,
-                *(
-                    suffixed(class_key(template, class_id, self._label_vocabulary), name)
-                    for template in templates
-                ),
-            )
-            for class_id in class_ids
-        ]
+        self._class_keys = _class_metric_keys(class_ids, self._label_vocabulary, name)
 
     @property
     def logits_dimension(self) -> int:
@@ -357,3 +338,32 @@ class MultiLabelHead(SingleHead):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**_config.resolve_callables(config, ("loss_fn",), custom_objects))
+
+
+def _checked_thresholds(thresholds: Sequence[float] | None) -> tuple[float, ...]:
+    """The thresholds as concrete floats, each checked to be in (0, 1)."""
+    thresholds = tuple(
+        _validation.concrete_scalar(threshold, "thresholds") for threshold in thresholds or ()
+    )
+    for threshold in thresholds:
+        if threshold <= 0.0 or threshold >= 1.0:
+            raise ValueError(f"thresholds must be in (0, 1) range. Given: {threshold}")
+    return thresholds
+
+
+def _class_metric_keys(
+    class_ids: Sequence[int], vocabulary: tuple[str, ...] | None, name: str | None
+) -> list[tuple[int, str, str, str]]:
+    """Per class id: the id and its probability-mean, AUC and AUC-PR metric keys."""
+    templates = (
+        MetricKeys.PROBABILITY_MEAN_AT_CLASS,
+        MetricKeys.AUC_AT_CLASS,
+        MetricKeys.AUC_PR_AT_CLASS,
+    )
+    return [
+        (
+            class_id,
+            *(suffixed(class_key(template, class_id, vocabulary), name) for template in templates),
+        )
+        for class_id in class_ids
+    ]

@@ -61,7 +61,8 @@ def add_subcommand(subparsers: Any) -> None:
     parser.add_argument("--no-cache", action="store_true", help="disable step caching")
     parser.add_argument(
         "--thresholds",
-        help="JSON file with the blessing thresholds (default: pipeline/taxi/config.py's)",
+        help="JSON file with the blessing thresholds, on the taxi slices (default: "
+        "pipeline/taxi/config.py's eval_config())",
     )
     parser.add_argument(
         "--kfp-package",

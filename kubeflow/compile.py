@@ -74,8 +74,9 @@ def compile_pipeline(
         eval_steps: validation steps per epoch (None: a full pass).
         trainer_options: HeadTrainer options (`strategy`, `batch_size`, `epochs`, `tpu`, ...).
         trainer_resources: the trainer container's vCPUs, memory and accelerators.
-        thresholds: the evaluator's blessing thresholds (default: the taxi sample's,
-            `pipeline/taxi/config.py`).
+        thresholds: the evaluator's blessing thresholds in its dict form, on the taxi
+            sample's slices (default: the taxi sample's `tfma.EvalConfig`,
+            `pipeline/taxi/config.py` `eval_config()`, as the local run takes it).
         components: settings by component id (`ImportExampleGen`, `StatisticsGen`,
             `SchemaGen`, `HeadTrainer`, `HeadEvaluator`, `Pusher`): an image of its own, Beam
             arguments after the common ones (Beam components), container resources.
@@ -99,6 +100,9 @@ def compile_pipeline(
     from tfx_heads.pipeline import pipeline
     from tfx_heads.pipeline.taxi import config
 
+    evaluation: dict[str, Any] = {"eval_config": config.eval_config()}
+    if thresholds is not None:
+        evaluation = {"slices": config.SLICES, "thresholds": thresholds}
     with compat.user_module_packaging_disabled():
         tfx_pipeline = pipeline.create_pipeline(
             pipeline_name=pipeline_name,
@@ -109,8 +113,7 @@ def compile_pipeline(
             train_steps=train_steps,
             eval_steps=eval_steps,
             trainer_options=trainer_options,
-            slices=config.SLICES,
-            thresholds=config.THRESHOLDS if thresholds is None else thresholds,
+            **evaluation,
             beam_pipeline_args=beam_pipeline_args,
             enable_cache=enable_cache,
         )

@@ -33,6 +33,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tfx_heads.components.arguments import unknown_arguments_message
 from tfx_heads.pipeline.errors import StageFailed, UsageError
 from tfx_heads.pipeline.output import command_output
 
@@ -53,17 +54,6 @@ class ArgumentParser(argparse.ArgumentParser):
             prog = f"{self.prog} {command}" if command else self.prog
             raise UsageError(prog, unknown_arguments_message(unknown, f"{prog}'s options"))
         return parsed
-
-
-def unknown_arguments_message(unknown: Sequence[str], expected: str) -> str:
-    """The message for arguments a parser does not know, naming the first option among them.
-
-    >>> unknown_arguments_message(["--slcie", "city"], "the options")
-    'Invalid argument `--slcie`: expected one of the options; received `--slcie city`.'
-    """
-    options = [arg for arg in unknown if arg.startswith("-")]
-    name = (options or list(unknown))[0].split("=", 1)[0]
-    return f"Invalid argument `{name}`: expected one of {expected}; received `{' '.join(unknown)}`."
 
 
 Subcommand = Callable[[Any], None]

@@ -6,7 +6,9 @@ every slice of that slicing, `"*"` every slice). It may bound the candidate's va
 (`lower_bound`, `upper_bound`) and its change against the baseline model (`max_decrease`,
 `max_increase`: candidate − baseline must lie in [−max_decrease, max_increase];
 `max_relative_decrease`, `max_relative_increase`: the same for (candidate − baseline) /
-baseline, as TFMA's `GenericChangeThreshold.relative`). The model is blessed when every
+baseline, as TFMA's `GenericChangeThreshold.relative`). A negative change bound demands an
+improvement: `max_decrease: -0.01` requires candidate − baseline >= 0.01, as TFMA's
+`absolute: 0.01` with `HIGHER_IS_BETTER` (`diff >= absolute`). The model is blessed when every
 threshold holds on every slice it names; a metric or slice that a threshold names but the
 evaluation lacks fails it, so a typo cannot bless a model. Without a baseline (the first
 run of a pipeline) change conditions are skipped, as TFMA's rubber stamp does, and the
@@ -46,8 +48,10 @@ class MetricThreshold:
             every value), or `"*"` for every slice.
         lower_bound: the candidate's value must be >= this.
         upper_bound: the candidate's value must be <= this.
-        max_decrease: candidate − baseline must be >= −max_decrease (needs a baseline).
-        max_increase: candidate − baseline must be <= max_increase (needs a baseline).
+        max_decrease: candidate − baseline must be >= −max_decrease (needs a baseline; a
+            negative value demands an increase of at least its magnitude).
+        max_increase: candidate − baseline must be <= max_increase (needs a baseline; a
+            negative value demands a decrease of at least its magnitude).
         max_relative_decrease: (candidate − baseline) / baseline must be >=
             −max_relative_decrease (needs a baseline; a baseline of 0 fails it, as in TFMA).
         max_relative_increase: (candidate − baseline) / baseline must be <=
@@ -81,10 +85,12 @@ class MetricThreshold:
             )
         for name in CHANGE_CONDITIONS:
             value = getattr(self, name)
-            if value is not None and value < 0:
+            if value is not None and not (
+                isinstance(value, (int, float)) and math.isfinite(value)
+            ):
                 raise ValueError(
-                    f"Invalid `{name}` for {self.metric}: expected a number >= 0; "
-                    f"received {value!r}."
+                    f"Invalid `{name}` for {self.metric}: expected a finite number (negative "
+                    f"demands an improvement); received {value!r}."
                 )
 
     @property

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tfx_heads.components import progress
+from tfx_heads.components.arguments import unknown_arguments_message
 from tfx_heads.components.evaluator import constants
 
 if TYPE_CHECKING:  # imported on use: it imports TensorFlow and Beam
@@ -171,8 +172,6 @@ def _pass_beam_arguments_to_beam(parser: argparse.ArgumentParser) -> None:
         namespace, unknown = parse_known_args(args, namespace)
         refused = unknown_beam_arguments(unknown)
         if refused:
-            from tfx_heads.pipeline.cli import unknown_arguments_message
-
             parser.error(
                 unknown_arguments_message(
                     refused, f"{parser.prog}'s options or Beam's pipeline options"

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from heads.base_head import Head
 from heads.description import HeadDescription, describe, per_head
-from heads.export import load_head_document
+from heads.export import load_head_document, predict_output_name
 from heads.serialization import deserialize, serialize
 from tfx_heads.components.evaluator.example_inputs import (
     feature_types,
@@ -260,9 +260,8 @@ def check_model_logits(model: str, head: HeadDescription) -> None:
     signature = graph.signature_def.get(PREDICT_SIGNATURE)
     if signature is None:
         return
-    multi = head.kind == "multi_head"
     for single in head.single_heads:
-        name = f"{single.name}/{LOGITS_KEY}" if multi else LOGITS_KEY
+        name = predict_output_name(head, single.name, LOGITS_KEY)
         output = signature.outputs.get(name)
         dims = [] if output is None or output.tensor_shape.unknown_rank else output.tensor_shape.dim
         width = dims[-1].size if dims else -1

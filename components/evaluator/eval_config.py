@@ -8,11 +8,14 @@ TFX's own Evaluator works with `HeadEvaluator`, `evaluate` and `tfx-heads evalua
   fixed slices, an empty spec the overall slice;
 - `metrics_specs`: `thresholds` by metric name, `per_slice_thresholds` and each
   `MetricConfig`'s `threshold` / `per_slice_thresholds`; `value_threshold` bounds and
-  `change_threshold` (`absolute` / `relative` with a `direction`) against the baseline;
+  `change_threshold` (`absolute` / `relative` with a `direction`) against the baseline,
+  as `max_(relative_)decrease/increase` bounds (one that demands an improvement, e.g.
+  `HIGHER_IS_BETTER` with `absolute` 0.01, is a negative bound);
   `output_names` names the heads of a MultiHead (a metric's key gets `/<head>`);
 - `model_specs`: the candidate's and the baseline's (`is_baseline`) label key(s),
   `signature_name` (the `predict` signature) and example weight key(s);
-- `options.compute_confidence_intervals`.
+- `options.compute_confidence_intervals` and `options.min_slice_size` (a smaller slice
+  reports its example counts only, `EvaluationOptions.min_slice_size`).
 
 As in TFMA, a threshold without a slicing spec holds in every slice. Metric names are
 TFMA's (`METRIC_NAMES` maps them onto the head's keys) or the head's own keys
@@ -125,6 +128,8 @@ def options_from_eval_config(
     ]
     if config.HasField("options"):
         fields["confidence_intervals"] = _confidence_intervals(config.options)
+        if config.options.HasField("min_slice_size"):  # TFMA keeps every slice below 1
+            fields["min_slice_size"] = max(1, config.options.min_slice_size.value)
     return fields
 
 
@@ -317,14 +322,9 @@ def _change_bounds(change: config_pb2.GenericChangeThreshold, where: str) -> dic
     bounds = {}
     for field, name in (("absolute", f"max_{word}"), ("relative", f"max_relative_{word}")):
         if change.HasField(field):
-            bound = sign * getattr(change, field).value
-            if bound < 0:
-                expected = "<= 0 with HIGHER_IS_BETTER" if sign < 0 else ">= 0 with LOWER_IS_BETTER"
-                raise ValueError(
-                    f"Invalid `{where}.{field}`: the evaluator bounds how much a metric may "
-                    f"get worse ({expected}); received {getattr(change, field).value!r}."
-                )
-            bounds[name] = bound + 0.0
+            # A negative bound (HIGHER_IS_BETTER with a value > 0, LOWER_IS_BETTER with one
+            # < 0) demands an improvement, as TFMA's `diff >= absolute` / `diff <= absolute`.
+            bounds[name] = sign * getattr(change, field).value + 0.0
     if not bounds:
         raise ValueError(f"Invalid `{where}`: expected `absolute` or `relative`.")
     return bounds
@@ -332,7 +332,7 @@ def _change_bounds(change: config_pb2.GenericChangeThreshold, where: str) -> dic
 
 def _confidence_intervals(options: config_pb2.Options) -> bool:
     _refuse(options, "options", {"compute_confidence_intervals", "confidence_intervals",
-                                 "include_default_metrics"})  # fmt: skip
+                                 "include_default_metrics", "min_slice_size"})  # fmt: skip
     method = options.confidence_intervals.method
     if method not in (0, config_pb2.ConfidenceIntervalOptions.POISSON_BOOTSTRAP):
         raise ValueError(

@@ -60,8 +60,7 @@ class HeadMetricLayout:
     """
 
     def __init__(self, head: HeadDescription) -> None:
-        multi = head.kind == "multi_head"
-        self._heads = tuple(_SingleLayout(single, multi) for single in head.single_heads)
+        self._heads = tuple(_SingleLayout(single) for single in head.single_heads)
 
     def entries(
         self, metrics: Mapping[str, float], intervals: Mapping[str, Interval] | None = None
@@ -74,12 +73,12 @@ class HeadMetricLayout:
 class _SingleLayout:
     """The layout of one single head: metric name to unsuffixed key, per group."""
 
-    def __init__(self, head: HeadDescription, in_multi_head: bool) -> None:
+    def __init__(self, head: HeadDescription) -> None:
         self._head = head
         stats_obj = stats_for_head(head)
-        own = list(stats_obj.metric_keys())
-        if in_multi_head:
-            own.append(suffixed(StatsMetricKeys.LOSS, head.name))
+        # `loss/<name>`: the reduced loss a MultiHead's statistics add for each of its heads
+        # (a single head's have none, and an entry leaves out the keys a slice lacks).
+        own = [*stats_obj.metric_keys(), suffixed(StatsMetricKeys.LOSS, head.name)]
         self._thresholds = {
             threshold: {
                 metric: threshold_key(template, threshold)

@@ -145,9 +145,8 @@ def head_plots(
     Returns:
         One `HistogramPlot` per curve, in `stats_obj.curve_histograms` order.
     """
-    multi = head.kind == "multi_head"
     selected = {
-        single.name if multi else "": single.classes_for_class_based_metrics
+        head.output_name(single.name): single.classes_for_class_based_metrics
         for single in head.single_heads
     }
     curves = stats_obj.curve_histograms(stats)

@@ -173,6 +173,7 @@ class _HeadMetricsCombiner(beam.CombineFn):
     def setup(self) -> None:
         self._heads = self._head.single_heads
         self._stats = stats_for_head(self._head)
+        self._prepare: dict[tuple[tuple[str, str], ...], PrepareHeadBatches] = {}
 
     def create_accumulator(self) -> _Accumulator:
         return _Accumulator(self._stats.create())
@@ -195,7 +196,7 @@ class _HeadMetricsCombiner(beam.CombineFn):
         self._flush(merged)
         for accumulator in accumulators:
             self._flush(accumulator)
-            merged.stats = self._stats.merge(merged.stats, accumulator.stats)
+            self._stats.merge_into(merged.stats, accumulator.stats)
         return merged
 
     def extract_output(self, accumulator: _Accumulator) -> dict[Any, float]:
@@ -210,14 +211,6 @@ class _HeadMetricsCombiner(beam.CombineFn):
         features, logits = accumulator.features, accumulator.logits
         accumulator.features, accumulator.logits = [], []
         columns = {key: _ragged([f.get(key) for f in features]) for key in features[0]}
-        spec = build_input_spec(
-            self._head,
-            self._label_keys,
-            None,
-            (),
-            {key: _stored_type(column.values) for key, column in columns.items()},
-            label_formats=self._label_formats or None,
-        )
         batch = ExampleBatch(
             file="<tfma inputs>",
             record_index=np.arange(len(features), dtype=np.int64),
@@ -228,11 +221,27 @@ class _HeadMetricsCombiner(beam.CombineFn):
                 head.name: np.stack([row[head.name] for row in logits]) for head in self._heads
             },
         )
-        prepare = PrepareHeadBatches(spec, self._head_config, reject_malformed=False)
-        prepare.setup()
-        for output in prepare.process(batch):
+        for output in self._preparation(columns).process(batch):
             if not isinstance(output, beam.pvalue.TaggedOutput):
                 accumulator.stats = self._stats.update(accumulator.stats, output.stats_batch)
+
+    def _preparation(self, columns: Mapping[str, RaggedColumn]) -> PrepareHeadBatches:
+        """The label handling for buffered `columns`, built (and set up: for a custom loss or
+        link, the head object) once per combiner and stored feature types, in practice once."""
+        types = tuple(sorted((key, _stored_type(column.values)) for key, column in columns.items()))
+        if types not in self._prepare:
+            spec = build_input_spec(
+                self._head,
+                self._label_keys,
+                None,
+                (),
+                dict(types),
+                label_formats=self._label_formats or None,
+            )
+            prepare = PrepareHeadBatches(spec, self._head_config, reject_malformed=False)
+            prepare.setup()
+            self._prepare[types] = prepare
+        return self._prepare[types]
 
 
 def _head_logits(prediction: Any, model_head: HeadDescription, head: HeadDescription) -> np.ndarray:

@@ -178,6 +178,19 @@ class Evaluation:
     def curves_of(self, head: str) -> list[Curve]:
         return [curve for curve in self.curves if curve.head == head]
 
+    @property
+    def counts_only(self) -> list[dict[str, Any]]:
+        """The slices below `metrics.json`'s `min_slice_size`: example counts only."""
+        return [entry for entry in self.slices if entry.get("counts_only")]
+
+    def class_curves(self, head: str) -> dict[str, Any] | None:
+        """`metrics.json`'s `class_curves` entry of `head` (which classes have per-class
+        curves); None for a head without classes or a document older than the entry."""
+        for item in self.document.get("class_curves", []):
+            if (item.get("head") or "") == head:
+                return item
+        return None
+
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.zeros(np.shape(numerator), np.float64)

@@ -45,6 +45,7 @@ def head_section(evaluation: Evaluation, head: str, position: int) -> str:
         sections.head_summary(metrics, evaluation.overall, baseline),
         curves.curves_section(metrics, evaluation.curves_of(head), baseline_curves),
         sections.class_table(metrics, baseline, f"classes-{position}"),
+        sections.class_curves_note(evaluation.class_curves(head)),
         "</section>",
     ]
     return "".join(parts)

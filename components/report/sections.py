@@ -107,8 +107,43 @@ def overview(evaluation: Evaluation, config: Mapping[str, Any] | None) -> str:
         options = config.get("evalConfig", {}).get("options", {})
         intervals = options.get("computeConfidenceIntervals", False)
         rows.append(("confidence intervals", "Poisson bootstrap" if intervals else "none"))
+    if "min_slice_size" in evaluation.document:
+        rows.append(("minimum slice size (examples)", _min_slice_size(evaluation)))
     body = "".join(f'<tr><th class="name">{k}</th><td class="name">{v}</td></tr>' for k, v in rows)
     return f'<section id="overview"><h2>Evaluation</h2><table>{body}</table></section>'
+
+
+def _min_slice_size(evaluation: Evaluation) -> str:
+    """`min_slice_size` (examples) and how many slices it left with counts only."""
+    size, below = evaluation.document["min_slice_size"], len(evaluation.counts_only)
+    text = f'<span data-count="min_slice_size">{esc(size)}</span>'
+    if below:
+        text += (
+            f'; <span data-count="counts_only">{below}</span> slice{"s" * (below > 1)} below it '
+            "report example counts only (no other metric, curve or interval)"
+        )
+    return text
+
+
+def class_curves_note(item: Mapping[str, Any] | None) -> str:
+    """Which classes of a head have per-class curves (`metrics.json`'s `class_curves`)."""
+    if item is None:
+        return ""
+    classes, total = item["classes"], item["n_classes"]
+    if classes == "all":
+        kind, text = "all", f"every class ({total})"
+    elif classes:
+        shown = ", ".join(f"class{c}" for c in classes[:20])
+        more = f" and {len(classes) - 20} more" if len(classes) > 20 else ""
+        kind, text = "selected", f"the {len(classes)} selected of {total} classes ({shown}{more})"
+    else:
+        kind = "none"
+        text = (
+            f"none: {total} classes, more than {item.get('max_default_class_curves')} without "
+            "a selection (<code>classes_for_class_based_metrics</code>); every class keeps its "
+            "probability mean"
+        )
+    return f'<p class="note" data-class-curves="{kind}">Per-class curves: {text}.</p>'
 
 
 def head_summary(
@@ -235,7 +270,7 @@ def slices_section(evaluation: Evaluation) -> str:
     parts = [
         '<section id="slices"><h2>Metrics by slice</h2>'
         f'<p class="note">Slices with fewer than {SMALL_SLICE_EXAMPLES} examples are flagged '
-        "as small: their metrics are noisy.</p>"
+        f"as small: their metrics are noisy.{_counts_only_note(evaluation)}</p>"
     ]
     for head in evaluation.heads:
         overall = evaluation.head_metrics(head)
@@ -257,15 +292,27 @@ def slices_section(evaluation: Evaluation) -> str:
                 for n in names
             )
             weighted = metrics.scalars.get("weighted_example_count", "")
+            flag = "counts only" if entry.get("counts_only") else "small slice" if small else ""
             parts.append(
                 f'<tr class="{"small" if small else ""}" data-slice="{esc(name)}">'
                 f'<td class="name">{esc(name)}</td><td>{count}</td>'
                 f"<td>{format_number(weighted)}</td>{cells}"
-                f"<td>{'<span class=flag>small slice</span>' if small else ''}</td></tr>"
+                f"<td>{f'<span class=flag>{flag}</span>' if flag else ''}</td></tr>"
             )
         parts.append("</table>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _counts_only_note(evaluation: Evaluation) -> str:
+    below = len(evaluation.counts_only)
+    if not below:
+        return ""
+    return (
+        f" {below} slice{'s' * (below > 1)} had fewer than "
+        f"{esc(evaluation.document.get('min_slice_size'))} examples (the minimum slice size) "
+        "and report example counts only: no other metric, curve or interval."
+    )
 
 
 def baseline_section(evaluation: Evaluation) -> str:

@@ -116,6 +116,23 @@ def test_hand_written_descriptions():
     assert binary.thresholds == (0.25, 0.75) and binary.n_classes == 2
 
 
+def test_a_multi_head_is_told_from_a_single_head_by_the_description():
+    named = heads.describe(heads.BinaryClassHead(name="ctr"))
+    multi = heads.describe(
+        heads.MultiHead([heads.BinaryClassHead(name="ctr"), heads.RegressionHead(name="r")])
+    )
+    lone = heads.describe(heads.MultiHead([heads.BinaryClassHead(name="ctr")]))
+    # A named single head's outputs are the model's; a MultiHead's are per head, even alone.
+    assert named.output_name("ctr") == ""
+    assert [multi.output_name(h.name) for h in multi.single_heads] == ["ctr", "r"]
+    assert lone.output_name("ctr") == "ctr" and lone.single_heads == (named,)
+    assert named.by_head({"ctr": 1}) == 1
+    assert multi.by_head({"ctr": 1, "r": 2}) == {"ctr": 1, "r": 2}
+    assert lone.by_head({"ctr": 1}) == {"ctr": 1}
+    assert multi.by_head({"ctr": 1, "r": 2}, combine=lambda values: sum(values.values())) == 3
+    assert named.by_head({"ctr": 1}, combine=lambda values: pytest.fail("combined")) == 1
+
+
 def test_built_in_losses_are_not_presented_as_a_user_loss_fn():
     assert heads.PoissonRegressionHead().loss_fn is None
     assert heads.LogisticRegressionHead().loss_fn is None

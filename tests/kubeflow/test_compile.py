@@ -16,7 +16,9 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from tfx_heads import cli as tfx_heads_cli
+from tfx_heads.components.evaluator import eval_config
 from tfx_heads.kubeflow import cli, compile
+from tfx_heads.pipeline.taxi import config as taxi_config
 
 GOLDEN = pathlib.Path(__file__).parent / "testdata" / "pipeline_job.golden.json"
 IMAGE = "us-docker.pkg.dev/my-project/tfx/tfx-heads:1"
@@ -169,7 +171,13 @@ def test_pipeline_inputs_and_evaluator_settings(job):
 
     assert value("ImportExampleGen", "input_base") == DATA_ROOT
     assert PIPELINE_ROOT + "/serving" in value("Pusher", "push_destination")
-    assert json.loads(value("HeadEvaluator", "slices")) == [
+    # The local run's evaluation: the taxi EvalConfig, not the dict form.
+    assert json.loads(value("HeadEvaluator", "slices")) == []
+    assert json.loads(value("HeadEvaluator", "thresholds")) == []
+    compiled = eval_config.load_eval_config(value("HeadEvaluator", "eval_config"))
+    assert compiled == taxi_config.eval_config()
+    assert [list(spec.feature_keys) for spec in compiled.slicing_specs] == [
+        [],
         ["trip_start_day"],
         ["trip_start_hour"],
     ]

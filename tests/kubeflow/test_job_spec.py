@@ -51,7 +51,9 @@ def test_constant_parameters_keep_their_types(document, tmp_path):
     values = job_spec.task_parameters(evaluator, job, {})
 
     assert values["bootstrap_replicates"] == 0 and isinstance(values["bootstrap_replicates"], int)
-    assert json.loads(values["slices"]) == [["trip_start_day"], ["trip_start_hour"]]
+    assert json.loads(values["eval_config"])["slicingSpecs"][1] == {
+        "featureKeys": ["trip_start_day"]
+    }
 
 
 def _with_runtime_parameter(document, default=None):

@@ -75,7 +75,8 @@ def test_missing_things_fail_rather_than_bless():
     [
         ('[{"metric": "auc"}]', "at least one of"),
         ('[{"metric": "auc", "lower": 1}]', "unknown keys"),
-        ('[{"metric": "auc", "max_decrease": -1}]', "max_decrease"),
+        ('[{"metric": "auc", "max_decrease": "0.1"}]', "max_decrease.*finite number"),
+        ('[{"metric": "auc", "max_increase": NaN}]', "max_increase.*finite number"),
         ('{"metric": "auc"}', "expected a list"),
         ("not json", "JSON"),
     ],

@@ -86,6 +86,74 @@ def test_change_thresholds_follow_tfma_semantics():
     ]
 
 
+def _change(direction, **values):
+    fields = " ".join(f"{name} {{ value: {value} }}" for name, value in values.items())
+    text = (
+        'metrics_specs { thresholds { key: "m" value { change_threshold {'
+        f" direction: {direction} {fields} }} }} }} }}"
+    )
+    (threshold,) = EvaluationOptions.from_eval_config(text).thresholds
+    proto = text_format.Parse(text, config_pb2.EvalConfig())
+    return threshold, proto.metrics_specs[0].thresholds["m"]
+
+
+def _failed(threshold, candidate, baseline):
+    verdict = decide([threshold], {"Overall": {"m": candidate}}, {"Overall": {"m": baseline}})
+    return [check.condition for check in verdict.checks if check.outcome == "fail"]
+
+
+def test_a_change_threshold_demanding_an_increase_with_higher_is_better():
+    # TFMA: passes when diff >= absolute and diff / baseline >= relative; > 0 asks for a gain.
+    threshold, proto = _change("HIGHER_IS_BETTER", absolute=0.01, relative=0.02)
+    assert (threshold.max_decrease, threshold.max_relative_decrease) == (-0.01, -0.02)
+    assert _failed(threshold, 0.82, 0.80) == []  # diff 0.02, ratio 0.025
+    assert _failed(threshold, 0.805, 0.80) == [  # diff 0.005, ratio 0.00625
+        "max_decrease",
+        "max_relative_decrease",
+    ]
+    assert _failed(threshold, 0.815, 0.80) == ["max_relative_decrease"]  # 0.015, 0.01875
+    assert _failed(threshold, 0.109, 0.10) == ["max_decrease"]  # diff 0.009, ratio 0.09
+    # The validation result carries TFMA's threshold back, as it was given.
+    from tfx_heads.components.evaluator.validations import metric_threshold
+
+    absolute = metric_threshold(threshold, "max_decrease").change_threshold
+    relative = metric_threshold(threshold, "max_relative_decrease").change_threshold
+    assert (absolute.direction, absolute.absolute) == (proto.change_threshold.direction,
+                                                       proto.change_threshold.absolute)  # fmt: skip
+    assert relative.relative == proto.change_threshold.relative
+
+
+def test_a_change_threshold_demanding_a_decrease_with_lower_is_better():
+    # TFMA: passes when diff <= absolute and diff / baseline <= relative; < 0 asks for a gain.
+    threshold, proto = _change("LOWER_IS_BETTER", absolute=-0.05, relative=-0.1)
+    assert (threshold.max_increase, threshold.max_relative_increase) == (-0.05, -0.1)
+    assert _failed(threshold, 0.44, 0.50) == []  # diff -0.06, ratio -0.12
+    assert _failed(threshold, 0.47, 0.50) == [  # diff -0.03, ratio -0.06
+        "max_increase",
+        "max_relative_increase",
+    ]
+    assert _failed(threshold, 1.875, 2.0) == ["max_relative_increase"]  # -0.125, -0.0625
+    assert _failed(threshold, 0.24, 0.20) == ["max_increase", "max_relative_increase"]  # worse
+    from tfx_heads.components.evaluator.validations import metric_threshold
+
+    written = metric_threshold(threshold, "max_increase").change_threshold
+    assert (written.direction, written.absolute) == (proto.change_threshold.direction,
+                                                     proto.change_threshold.absolute)  # fmt: skip
+
+
+def test_min_slice_size_becomes_the_option():
+    assert EvaluationOptions.from_eval_config("options { min_slice_size { value: 3 } }") == (
+        EvaluationOptions(min_slice_size=3)
+    )
+    # TFMA keeps every slice at 0 (and below): the evaluator's 1.
+    assert EvaluationOptions.from_eval_config("options { min_slice_size {} }").min_slice_size == 1
+    assert EvaluationOptions.from_eval_config("options {}").min_slice_size == 1
+    with pytest.raises(ValueError, match="min_slice_size"):
+        EvaluationOptions.from_eval_config(
+            "options { min_slice_size { value: 3 } }", min_slice_size=2
+        )
+
+
 def test_per_slice_thresholds_by_feature_key_hold_in_each_slice_of_that_slicing():
     (threshold,) = EvaluationOptions.from_eval_config(
         'metrics_specs { per_slice_thresholds { key: "auc" value { thresholds {'
@@ -127,17 +195,12 @@ def test_per_slice_thresholds_by_feature_key_hold_in_each_slice_of_that_slicing(
             'model_specs { label_key: "a" } model_specs { is_baseline: true label_key: "b" }',
             "label_keys",
         ),
-        ("options { min_slice_size { value: 3 } }", "options.min_slice_size"),
         ('metrics_specs { model_names: ["other"] }', "model_names"),
+        ('options { disabled_outputs { values: ["plots"] } }', "options.disabled_outputs"),
         (
             'metrics_specs { thresholds { key: "auc" value { change_threshold {'
             " absolute { value: -1 } } } } }",
             "direction",
-        ),
-        (
-            'metrics_specs { thresholds { key: "auc" value { change_threshold {'
-            " direction: HIGHER_IS_BETTER absolute { value: 0.1 } } } } }",
-            "absolute",
         ),
         ('metrics_specs { thresholds { key: "auc" value {} } }', "value_threshold"),
         ("slicing_specs { bogus: 1 }", "as text"),

@@ -1,7 +1,8 @@
 """TFX's own Evaluator and HeadEvaluator given one `tfma.EvalConfig`: the taxi pipeline's,
-plus one threshold that fails and a relative change one. The stock Evaluator computes the
-heads' metrics with TFMA (`tfma_metric.head_metrics_spec`); both run on the same examples,
-model and baseline, and must agree on the slices, the metric values, the verdict of every
+plus one threshold that fails, a relative change one and two that demand an improvement
+over the baseline. The stock Evaluator computes the heads' metrics with TFMA
+(`tfma_metric.head_metrics_spec`); both run on the same examples, model and baseline, and
+must agree on the slices, the metric values, the verdict of every
 threshold in every slice and `validation_ok`, as `tfma.load_validation_result` reads them."""
 
 import json
@@ -51,8 +52,9 @@ def _inputs(folder, examples_glob, model, baseline):
 
 def _eval_config(taxi_model):
     """The taxi pipeline's EvalConfig, with the HeadMetrics spec TFMA computes the keys
-    with, a value threshold on every slice and a relative change threshold per day (the
-    short-trained model fails both in some days, and the taxi's trip_seconds bound)."""
+    with, a value threshold on every slice, a relative change threshold per day (the
+    short-trained model fails both in some days, and the taxi's trip_seconds bound), and
+    two overall change thresholds that demand an improvement, one per direction."""
     from tfx_heads.pipeline.taxi import config
 
     eval_config = config.eval_config()
@@ -63,6 +65,20 @@ def _eval_config(taxi_model):
     change.slicing_specs.add(feature_keys=["trip_start_day"])
     change.threshold.change_threshold.direction = config_pb2.MetricDirection.LOWER_IS_BETTER
     change.threshold.change_threshold.relative.value = 0.5
+    # Change thresholds that demand an improvement over the baseline, one per direction.
+    for key, direction, field, value in (
+        ("accuracy/big_tipper", config_pb2.MetricDirection.HIGHER_IS_BETTER, "absolute", 1e-3),
+        (
+            "average_loss/payment_type",
+            config_pb2.MetricDirection.LOWER_IS_BETTER,
+            "relative",
+            -1e-3,
+        ),
+    ):
+        gain = spec.per_slice_thresholds[key].thresholds.add()
+        gain.slicing_specs.add()
+        gain.threshold.change_threshold.direction = direction
+        getattr(gain.threshold.change_threshold, field).value = value
     eval_config.metrics_specs.append(spec)
     eval_config.slicing_specs.pop()  # trip_start_day only: keep TFMA's run short
     return eval_config
@@ -117,14 +133,16 @@ def test_the_stock_evaluator_and_head_evaluator_agree_on_one_eval_config(
     failed = _failures(ours)
     assert set(_failures(stock)) == set(failed)
     # Each kind failed somewhere (the AUC bound and the relative change in some days, the
-    # taxi's trip_seconds loss bound overall) and held elsewhere.
+    # taxi's trip_seconds loss bound overall, the demanded accuracy gain) and held elsewhere
+    # (the demanded loss decrease holds: the candidate's payment_type loss is lower).
     names = {(name, is_diff) for _, name, is_diff in failed}
     assert names == {
         ("auc/big_tipper", False),
         ("prediction/mean/big_tipper", True),
         ("average_loss/trip_seconds", False),
+        ("accuracy/big_tipper", True),
     }
-    assert len(failed) < 8 + 7 + 1  # AUC in 8 slices, the change in 7 days, the loss overall
+    assert len(failed) < 8 + 7 + 1 + 1  # AUC in 8 slices, the change in 7 days, 2 overall
     for key, value in _failures(stock).items():
         assert failed[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
     for name in ("stock", "heads"):

@@ -1,12 +1,15 @@
 """HeadMetrics: the heads' metrics computed by stock TFMA, equal to the Beam evaluator's."""
 
+import collections
 import json
 
+import numpy as np
 import pytest
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 
 import heads
+from heads.stats import stats_for_head
 from tfx_heads.components.evaluator import tfma_metric
 
 
@@ -85,3 +88,35 @@ def test_logits_are_read_under_the_predict_signature_s_output_names():
     with pytest.raises(ValueError, match="'h/logits'"):
         tfma_metric._head_logits({"h/probabilities": [0.5]}, multi, binary)
     assert tfma_metric._head_logits({"r/predictions": [[1.5]]}, multi, regression).tolist() == [1.5]
+
+
+def test_the_combiner_prepares_labels_once_and_merges_in_place(monkeypatch):
+    built = []
+
+    class CountingPreparation(tfma_metric.PrepareHeadBatches):
+        def setup(self):
+            built.append(self)
+            super().setup()
+
+    monkeypatch.setattr(tfma_metric, "PrepareHeadBatches", CountingPreparation)
+    monkeypatch.setattr(tfma_metric, "BUFFER_SIZE", 2)
+    head = heads.RegressionHead(name="r")
+    description = heads.describe(head)
+    keys = [tfma.metrics.MetricKey(name=key) for key in stats_for_head(description).metric_keys()]
+    combiner = tfma_metric._HeadMetricsCombiner(
+        json.dumps(heads.serialize(head)), description, "y", {}, "", keys
+    )
+    combiner.setup()
+    element = collections.namedtuple("Element", "prediction features")
+    labels, logits = [1.0, 2.0, 4.0, 0.0, 3.0], [1.5, 2.0, 3.0, 1.0, 3.0]
+    parts = [combiner.create_accumulator(), combiner.create_accumulator()]
+    for row, (label, logit) in enumerate(zip(labels, logits, strict=True)):
+        combiner.add_input(parts[row % 2], element({"logits": [logit]}, {"y": np.array([label])}))
+    first_stats = parts[0].stats
+    merged = combiner.merge_accumulators(parts)
+    assert merged.stats is first_stats  # Merged into the first accumulator's statistics.
+    values = {key.name: value for key, value in combiner.extract_output(merged).items()}
+    squared = (np.array(labels) - np.array(logits)) ** 2
+    assert values["average_loss/r"] == pytest.approx(squared.mean())
+    assert values["example_count/r"] == 5
+    assert len(built) == 1  # Three flushes of examples, one preparation.
