@@ -16,7 +16,8 @@ Each row prints its time and peak RSS and their ratios to the series' first row 
 10 classes) measured in the same run, then whether it meets the targets of issue #26: 10,000
 slices within 2x the time of 10 slices and under 2 GB; 100,000 classes under 3 GB and within
 3x the time to read and parse their records. The machine is shared, so compare ratios, not
-seconds, between runs.
+seconds, between runs; the CPU seconds (user + system, of the whole child process) vary
+less than wall time on a loaded machine.
 
     .venv/bin/python benchmarks/evaluator_scale.py [--examples 1000000] [--workdir DIR]
 """
@@ -159,13 +160,15 @@ def measure(job: dict) -> dict:
         raise RuntimeError(f"child {job} failed with status {status}:\n{output[-2000:]}")
     result = json.loads(output.strip().splitlines()[-1])
     result["rss"] = usage.ru_maxrss * 1024
+    result["cpu"] = usage.ru_utime + usage.ru_stime  # the child's, start-up included
     return result
 
 
 def _row(name: str, result: dict, first: dict) -> str:
     return (
         f"{name:28s} {result['seconds']:8.1f} {result['seconds'] / first['seconds']:6.2f}x "
-        f"{result['rss'] / _GB:7.2f} {result['rss'] / first['rss']:6.2f}x"
+        f"{result['rss'] / _GB:7.2f} {result['rss'] / first['rss']:6.2f}x "
+        f"{result['cpu']:8.1f} {result['cpu'] / first['cpu']:6.2f}x"
     )
 
 
@@ -186,9 +189,14 @@ def main() -> None:
     print(f"Scratch directory: {workdir}")
     slicings = [int(size) for size in args.slices.split(",")]
     data = write_slice_data(
-        os.path.join(workdir, f"slices-{args.examples}.tfrecord"), args.examples, slicings
+        os.path.join(workdir, f"slices-{args.examples}-{'-'.join(map(str, slicings))}.tfrecord"),
+        args.examples,
+        slicings,
     )
-    header = f"{'run':28s} {'seconds':>8s} {'ratio':>7s} {'RSS GB':>7s} {'ratio':>7s}"
+    header = (
+        f"{'run':28s} {'seconds':>8s} {'ratio':>7s} {'RSS GB':>7s} {'ratio':>7s} "
+        f"{'CPU s':>8s} {'ratio':>7s}"
+    )
     print(f"\nSlices: a binary head on {args.examples} records\n{header}")
     results = {}
     for size in slicings:

@@ -32,7 +32,7 @@ def stage_breakdown(
     from tfx_heads.components.evaluator import transforms
     from tfx_heads.components.evaluator.config import build_config
     from tfx_heads.components.evaluator.options import EvaluationOptions
-    from tfx_heads.components.evaluator.writers import tfma_metrics, tfma_plots
+    from tfx_heads.components.evaluator.tfma_records import tfma_metrics, tfma_plots
 
     options = EvaluationOptions(slices=[slice_feature], batch_size=batch_size)
     config = build_config(pattern, tempfile.mkdtemp(), options, model=model_dir)

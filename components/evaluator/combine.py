@@ -98,11 +98,13 @@ class SliceStats:
         self._count_key = suffixed(StatsMetricKeys.EXAMPLE_COUNT, head.name)
 
     def create(self) -> dict[str, Any]:
-        """Empty accumulator: `{"stats": ..., "replicates": [...], "pending": [...]}`."""
+        """Empty accumulator: `{"stats": ..., "replicates": [...], "pending": [...],
+        "pending_rows": 0}` (the rows held in `pending`, counted as they arrive)."""
         return {
             "stats": self._stats.create(),
             "replicates": [self._stats.create() for _ in range(self._replicates)],
             "pending": [],
+            "pending_rows": 0,
         }
 
     def update(self, accumulator: dict[str, Any], item: SliceBatch) -> dict[str, Any]:
@@ -114,10 +116,17 @@ class SliceStats:
         rows. Histogram and count sums are the same either way (one addition per row, in
         row order); sums of means may round differently (about 1e-16 relative).
         """
-        pending = accumulator["pending"]
-        pending.append(item)
-        if sum(_rows(held) for held in pending) >= PENDING_ROWS:
+        accumulator["pending"].append(item)
+        accumulator["pending_rows"] += _rows(item)
+        if accumulator["pending_rows"] >= PENDING_ROWS:
             self._flush(accumulator)
+        return accumulator
+
+    def compact(self, accumulator: dict[str, Any]) -> dict[str, Any]:
+        """Joins the held rows into one `SliceBatch` (in place): an accumulator leaving a
+        worker with many small held parts is pickled as a few arrays, not a few per part."""
+        if len(accumulator["pending"]) > 1:
+            accumulator["pending"] = [_concatenated(accumulator["pending"])]
         return accumulator
 
     def _flush(self, accumulator: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +134,7 @@ class SliceStats:
         if not pending:
             return accumulator
         item = pending[0] if len(pending) == 1 else _concatenated(pending)
-        accumulator["pending"] = []
+        accumulator["pending"], accumulator["pending_rows"] = [], 0
         self._stats.update(accumulator["stats"], item.batch)
         for replicate, counts in zip(accumulator["replicates"], _columns(item), strict=False):
             self._stats.update(replicate, bootstrap.resample(item.batch, counts))
@@ -140,7 +149,8 @@ class SliceStats:
         for target, source in zip(first["replicates"], second["replicates"], strict=True):
             self._stats.merge_into(target, source)
         first["pending"].extend(second["pending"])
-        if sum(_rows(held) for held in first["pending"]) >= PENDING_ROWS:
+        first["pending_rows"] += second["pending_rows"]
+        if first["pending_rows"] >= PENDING_ROWS:
             self._flush(first)
         return first
 
@@ -230,7 +240,7 @@ class HeadStatsCombineFn(beam.CombineFn):
         return functools.reduce(self._stats.merge, accumulators)
 
     def compact(self, accumulator: dict[str, Any]) -> dict[str, Any]:
-        return accumulator
+        return self._stats.compact(accumulator)
 
     def get_accumulator_coder(self) -> AccumulatorCoder:
         return AccumulatorCoder()

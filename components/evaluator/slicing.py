@@ -130,6 +130,8 @@ def slice_rows(
         feature_codes, feature_uniques = _codes(column.values)
         rows, codes = _join(rows, codes, len(feature_uniques), column, feature_codes)
         uniques.append(feature_uniques)
+    if not len(rows):
+        return []  # No row of the batch holds a value of every feature.
     pair = np.unique(codes * size + rows)  # Sorted by slice code, then row; no duplicates.
     codes, rows = np.divmod(pair, size)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])

@@ -101,3 +101,23 @@ def test_a_slice_below_min_slice_size_reports_its_counts_only():
             assert result.metrics["example_count/b_r"] == 4.0
         else:
             assert result.metrics == expected.metrics and result.plots
+
+
+def test_compact_joins_held_rows_without_changing_results():
+    """Small parts held below PENDING_ROWS: compacting (as Beam does before an accumulator
+    leaves a worker) joins them into one part, and the finalized metrics are identical."""
+    rng = np.random.default_rng(5)
+    slice_stats = SliceStats(heads.describe(_head()), num_buckets=256)
+    items = [SliceBatch(_batch(rng, size), None) for size in (3, 7, 1, 12)]
+    plain, compacted = slice_stats.create(), slice_stats.create()
+    for index, item in enumerate(items):
+        slice_stats.update(plain, item)
+        slice_stats.update(compacted, item)
+        if index % 2:
+            slice_stats.compact(compacted)
+            assert len(compacted["pending"]) == 1
+    assert compacted["pending_rows"] == plain["pending_rows"] == 23
+    assert len(plain["pending"]) == 4
+    first, second = slice_stats.finalize(plain), slice_stats.finalize(compacted)
+    assert first.metrics == second.metrics
+    assert first.metrics["example_count/b_r"] == 23

@@ -63,6 +63,18 @@ def test_grouping_matches_a_per_row_loop():
     assert slice_rows(SliceSpec(), columns, 0) == []
 
 
+def test_a_batch_without_the_feature_has_no_slice_of_it():
+    """No row holds `f` (every example lacks the feature): no slice, no error; a cross with
+    a feature some rows hold has none either."""
+    columns = {"f": _column([[], [], []], object), "g": _column([[1], [], [2]])}
+    assert slice_rows(SliceSpec(("f",)), columns, 3) == []
+    assert slice_rows(SliceSpec(("f", "g")), columns, 3) == []
+    assert [key for key, _ in slice_rows(SliceSpec(("g",)), columns, 3)] == [
+        (("g", 1),),
+        (("g", 2),),
+    ]
+
+
 def test_slice_batches_emit_row_subsets_and_replicate_weights():
     class Prepared:
         file = "f"

@@ -9,13 +9,12 @@ from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.plots import histogram_plot
 from tfx_heads.components.evaluator.slicing import slice_specs
+from tfx_heads.components.evaluator.tfma_records import tfma_metrics, tfma_plots
 from tfx_heads.components.evaluator.writers import (
     class_curves,
     count_keys,
     eval_config,
     metrics_json,
-    tfma_metrics,
-    tfma_plots,
     with_overall,
 )
 
