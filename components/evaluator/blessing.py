@@ -85,9 +85,7 @@ class MetricThreshold:
             )
         for name in CHANGE_CONDITIONS:
             value = getattr(self, name)
-            if value is not None and not (
-                isinstance(value, (int, float)) and math.isfinite(value)
-            ):
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
                 raise ValueError(
                     f"Invalid `{name}` for {self.metric}: expected a finite number (negative "
                     f"demands an improvement); received {value!r}."

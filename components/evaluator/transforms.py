@@ -9,7 +9,8 @@ Stage graph (labels from `constants`):
            InferLogits (the SavedModel's `predict` signature; skipped with logits features)
            -> PrepareHeadBatches (labels and weights converted and checked; -> counts)
            -> SliceBatches ((slice key, rows of the batch) for the overall slice and each slicing)
-           -> CombineStatsPerSlice (CombinePerKey of the heads' statistics; finalize)
+           -> CombineStatsPerSlice (CombinePerKey of the heads' statistics; finalize; with a
+              minimum slice size the overall slice has its own CombineStatsOverall)
            -> WriteResults (TFMA files with TFMA's writers; metrics.json)
          counts -> CombineExampleCounts -> (metrics.json's `rejected`)
 
@@ -43,7 +44,7 @@ from tfx_heads.components.evaluator.config import EvaluationConfig
 from tfx_heads.components.evaluator.example_inputs import ParseExamples
 from tfx_heads.components.evaluator.inference import InferLogits
 from tfx_heads.components.evaluator.reading import ReadExamples
-from tfx_heads.components.evaluator.slicing import SliceBatches
+from tfx_heads.components.evaluator.slicing import OVERALL, SliceBatches
 from tfx_heads.components.evaluator.writers import WriteResults, eval_config
 
 
@@ -245,6 +246,23 @@ class EvaluateModel(beam.PTransform):
             | constants.COUNT_STAGE >> beam.CombineGlobally(ExampleCountsCombineFn())
         )
         sliced = prepared.batches | constants.SLICE_STAGE >> beam.ParDo(slice_batches(config))
-        combine = HeadStatsCombineFn(config.input_spec.head, **stats_options(config))
-        results = sliced | constants.COMBINE_STAGE >> beam.CombinePerKey(combine)
+        results = _combine_per_slice(sliced, config)
         return results | constants.WRITE_RESULTS_STAGE >> write_results(config, counts)
+
+
+def _combine_per_slice(sliced: beam.PCollection, config: EvaluationConfig) -> beam.PCollection:
+    """`(slice key, SliceResult)` of every slice. With a minimum slice size the overall slice
+    is combined apart, without it: as in TFMA, the overall slice is never reduced to counts."""
+    options = stats_options(config)
+    head = config.input_spec.head
+    combine = HeadStatsCombineFn(head, **options)
+    if options["min_slice_size"] <= 1:
+        return sliced | constants.COMBINE_STAGE >> beam.CombinePerKey(combine)
+    overall, others = sliced | constants.SPLIT_OVERALL_STAGE >> beam.Partition(
+        lambda item, _: 0 if item[0] == OVERALL else 1, 2
+    )
+    whole = HeadStatsCombineFn(head, **{**options, "min_slice_size": 1})
+    return (
+        overall | constants.COMBINE_OVERALL_STAGE >> beam.CombinePerKey(whole),
+        others | constants.COMBINE_STAGE >> beam.CombinePerKey(combine),
+    ) | constants.GATHER_RESULTS_STAGE >> beam.Flatten()

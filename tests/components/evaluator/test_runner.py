@@ -783,3 +783,32 @@ def test_with_reject_malformed_unreadable_rests_are_reported_and_counts_reconcil
             corrupt, str(tmp_path / "o2"), head=heads.BinaryClassHead(),
             logits_features="logit", label_keys="y", batch_size=8,
         )  # fmt: skip
+
+
+def test_min_slice_size_reduces_small_slices_never_the_overall_one(tmp_path, helpers):
+    # 30 examples: day 0 has 20, day 1 has 10; a minimum of 15 keeps day 0 whole, reduces day
+    # 1 to its counts and, as in TFMA, leaves the overall slice whole although it is smaller
+    # than a minimum of 40.
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 30)
+    logits = rng.normal(y - 0.5, 1.0).astype(np.float32)
+    rows = [{"y": [int(y[i])], "logit": [float(logits[i])], "day": int(i >= 20)} for i in range(30)]
+    helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows)
+    for minimum, whole_days in ((15, {0}), (40, set())):
+        document = runner.evaluate(
+            str(tmp_path / "part-*"),
+            str(tmp_path / f"out-{minimum}"),
+            head=heads.BinaryClassHead(),
+            logits_features="logit",
+            label_keys="y",
+            slices=["day"],
+            min_slice_size=minimum,
+        )
+        overall, *days = document["slices"]
+        assert overall["slice"] == {} and not overall.get("counts_only")
+        assert_matches_reference(overall["metrics"], binary_reference(y, logits, np.ones(30), ()))
+        by_day = {entry["slice"]["day"]: entry for entry in days}
+        assert {int(day) for day, entry in by_day.items() if not entry.get("counts_only")} == (
+            whole_days
+        )
+        assert sorted(entry["example_count"] for entry in by_day.values()) == [10, 20]
