@@ -39,10 +39,49 @@ def write_examples(path: str, rows: Sequence[Mapping[str, Any]], gzip: bool = Tr
     return str(path)
 
 
+def artifact(cls, uri, **properties):
+    """A TFX artifact of type `cls` at `uri` (created), with `properties` set."""
+    made = cls()
+    made.uri = str(uri)
+    os.makedirs(made.uri, exist_ok=True)
+    for key, value in properties.items():
+        setattr(made, key, value)
+    return made
+
+
+def model_artifact(folder, saved_model, artifact_id):
+    """A Model artifact whose serving model (`Format-Serving`) is `saved_model`."""
+    from tfx.types import standard_artifacts
+
+    model = artifact(standard_artifacts.Model, folder)
+    os.symlink(saved_model, os.path.join(model.uri, "Format-Serving"))
+    model.id = artifact_id
+    return model
+
+
+def examples_artifact(folder, files_glob):
+    """An Examples artifact whose `eval` split holds the files of `files_glob`."""
+    from tfx.types import artifact_utils, standard_artifacts
+
+    examples = artifact(
+        standard_artifacts.Examples,
+        folder,
+        split_names=artifact_utils.encode_split_names(["eval"]),
+    )
+    os.symlink(os.path.dirname(files_glob), os.path.join(examples.uri, "Split-eval"))
+    return examples
+
+
 @pytest.fixture(scope="session")
 def helpers():
     """The module's helpers, for test modules (which cannot import conftest)."""
-    return types.SimpleNamespace(example=example, write_examples=write_examples)
+    return types.SimpleNamespace(
+        example=example,
+        write_examples=write_examples,
+        artifact=artifact,
+        model_artifact=model_artifact,
+        examples_artifact=examples_artifact,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import os
 
 import pytest
 import tensorflow_model_analysis as tfma
-from tfx.types import artifact_utils, standard_artifacts
+from tfx.types import standard_artifacts
 
 from tfx_heads.components.evaluator import constants, runner
 from tfx_heads.components.evaluator.constants import BLESSING_FILE, REPORT_FILE
@@ -13,34 +13,6 @@ from tfx_heads.components.evaluator.executor import Executor
 
 SLICES = [["trip_start_day"]]
 VALIDATIONS_FILE = "validations.tfrecord"
-
-
-def _artifact(cls, uri, **properties):
-    artifact = cls()
-    artifact.uri = str(uri)
-    os.makedirs(artifact.uri, exist_ok=True)
-    for key, value in properties.items():
-        setattr(artifact, key, value)
-    return artifact
-
-
-def _model(folder, saved_model, artifact_id):
-    """A Model artifact whose serving model (`Format-Serving`) is `saved_model`."""
-    model = _artifact(standard_artifacts.Model, folder)
-    os.symlink(saved_model, os.path.join(model.uri, "Format-Serving"))
-    model.id = artifact_id
-    return model
-
-
-def _examples(folder, files_glob):
-    """An Examples artifact whose `eval` split holds the files of `files_glob`."""
-    examples = _artifact(
-        standard_artifacts.Examples,
-        folder,
-        split_names=artifact_utils.encode_split_names(["eval"]),
-    )
-    os.symlink(os.path.dirname(files_glob), os.path.join(examples.uri, "Split-eval"))
-    return examples
 
 
 def _files(folder):
@@ -59,13 +31,13 @@ def _files(folder):
 
 @pytest.mark.slow
 def test_a_baseline_is_evaluated_in_the_same_pass_as_two_separate_evaluations(
-    taxi_examples, taxi_model, taxi_baseline_model, tmp_path
+    taxi_examples, taxi_model, taxi_baseline_model, tmp_path, helpers
 ):
-    examples = _examples(tmp_path / "examples", taxi_examples)
-    model = _model(tmp_path / "model", taxi_model, 1)
-    baseline_model = _model(tmp_path / "baseline_model", taxi_baseline_model, 2)
-    evaluation = _artifact(standard_artifacts.ModelEvaluation, tmp_path / "evaluation")
-    blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing")
+    examples = helpers.examples_artifact(tmp_path / "examples", taxi_examples)
+    model = helpers.model_artifact(tmp_path / "model", taxi_model, 1)
+    baseline_model = helpers.model_artifact(tmp_path / "baseline_model", taxi_baseline_model, 2)
+    evaluation = helpers.artifact(standard_artifacts.ModelEvaluation, tmp_path / "evaluation")
+    blessing = helpers.artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing")
     Executor().Do(
         {
             constants.EXAMPLES_KEY: [examples],

@@ -6,13 +6,12 @@ must agree on the slices, the metric values, the verdict of every
 threshold in every slice and `validation_ok`, as `tfma.load_validation_result` reads them."""
 
 import json
-import os
 
 import pytest
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 from tfx.components.evaluator import executor as tfx_evaluator
-from tfx.types import artifact_utils, standard_artifacts
+from tfx.types import standard_artifacts
 
 import heads
 from tfx_heads.components.evaluator import constants, tfma_metric
@@ -20,33 +19,12 @@ from tfx_heads.components.evaluator.eval_config import eval_config_json
 from tfx_heads.components.evaluator.executor import Executor
 
 
-def _artifact(cls, uri, **properties):
-    artifact = cls()
-    artifact.uri = str(uri)
-    os.makedirs(artifact.uri, exist_ok=True)
-    for key, value in properties.items():
-        setattr(artifact, key, value)
-    return artifact
-
-
-def _inputs(folder, examples_glob, model, baseline):
+def _inputs(helpers, folder, examples_glob, model, baseline):
     """Examples (split `eval`), Model and baseline Model artifacts over the given files."""
-    examples = _artifact(
-        standard_artifacts.Examples,
-        folder / "examples",
-        split_names=artifact_utils.encode_split_names(["eval"]),
-    )
-    os.symlink(os.path.dirname(examples_glob), os.path.join(examples.uri, "Split-eval"))
-    models = []
-    for index, saved_model in enumerate((model, baseline), start=1):
-        artifact = _artifact(standard_artifacts.Model, folder / f"model{index}")
-        os.symlink(saved_model, os.path.join(artifact.uri, "Format-Serving"))
-        artifact.id = index
-        models.append(artifact)
     return {
-        constants.EXAMPLES_KEY: [examples],
-        constants.MODEL_KEY: [models[0]],
-        constants.BASELINE_MODEL_KEY: [models[1]],
+        constants.EXAMPLES_KEY: [helpers.examples_artifact(folder / "examples", examples_glob)],
+        constants.MODEL_KEY: [helpers.model_artifact(folder / "model1", model, 1)],
+        constants.BASELINE_MODEL_KEY: [helpers.model_artifact(folder / "model2", baseline, 2)],
     }
 
 
@@ -111,14 +89,15 @@ def _metrics(output, model_name):
 
 @pytest.mark.slow
 def test_the_stock_evaluator_and_head_evaluator_agree_on_one_eval_config(
-    taxi_examples, taxi_model, taxi_baseline_model, tmp_path
+    taxi_examples, taxi_model, taxi_baseline_model, tmp_path, helpers
 ):
     eval_config = _eval_config(taxi_model)
     outputs = {}
     for name, run in (("stock", tfx_evaluator.Executor), ("heads", Executor)):
-        inputs = _inputs(tmp_path / name, taxi_examples, taxi_model, taxi_baseline_model)
-        evaluation = _artifact(standard_artifacts.ModelEvaluation, tmp_path / name / "evaluation")
-        blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / name / "blessing")
+        folder = tmp_path / name
+        inputs = _inputs(helpers, folder, taxi_examples, taxi_model, taxi_baseline_model)
+        evaluation = helpers.artifact(standard_artifacts.ModelEvaluation, folder / "evaluation")
+        blessing = helpers.artifact(standard_artifacts.ModelBlessing, folder / "blessing")
         properties = {
             constants.EVAL_CONFIG_KEY: eval_config_json(eval_config),
             constants.EXAMPLE_SPLITS_KEY: json.dumps(["eval"]),
