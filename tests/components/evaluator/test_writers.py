@@ -86,7 +86,7 @@ def test_metrics_json_layout_and_order():
 
 def test_tfma_values_keys_intervals_and_plots():
     interval = Interval(0.5, 0.51, 0.01, 9, 0.47, 0.53)
-    key, values = tfma_metrics(
+    proto = tfma_metrics(
         (
             (("g", "x"),),
             _result(
@@ -94,26 +94,22 @@ def test_tfma_values_keys_intervals_and_plots():
             ),
         )
     )
-    assert key == (("g", "x"),)
-    bounded = values[tfma.metrics.MetricKey(name="auc")]
-    assert (bounded.value.value, bounded.lower_bound.value, bounded.upper_bound.value) == (
-        0.5,
-        0.47,
-        0.53,
-    )
+    assert tfma.slicer.slicer_lib.deserialize_slice_key(proto.slice_key) == (("g", "x"),)
+    (bounded,) = [e for e in proto.metric_keys_and_values if e.key.name == "auc"]
+    assert (
+        bounded.value.double_value.value,
+        bounded.confidence_interval.lower_bound.double_value.value,
+        bounded.confidence_interval.upper_bound.double_value.value,
+    ) == (0.5, 0.47, 0.53)
     histogram = np.array([[3.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 2.0]])
     plot = histogram_plot(histogram, 2.0, 10, output_name="h", class_id=1)
-    _, plots = tfma_plots(((), _result(1, plots=[plot])))
-    sub_key = tfma.metrics.SubKey(class_id=1)
-    matrices = plots[
-        tfma.metrics.PlotKey(name="confusion_matrix_plot", output_name="h", sub_key=sub_key)
-    ]
+    (entry,) = tfma_plots(((), _result(1, plots=[plot]))).plot_keys_and_values
+    assert (entry.key.output_name, entry.key.sub_key.class_id.value) == ("h", 1)
+    matrices = entry.value.confusion_matrix_at_thresholds
     first, last = matrices.matrices[0], matrices.matrices[-1]
     assert (first.true_positives, first.false_positives, first.precision) == (4.0, 4.0, 0.5)
     assert (last.true_positives, last.false_negatives, last.precision) == (0.0, 4.0, 1.0)
-    calibration = plots[
-        tfma.metrics.PlotKey(name="calibration_plot", output_name="h", sub_key=sub_key)
-    ]
+    calibration = entry.value.calibration_histogram_buckets
     assert sum(b.num_weighted_examples.value for b in calibration.buckets) == 8.0
     config = eval_config(slice_specs(["g"]), {"a": "y1", "b": "y2"}, confidence_intervals=True)
     assert config.model_specs[0].label_keys == {"a": "y1", "b": "y2"}
