@@ -1,5 +1,8 @@
 """metrics.json's layout, and the conversion of results to TFMA's metric and plot values."""
 
+import json
+import math
+
 import numpy as np
 import tensorflow_model_analysis as tfma
 
@@ -14,6 +17,7 @@ from tfx_heads.components.evaluator.writers import (
     class_curves,
     count_keys,
     eval_config,
+    json_lines,
     metrics_json,
     with_overall,
 )
@@ -115,3 +119,24 @@ def test_tfma_values_keys_intervals_and_plots():
     assert config.model_specs[0].label_keys == {"a": "y1", "b": "y2"}
     assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["g"]]
     assert config.options.compute_confidence_intervals.value
+
+
+def test_json_lines_is_the_indented_document_one_slice_a_line():
+    specs = slice_specs(["g"])
+    results = [((), _result(4)), ((("g", 1),), _result(2)._replace(metrics={"auc": math.nan}))]
+    document = metrics_json(
+        results, ExampleCounts(6, 6, {}), specs, heads.describe(heads.BinaryClassHead())
+    )
+    text = json_lines(document)
+    indented = json.dumps(document, indent=2)
+    # The same document (NaN as `NaN`, compared as text since NaN != NaN), only less spread.
+    assert json.dumps(json.loads(text)) == json.dumps(json.loads(indented)) and "NaN" in text
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(document) + len(results) + 1
+    start = lines.index('  "slices": [') + 1
+    slices = [json.loads(line.rstrip(",")) for line in lines[start : start + len(results)]]
+    assert json.dumps(slices) == json.dumps(document["slices"])
+    assert json_lines({}) == "{}" and json.loads(json_lines({1: [2], "a": []})) == {
+        "1": [2],
+        "a": [],
+    }
