@@ -14,6 +14,7 @@ from tensorflow_model_analysis.writers.metrics_plots_and_validations_writer impo
 
 import heads
 from tfx_heads.components.evaluator.combine import SliceResult, SliceStats
+from tfx_heads.components.evaluator.plots import HistogramPlot
 from tfx_heads.components.evaluator.slicing import SliceBatch, slice_specs
 from tfx_heads.components.evaluator.tfma_records import (
     tfma_metrics,
@@ -81,20 +82,48 @@ def _tfma_metrics_input(slice_key, result):
     return slice_key, values
 
 
-def _tfma_plots_input(slice_key, built):
-    """TFMA's input: `{PlotKey(name, output_name, sub_key): plot}`, the plots taken from the
-    records built (their values are checked in test_writers and test_runner)."""
+def _tfma_plots_input(slice_key, result):
+    """TFMA's input: `{PlotKey(name, output_name, sub_key): plot proto}`, the protos filled
+    field by field from the plot data, with TFMA's conventions where a ratio is undefined
+    (precision 1, the other ratios 0)."""
     values = {}
-    for entry in built.plot_keys_and_values:
-        sub_key = None
-        if entry.key.HasField("sub_key"):
-            sub_key = tfma.metrics.SubKey(class_id=entry.key.sub_key.class_id.value)
-        for name, plot in (
-            (_CONFUSION, entry.value.confusion_matrix_at_thresholds),
-            (_CALIBRATION, entry.value.calibration_histogram_buckets),
-        ):
-            key = tfma.metrics.PlotKey(name, output_name=entry.key.output_name, sub_key=sub_key)
-            values[key] = plot
+    for plot in result.plots:
+        tp, fp = plot.true_positives, plot.false_positives
+        tn, fn = plot.true_negatives, plot.false_negatives
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
+            recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+            f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0)
+            columns = {
+                "threshold": plot.thresholds,
+                "true_positives": tp,
+                "false_positives": fp,
+                "true_negatives": tn,
+                "false_negatives": fn,
+                "precision": precision,
+                "recall": recall,
+                "false_positive_rate": np.where(fp + tn > 0, fp / (fp + tn), 0.0),
+                "false_omission_rate": np.where(fn + tn > 0, fn / (fn + tn), 0.0),
+                "f1": f1,
+                "accuracy": np.where(tp + tn + fp + fn > 0, (tp + tn) / (tp + tn + fp + fn), 0),
+            }
+        confusion = metrics_for_slice_pb2.ConfusionMatrixAtThresholds()
+        for row in range(len(tp)):
+            matrix = confusion.matrices.add()
+            for name, column in columns.items():
+                setattr(matrix, name, float(column[row]))
+        calibration = metrics_for_slice_pb2.CalibrationHistogramBuckets()
+        for row in range(len(plot.bucket_weights)):
+            bucket = calibration.buckets.add()
+            bucket.lower_threshold_inclusive = plot.bucket_bounds[row]
+            bucket.upper_threshold_exclusive = plot.bucket_bounds[row + 1]
+            bucket.num_weighted_examples.value = plot.bucket_weights[row]
+            bucket.total_weighted_label.value = plot.bucket_labels[row]
+            bucket.total_weighted_refined_prediction.value = plot.bucket_predictions[row]
+        sub_key = None if plot.class_id is None else tfma.metrics.SubKey(class_id=plot.class_id)
+        for name, proto in ((_CONFUSION, confusion), (_CALIBRATION, calibration)):
+            key = tfma.metrics.PlotKey(name, output_name=plot.output_name, sub_key=sub_key)
+            values[key] = proto
     return slice_key, values
 
 
@@ -109,15 +138,13 @@ def test_records_are_byte_for_byte_tfma_s_own(results, tmp_path):
     ):
         expected = convert_slice_metrics_to_proto(_tfma_metrics_input(slice_key, result), None)
         assert metric_record.numpy() == expected.SerializeToString(), slice_key
-        built = tfma_plots((slice_key, result))
-        assert len(built.plot_keys_and_values) == len(result.plots)
-        expected = convert_slice_plots_to_proto(_tfma_plots_input(slice_key, built), None)
+        expected = convert_slice_plots_to_proto(_tfma_plots_input(slice_key, result), None)
         assert plot_record.numpy() == expected.SerializeToString(), slice_key
 
 
 def test_records_read_back_as_the_results(results):
     _, bootstrapped = results[0]
-    proto = tfma_metrics(results[0])
+    proto = _parsed_metrics(results[0])
     first = proto.metric_keys_and_values[0]
     key = next(iter(bootstrapped.metrics))
     assert first.key.name == key and first.value.double_value.value == bootstrapped.metrics[key]
@@ -125,11 +152,43 @@ def test_records_read_back_as_the_results(results):
     bounds = first.confidence_interval
     assert bounds.lower_bound.double_value.value == interval.lower
     assert bounds.upper_bound.double_value.value == interval.upper
-    nan = tfma_metrics(results[2]).metric_keys_and_values
+    nan = _parsed_metrics(results[2]).metric_keys_and_values
     assert math.isnan(next(e.value.double_value.value for e in nan if e.key.name == "auc/ctr"))
-    plot_keys = [entry.key for entry in tfma_plots(results[1]).plot_keys_and_values]
+    plot_keys = [entry.key for entry in _parsed_plots(results[1]).plot_keys_and_values]
     assert [(k.output_name, k.sub_key.class_id.value) for k in plot_keys[2:]] == [
         ("tags", c) for c in (0, 1, 2)
     ]
     assert [k.HasField("sub_key") for k in plot_keys] == [False, False, True, True, True]
-    assert not tfma_plots(results[3]).plot_keys_and_values
+    assert not _parsed_plots(results[3]).plot_keys_and_values
+
+
+def _parsed_metrics(item):
+    return metrics_for_slice_pb2.MetricsForSlice.FromString(tfma_metrics(item))
+
+
+def _parsed_plots(item):
+    return metrics_for_slice_pb2.PlotsForSlice.FromString(tfma_plots(item))
+
+
+def _odd_plot():
+    """A hand-made plot with the values whose encoding is special: 0, -0, NaN, +-inf."""
+    zeros = np.array([0.0, -0.0, 0.0])
+    return HistogramPlot(
+        output_name="",
+        class_id=0,
+        thresholds=np.array([0.0, 0.5, math.nan]),
+        true_positives=np.array([2.0, -0.0, 0.0]),
+        false_positives=np.array([1.0, 1.0, 0.0]),
+        true_negatives=zeros,
+        false_negatives=np.array([0.0, 2.0, 2.0]),
+        bucket_bounds=np.array([-math.inf, 0.5, math.inf]),
+        bucket_weights=np.array([-0.0, 3.0]),
+        bucket_labels=np.array([0.0, math.nan]),
+        bucket_predictions=np.array([1e-300, 2.5]),
+    )
+
+
+def test_plots_with_zero_minus_zero_nan_and_infinities_are_tfma_s(results):
+    odd = SliceResult({}, None, [_odd_plot()])
+    expected = convert_slice_plots_to_proto(_tfma_plots_input((), odd), None)
+    assert tfma_plots(((), odd)) == expected.SerializeToString()

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
 import heads
 from tfx_heads.components.evaluator.batches import ExampleCounts
@@ -90,14 +91,9 @@ def test_metrics_json_layout_and_order():
 
 def test_tfma_values_keys_intervals_and_plots():
     interval = Interval(0.5, 0.51, 0.01, 9, 0.47, 0.53)
-    proto = tfma_metrics(
-        (
-            (("g", "x"),),
-            _result(
-                3, {"auc": interval, "example_count": interval, "weighted_example_count": interval}
-            ),
-        )
-    )
+    intervals = {"auc": interval, "example_count": interval, "weighted_example_count": interval}
+    record = tfma_metrics(((("g", "x"),), _result(3, intervals)))
+    proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
     assert tfma.slicer.slicer_lib.deserialize_slice_key(proto.slice_key) == (("g", "x"),)
     (bounded,) = [e for e in proto.metric_keys_and_values if e.key.name == "auc"]
     assert (
@@ -107,7 +103,8 @@ def test_tfma_values_keys_intervals_and_plots():
     ) == (0.5, 0.47, 0.53)
     histogram = np.array([[3.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 2.0]])
     plot = histogram_plot(histogram, 2.0, 10, output_name="h", class_id=1)
-    (entry,) = tfma_plots(((), _result(1, plots=[plot]))).plot_keys_and_values
+    record = tfma_plots(((), _result(1, plots=[plot])))
+    (entry,) = metrics_for_slice_pb2.PlotsForSlice.FromString(record).plot_keys_and_values
     assert (entry.key.output_name, entry.key.sub_key.class_id.value) == ("h", 1)
     matrices = entry.value.confusion_matrix_at_thresholds
     first, last = matrices.matrices[0], matrices.matrices[-1]
