@@ -21,7 +21,8 @@ any. A MultiHead's own `example_count/<name>` stays in the slice's flat `metrics
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from heads.description import HeadDescription
@@ -91,26 +92,22 @@ class _SingleLayout:
             }
             for threshold in head.thresholds
         }
-        classes = {
-            class_id: {
-                metric: class_key(template, class_id, head.label_vocabulary)
-                for metric, template in CLASS_METRICS.items()
-            }
-            for class_id in getattr(stats_obj, "classes", ())
+        class_ids = list(getattr(stats_obj, "classes", ()))
+        class_keys = {  # Metric name to the key of each class, by column: built at C speed.
+            metric: [class_key(template, c, head.label_vocabulary) for c in class_ids]
+            for metric, template in CLASS_METRICS.items()
         }
         unsuffixed = _unsuffixed(own, head.name)
-        grouped = {
-            key for group in (*thresholds.values(), *classes.values()) for key in group.values()
-        }
+        grouped = {key for group in thresholds.values() for key in group.values()}
+        for keys in class_keys.values():
+            grouped.update(keys)
         grouped.update(error_bound_key(key) for key in unsuffixed)
         self._headline = _group({key: key for key in unsuffixed if key not in grouped}, head.name)
         self._thresholds = [
             (threshold, _group(keys, head.name)) for threshold, keys in thresholds.items()
         ]
-        self._classes = [
-            (class_id, _class_name(head, class_id), _group(keys, head.name))
-            for class_id, keys in classes.items()
-        ]
+        names = [_class_name(head, class_id) for class_id in class_ids]
+        self._classes = list(zip(class_ids, names, _groups(class_keys, head.name), strict=True))
 
     def entry(
         self, metrics: Mapping[str, float], intervals: Mapping[str, Interval]
@@ -139,6 +136,21 @@ def _group(keys: Mapping[str, str], name: str | None) -> _Group:
     return tuple(
         (metric, suffixed(key, name), suffixed(error_bound_key(key), name))
         for metric, key in keys.items()
+    )
+
+
+def _groups(columns: Mapping[str, list[str]], name: str | None) -> Iterator[_Group]:
+    """The `_Group` of each row of `columns` (metric name to each row's unsuffixed key)."""
+    return zip(
+        *(
+            zip(
+                itertools.repeat(metric),
+                [suffixed(key, name) for key in keys],
+                [suffixed(error_bound_key(key), name) for key in keys],
+            )
+            for metric, keys in columns.items()
+        ),
+        strict=True,
     )
 
 
