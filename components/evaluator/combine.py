@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import apache_beam as beam
-import numpy as np
 
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
@@ -31,6 +30,7 @@ from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 from tfx_heads.components.evaluator import bootstrap, plots
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.coders import AccumulatorCoder
+from tfx_heads.components.evaluator.example_inputs import concatenate_rows
 from tfx_heads.components.evaluator.slicing import SliceBatch
 
 PENDING_ROWS = 512
@@ -187,16 +187,10 @@ def _rows(item: SliceBatch) -> int:
 
 def _concatenated(items: Sequence[SliceBatch]) -> SliceBatch:
     """One `SliceBatch` of the rows of `items`, in order."""
-
-    def join(parts: Sequence[Any]) -> Any:
-        if isinstance(parts[0], Mapping):
-            return {key: join([part[key] for part in parts]) for key in parts[0]}
-        if parts[0] is None:
-            return None
-        return np.concatenate(parts)
-
-    weights = [item.replicate_weights for item in items]
-    return SliceBatch(join([item.batch for item in items]), join(weights))
+    return SliceBatch(
+        concatenate_rows([item.batch for item in items]),
+        concatenate_rows([item.replicate_weights for item in items]),
+    )
 
 
 def _columns(item: SliceBatch) -> Iterable[Any]:

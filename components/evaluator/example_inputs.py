@@ -334,6 +334,41 @@ def take_rows(values: Any, rows: np.ndarray) -> Any:
     return values[rows]
 
 
+def concatenate_rows(parts: Sequence[Any]) -> Any:
+    """Joins row-aligned parts (arrays, nested dicts of them, or None) along their rows:
+    the inverse of cutting a batch with `take_rows`."""
+    if isinstance(parts[0], Mapping):
+        return {key: concatenate_rows([part[key] for part in parts]) for key in parts[0]}
+    if parts[0] is None:
+        return None
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def concatenate_ragged(columns: Sequence[RaggedColumn]) -> RaggedColumn:
+    """Joins ragged columns along their rows (each column's row splits shifted by the
+    values before it)."""
+    if len(columns) == 1:
+        return columns[0]
+    offsets = np.cumsum([0] + [len(column.values) for column in columns[:-1]])
+    splits = [
+        column.row_splits[:-1] + offset for column, offset in zip(columns, offsets, strict=True)
+    ]
+    splits.append(np.array([offsets[-1] + len(columns[-1].values)], np.int64))
+    return RaggedColumn(
+        np.concatenate([column.values for column in columns]), np.concatenate(splits)
+    )
+
+
+def row_bytes(values: Any) -> int:
+    """Bytes of the arrays of a batch part (nested dicts, ragged columns; object arrays
+    count their pointers only)."""
+    if isinstance(values, Mapping):
+        return sum(row_bytes(value) for value in values.values())
+    if isinstance(values, RaggedColumn):
+        return values.values.nbytes + values.row_splits.nbytes
+    return getattr(values, "nbytes", 0)
+
+
 def ragged_take_rows(column: RaggedColumn, rows: np.ndarray) -> RaggedColumn:
     """Selects rows (int index `[R]`) of a ragged column, vectorised."""
     starts = column.row_splits[:-1][rows]
