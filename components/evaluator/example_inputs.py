@@ -33,6 +33,7 @@ FeatureType = Literal["int64", "float", "bytes"]
 TF_DTYPES = {"int64": tf.int64, "float": tf.float32, "bytes": tf.string}
 _PROTO_KINDS = {"int64_list": "int64", "float_list": "float", "bytes_list": "bytes"}
 _SAMPLE_RECORDS = 1000
+_SAMPLE_BATCH = 100
 
 
 class MalformedExampleError(ValueError):
@@ -138,29 +139,37 @@ def sample_examples(
     compression: str,
     max_records: int = _SAMPLE_RECORDS,
     reject_malformed: bool = False,
+    max_bytes: int = constants.MAX_BATCH_BYTES,
 ) -> list[tf.train.Example]:
-    """The first `max_records` examples of the data (of the first files), parsed.
+    """The first `max_records` examples of the data (of the first files), parsed; fewer
+    where they hold more than about `max_bytes` (records of wide logits).
 
     Read on the machine that builds the pipeline, to learn how features are stored. A file
     that stops being readable fails naming it and the record, or with `reject_malformed`
     gives the records before the damage (the reading stage reports the rest).
     """
     examples: list[tf.train.Example] = []
+    sampled_bytes = 0
     for path in files:
         dataset = tf.data.TFRecordDataset(
             path, compression_type=compression_type(path, compression)
         )
         wanted = dataset.take(max_records - len(examples))
-        try:  # in one batch: record by record costs about 0.15 s more per 1000 records
-            for batch in wanted.batch(max_records):
-                examples.extend(tf.train.Example.FromString(record) for record in batch.numpy())
+        first = len(examples)
+        try:  # in batches: record by record costs about 0.15 s more per 1000 records
+            for batch in wanted.batch(_SAMPLE_BATCH):
+                records = batch.numpy()
+                examples.extend(tf.train.Example.FromString(record) for record in records)
+                sampled_bytes += sum(len(record) for record in records)
+                if sampled_bytes >= max_bytes:
+                    return examples
         except tf.errors.DataLossError as error:
             readable = _records_before_error(wanted)
             if not reject_malformed:
                 raise unreadable_file_error(
                     path, compression, f"at record {len(readable)}", tensorflow_message(error)
                 ) from error
-            examples.extend(tf.train.Example.FromString(record) for record in readable)
+            examples[first:] = [tf.train.Example.FromString(record) for record in readable]
         if len(examples) >= max_records:
             break
     return examples
