@@ -21,7 +21,8 @@ any. A MultiHead's own `example_count/<name>` stays in the slice's flat `metrics
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from heads.description import HeadDescription
@@ -70,55 +71,56 @@ class HeadMetricLayout:
         return [layout.entry(metrics, intervals or {}) for layout in self._heads]
 
 
+_Group = tuple[tuple[str, str, str], ...]
+"""`(metric name, its full key, its error bound's full key)` of each metric of a group."""
+
+
 class _SingleLayout:
-    """The layout of one single head: metric name to unsuffixed key, per group."""
+    """The layout of one single head: per group, each metric's name and full keys, computed
+    once, so that a slice costs one lookup per key (a head may have 100,000 classes)."""
 
     def __init__(self, head: HeadDescription) -> None:
-        self._head = head
+        self._name, self._kind = head.name, head.kind
         stats_obj = stats_for_head(head)
         # `loss/<name>`: the reduced loss a MultiHead's statistics add for each of its heads
         # (a single head's have none, and an entry leaves out the keys a slice lacks).
         own = [*stats_obj.metric_keys(), suffixed(StatsMetricKeys.LOSS, head.name)]
-        self._thresholds = {
+        thresholds = {
             threshold: {
                 metric: threshold_key(template, threshold)
                 for metric, template in THRESHOLD_METRICS.items()
             }
             for threshold in head.thresholds
         }
-        self._classes = {
-            class_id: {
-                metric: class_key(template, class_id, head.label_vocabulary)
-                for metric, template in CLASS_METRICS.items()
-            }
-            for class_id in getattr(stats_obj, "classes", ())
+        class_ids = list(getattr(stats_obj, "classes", ()))
+        class_keys = {  # Metric name to the key of each class, by column: built at C speed.
+            metric: [class_key(template, c, head.label_vocabulary) for c in class_ids]
+            for metric, template in CLASS_METRICS.items()
         }
         unsuffixed = _unsuffixed(own, head.name)
-        grouped = {
-            key
-            for group in (*self._thresholds.values(), *self._classes.values())
-            for key in group.values()
-        }
+        grouped = {key for group in thresholds.values() for key in group.values()}
+        for keys in class_keys.values():
+            grouped.update(keys)
         grouped.update(error_bound_key(key) for key in unsuffixed)
-        self._headline = {key: key for key in unsuffixed if key not in grouped}
+        self._headline = _group({key: key for key in unsuffixed if key not in grouped}, head.name)
+        self._thresholds = [
+            (threshold, _group(keys, head.name)) for threshold, keys in thresholds.items()
+        ]
+        names = [_class_name(head, class_id) for class_id in class_ids]
+        self._classes = list(zip(class_ids, names, _groups(class_keys, head.name), strict=True))
 
     def entry(
         self, metrics: Mapping[str, float], intervals: Mapping[str, Interval]
     ) -> dict[str, Any]:
-        head = self._head
-        entry: dict[str, Any] = {"name": head.name, "kind": head.kind}
-        entry.update(_values(self._headline, head.name, metrics, intervals))
+        entry: dict[str, Any] = {"name": self._name, "kind": self._kind}
+        entry.update(_values(self._headline, metrics, intervals))
         entry["thresholds"] = [
-            {"threshold": threshold, **_values(keys, head.name, metrics, intervals)}
-            for threshold, keys in self._thresholds.items()
+            {"threshold": threshold, **_values(group, metrics, intervals)}
+            for threshold, group in self._thresholds
         ]
         entry["classes"] = [
-            {
-                "class_id": class_id,
-                "class_name": _class_name(head, class_id),
-                **_values(keys, head.name, metrics, intervals),
-            }
-            for class_id, keys in self._classes.items()
+            {"class_id": class_id, "class_name": name, **_values(group, metrics, intervals)}
+            for class_id, name, group in self._classes
         ]
         return entry
 
@@ -129,35 +131,56 @@ def _unsuffixed(keys: Sequence[str], name: str | None) -> list[str]:
     return [key[: len(key) - cut] for key in keys]
 
 
+def _group(keys: Mapping[str, str], name: str | None) -> _Group:
+    """The `_Group` of `keys` (metric name to unsuffixed key) of the head `name`."""
+    return tuple(
+        (metric, suffixed(key, name), suffixed(error_bound_key(key), name))
+        for metric, key in keys.items()
+    )
+
+
+def _groups(columns: Mapping[str, list[str]], name: str | None) -> Iterator[_Group]:
+    """The `_Group` of each row of `columns` (metric name to each row's unsuffixed key)."""
+    return zip(
+        *(
+            zip(
+                itertools.repeat(metric),
+                [suffixed(key, name) for key in keys],
+                [suffixed(error_bound_key(key), name) for key in keys],
+            )
+            for metric, keys in columns.items()
+        ),
+        strict=True,
+    )
+
+
 def _values(
-    keys: Mapping[str, str],
-    name: str | None,
-    metrics: Mapping[str, float],
-    intervals: Mapping[str, Interval],
+    group: _Group, metrics: Mapping[str, float], intervals: Mapping[str, Interval]
 ) -> dict[str, dict[str, Any]]:
-    """`metrics`, `error_bounds` and `confidence_intervals` of the metric names in `keys`
-    (name to unsuffixed key) that the slice has."""
-    values: dict[str, dict[str, Any]] = {
-        "metrics": {},
-        "error_bounds": {},
-        "confidence_intervals": {},
-    }
-    for metric, key in keys.items():
-        full = suffixed(key, name)
-        if full not in metrics:
+    """`metrics`, `error_bounds` and `confidence_intervals` of the group's metrics that the
+    slice has (the last two where there are any)."""
+    found: dict[str, Any] = {}
+    bounds: dict[str, Any] = {}
+    found_intervals: dict[str, Any] = {}
+    for metric, key, bound in group:
+        if key not in metrics:
             continue
-        values["metrics"][metric] = metrics[full]
-        bound = suffixed(error_bound_key(key), name)
+        found[metric] = metrics[key]
         if bound in metrics:
-            values["error_bounds"][metric] = metrics[bound]
-        if full in intervals:
-            interval = intervals[full]
-            values["confidence_intervals"][metric] = {
+            bounds[metric] = metrics[bound]
+        if intervals and key in intervals:
+            interval = intervals[key]
+            found_intervals[metric] = {
                 "lower": interval.lower,
                 "upper": interval.upper,
                 "standard_error": interval.standard_error,
             }
-    return {part: found for part, found in values.items() if found or part == "metrics"}
+    values: dict[str, dict[str, Any]] = {"metrics": found}
+    if bounds:
+        values["error_bounds"] = bounds
+    if found_intervals:
+        values["confidence_intervals"] = found_intervals
+    return values
 
 
 def _class_name(head: HeadDescription, class_id: int) -> str:

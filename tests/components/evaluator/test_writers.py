@@ -1,7 +1,11 @@
 """metrics.json's layout, and the conversion of results to TFMA's metric and plot values."""
 
+import json
+import math
+
 import numpy as np
 import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
 import heads
 from tfx_heads.components.evaluator.batches import ExampleCounts
@@ -14,6 +18,7 @@ from tfx_heads.components.evaluator.writers import (
     class_curves,
     count_keys,
     eval_config,
+    json_lines,
     metrics_json,
     with_overall,
 )
@@ -86,36 +91,49 @@ def test_metrics_json_layout_and_order():
 
 def test_tfma_values_keys_intervals_and_plots():
     interval = Interval(0.5, 0.51, 0.01, 9, 0.47, 0.53)
-    key, values = tfma_metrics(
-        (
-            (("g", "x"),),
-            _result(
-                3, {"auc": interval, "example_count": interval, "weighted_example_count": interval}
-            ),
-        )
-    )
-    assert key == (("g", "x"),)
-    bounded = values[tfma.metrics.MetricKey(name="auc")]
-    assert (bounded.value.value, bounded.lower_bound.value, bounded.upper_bound.value) == (
-        0.5,
-        0.47,
-        0.53,
-    )
+    intervals = {"auc": interval, "example_count": interval, "weighted_example_count": interval}
+    record = tfma_metrics(((("g", "x"),), _result(3, intervals)))
+    proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
+    assert tfma.slicer.slicer_lib.deserialize_slice_key(proto.slice_key) == (("g", "x"),)
+    (bounded,) = [e for e in proto.metric_keys_and_values if e.key.name == "auc"]
+    assert (
+        bounded.value.double_value.value,
+        bounded.confidence_interval.lower_bound.double_value.value,
+        bounded.confidence_interval.upper_bound.double_value.value,
+    ) == (0.5, 0.47, 0.53)
     histogram = np.array([[3.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 2.0]])
     plot = histogram_plot(histogram, 2.0, 10, output_name="h", class_id=1)
-    _, plots = tfma_plots(((), _result(1, plots=[plot])))
-    sub_key = tfma.metrics.SubKey(class_id=1)
-    matrices = plots[
-        tfma.metrics.PlotKey(name="confusion_matrix_plot", output_name="h", sub_key=sub_key)
-    ]
+    record = tfma_plots(((), _result(1, plots=[plot])))
+    (entry,) = metrics_for_slice_pb2.PlotsForSlice.FromString(record).plot_keys_and_values
+    assert (entry.key.output_name, entry.key.sub_key.class_id.value) == ("h", 1)
+    matrices = entry.value.confusion_matrix_at_thresholds
     first, last = matrices.matrices[0], matrices.matrices[-1]
     assert (first.true_positives, first.false_positives, first.precision) == (4.0, 4.0, 0.5)
     assert (last.true_positives, last.false_negatives, last.precision) == (0.0, 4.0, 1.0)
-    calibration = plots[
-        tfma.metrics.PlotKey(name="calibration_plot", output_name="h", sub_key=sub_key)
-    ]
+    calibration = entry.value.calibration_histogram_buckets
     assert sum(b.num_weighted_examples.value for b in calibration.buckets) == 8.0
     config = eval_config(slice_specs(["g"]), {"a": "y1", "b": "y2"}, confidence_intervals=True)
     assert config.model_specs[0].label_keys == {"a": "y1", "b": "y2"}
     assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["g"]]
     assert config.options.compute_confidence_intervals.value
+
+
+def test_json_lines_is_the_indented_document_one_slice_a_line():
+    specs = slice_specs(["g"])
+    results = [((), _result(4)), ((("g", 1),), _result(2)._replace(metrics={"auc": math.nan}))]
+    document = metrics_json(
+        results, ExampleCounts(6, 6, {}), specs, heads.describe(heads.BinaryClassHead())
+    )
+    text = json_lines(document)
+    indented = json.dumps(document, indent=2)
+    # The same document (NaN as `NaN`, compared as text since NaN != NaN), only less spread.
+    assert json.dumps(json.loads(text)) == json.dumps(json.loads(indented)) and "NaN" in text
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(document) + len(results) + 1
+    start = lines.index('  "slices": [') + 1
+    slices = [json.loads(line.rstrip(",")) for line in lines[start : start + len(results)]]
+    assert json.dumps(slices) == json.dumps(document["slices"])
+    assert json_lines({}) == "{}" and json.loads(json_lines({1: [2], "a": []})) == {
+        "1": [2],
+        "a": [],
+    }
