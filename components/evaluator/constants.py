@@ -23,6 +23,7 @@ COMBINE_OVERALL_STAGE = "CombineStatsOverall"
 GATHER_RESULTS_STAGE = "GatherSliceResults"
 COUNT_STAGE = "CombineExampleCounts"
 GATHER_COUNTS_STAGE = "GatherExampleCounts"
+ENCODE_SLICES_STAGE = "EncodeSlices"
 WRITE_METRICS_JSON_STAGE = "WriteMetricsJson"
 WRITE_RESULTS_STAGE = "WriteResults"
 

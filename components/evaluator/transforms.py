@@ -8,10 +8,12 @@ Stage graph (labels from `constants`):
       -> per model, EvaluateModel[i]:
            InferLogits (the SavedModel's `predict` signature; skipped with logits features)
            -> PrepareHeadBatches (labels and weights converted and checked; -> counts)
-           -> SliceBatches ((slice key, rows of the batch) for the overall slice and each slicing)
+           -> SliceBatches ((slice key, rows) for the overall slice and each slicing; with
+              slicings, a bundle's batches are cut together)
            -> CombineStatsPerSlice (CombinePerKey of the heads' statistics; finalize; with a
               minimum slice size the overall slice has its own CombineStatsOverall)
-           -> WriteResults (TFMA files with TFMA's writers; metrics.json)
+           -> WriteResults (EncodeSlices: each slice's TFMA records and metrics.json entry,
+              where it is finalized; then the TFMA files and metrics.json, in slice order)
          counts -> CombineExampleCounts -> (metrics.json's `rejected`)
 
 Every stage after reading works on whole batches; the combine is lifted by Beam (each worker

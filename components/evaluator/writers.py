@@ -25,7 +25,10 @@ from the finished slices, not through TFMA's Beam file sinks (a dozen stages tha
   evaluation. TFMA's writer is not used for it: without thresholds in the `EvalConfig` it
   writes `validation_ok=False`.
 
-`metrics.json`, written once from the combined results (`json_lines`: one line per slice):
+Each slice is encoded where it is finalized (`EncodeSlices`: its two TFMA records and its
+`metrics.json` entry), and the files are written once from the encoded slices, in slice order.
+
+`metrics.json` (`json_lines`: one line per slice):
 
     {"min_slice_size": M, "class_curves": [{"head": name, "n_classes": C, "classes": "all"
      or [ids], "max_default_class_curves": K}, ...],
@@ -60,8 +63,8 @@ import contextlib
 import gc
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import tensorflow as tf
@@ -79,7 +82,11 @@ from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
 from tfx_heads.components.evaluator.slicing import SliceKey, SliceSpec, tfma_slicing_spec
-from tfx_heads.components.evaluator.tfma_records import write_tfma_results
+from tfx_heads.components.evaluator.tfma_records import (
+    tfma_metrics,
+    tfma_plots,
+    write_tfma_results,
+)
 
 
 # The config protos come from `config_pb2`: TFMA 0.52 (TFX 1.21) no longer exports them at
@@ -131,42 +138,63 @@ def metrics_json(
         head: the evaluated head's description.
         min_slice_size: the evaluation's `min_slice_size` (recorded in the document).
     """
-    count_key, weighted_key = count_keys(head)
-    layout = HeadMetricLayout(head)
+    layout, keys = HeadMetricLayout(head), count_keys(head)
+    order = slice_order(specs)
+    ordered = sorted(results, key=lambda item: order(item[0]))
+    entries = [slice_entry(item, layout, keys) for item in ordered]
+    return metrics_document(entries, counts, head, min_slice_size)
+
+
+def slice_order(specs: Sequence[SliceSpec]) -> Callable[[SliceKey], tuple]:
+    """The sort key of slices: the overall slice, then the slicings in the order of `specs`
+    (any other after them), each by value."""
     order = {spec.features: position for position, spec in enumerate(specs)}
 
-    def sort_key(item: tuple[SliceKey, SliceResult]) -> tuple:
-        features = tuple(feature for feature, _ in item[0])
-        return order.get(features, len(order)), features, tuple(value for _, value in item[0])
+    def sort_key(slice_key: SliceKey) -> tuple:
+        features = tuple(feature for feature, _ in slice_key)
+        return order.get(features, len(order)), features, tuple(value for _, value in slice_key)
 
-    slices = []
-    for slice_key, result in sorted(results, key=sort_key):
-        entry: dict[str, Any] = {
-            "slice": dict(slice_key),
-            "example_count": int(result.metrics.get(count_key, 0)),
-            "weighted_example_count": float(result.metrics.get(weighted_key, 0.0)),
-            "metrics": dict(result.metrics),
-            "heads": layout.entries(result.metrics, result.intervals),
-        }
-        if result.counts_only:
-            entry["counts_only"] = True
-        if result.intervals is not None:
-            entry["confidence_intervals"] = {
-                key: {
-                    "lower": interval.lower,
-                    "upper": interval.upper,
-                    "standard_error": interval.standard_error,
-                }
-                for key, interval in result.intervals.items()
+    return sort_key
+
+
+def slice_entry(
+    item: tuple[SliceKey, SliceResult], layout: HeadMetricLayout, keys: tuple[str, str]
+) -> dict[str, Any]:
+    """One slice's entry of `metrics.json`; `keys` are the head's `count_keys`."""
+    slice_key, result = item
+    count_key, weighted_key = keys
+    entry: dict[str, Any] = {
+        "slice": dict(slice_key),
+        "example_count": int(result.metrics.get(count_key, 0)),
+        "weighted_example_count": float(result.metrics.get(weighted_key, 0.0)),
+        "metrics": dict(result.metrics),
+        "heads": layout.entries(result.metrics, result.intervals),
+    }
+    if result.counts_only:
+        entry["counts_only"] = True
+    if result.intervals is not None:
+        entry["confidence_intervals"] = {
+            key: {
+                "lower": interval.lower,
+                "upper": interval.upper,
+                "standard_error": interval.standard_error,
             }
-        slices.append(entry)
+            for key, interval in result.intervals.items()
+        }
+    return entry
+
+
+def metrics_document(
+    entries: list[Any], counts: ExampleCounts, head: HeadDescription, min_slice_size: int
+) -> dict[str, Any]:
+    """`metrics.json` of the slices' `entries`, in order (dicts, or `EncodedJSON` texts)."""
     rejected = {"count": sum(counts.rejected.values()), "reasons": dict(counts.rejected)}
     if counts.unreadable:
         rejected["unreadable_files"] = [dict(entry) for entry in counts.unreadable]
     return {
         "min_slice_size": min_slice_size,
         "class_curves": class_curves(head),
-        "slices": slices,
+        "slices": entries,
         "rejected": rejected,
     }
 
@@ -202,6 +230,55 @@ def with_overall(
     return [((), empty), *results]
 
 
+class EncodedJSON(str):
+    """A JSON text that `json_lines` writes as it is (a slice entry encoded on its worker)."""
+
+
+class EncodedSlice(NamedTuple):
+    """A slice's results as they are written: TFMA's records and its `metrics.json` entry."""
+
+    slice_key: SliceKey
+    metrics_record: bytes
+    """The serialized `MetricsForSlice` (`tfma_records.tfma_metrics`)."""
+    plots_record: bytes
+    """The serialized `PlotsForSlice` (`tfma_records.tfma_plots`)."""
+    entry: EncodedJSON
+    """The slice's `metrics.json` entry (`slice_entry`) as JSON."""
+
+
+class SliceEncoder:
+    """Encodes `(slice key, SliceResult)` into an `EncodedSlice`.
+
+    Done where the slice is finalized (`EncodeSlices`): a finished slice then travels to the
+    writer as a few byte strings, not as metrics and plot arrays that Beam pickles again at
+    every stage boundary (about 8 times a slice before the final write), and the encoding
+    of many slices is spread over the workers.
+    """
+
+    def __init__(self, head: HeadDescription) -> None:
+        self._layout = HeadMetricLayout(head)
+        self._keys = count_keys(head)
+
+    def __call__(self, item: tuple[SliceKey, SliceResult]) -> EncodedSlice:
+        with _collection_paused():
+            entry = slice_entry(item, self._layout, self._keys)
+            text = EncodedJSON(json.dumps(entry))
+        return EncodedSlice(item[0], tfma_metrics(item), tfma_plots(item), text)
+
+
+class EncodeSlices(beam.DoFn):
+    """`(slice key, SliceResult)` -> `EncodedSlice` (a `SliceEncoder` per worker)."""
+
+    def __init__(self, head: HeadDescription) -> None:
+        self._head = head
+
+    def setup(self) -> None:
+        self._encode = SliceEncoder(self._head)
+
+    def process(self, item: tuple[SliceKey, SliceResult]) -> Iterator[EncodedSlice]:
+        yield self._encode(item)
+
+
 def write_json(document: Mapping[str, Any], path: str) -> None:
     """Writes a JSON document through Beam's file systems (local, gs://, ...), as
     `json_lines` lays it out."""
@@ -211,7 +288,8 @@ def write_json(document: Mapping[str, Any], path: str) -> None:
 
 def json_lines(document: Mapping[str, Any]) -> str:
     """`document` as JSON with each top-level key on its own line, and each item of a
-    top-level list (a slice of `metrics.json`) on its own line, written on one line.
+    top-level list (a slice of `metrics.json`) on its own line, written on one line (an
+    `EncodedJSON` item as it is).
 
     `json.dumps` with `indent` runs Python's own encoder, about 2 microseconds per value:
     seconds for a head of 100,000 classes or 10,000 slices. Without it, C's encoder writes
@@ -221,7 +299,9 @@ def json_lines(document: Mapping[str, Any]) -> str:
     for key, value in document.items():
         # Each key as `json.dumps` writes a key (`3` as `"3"`): `{key: ...}` less its braces.
         if isinstance(value, list) and value:
-            items = ",\n    ".join(map(json.dumps, value))
+            items = ",\n    ".join(
+                item if isinstance(item, EncodedJSON) else json.dumps(item) for item in value
+            )
             lines.append(f"  {json.dumps({key: []})[1:-3]}[\n    {items}\n  ]")
         else:
             lines.append(f"  {json.dumps({key: value})[1:-1]}")
@@ -272,7 +352,8 @@ class WriteResults(beam.PTransform):
 
     def expand(self, results: beam.PCollection) -> beam.PCollection:
         output = self._output
-        collected = results | "CollectSlices" >> beam.combiners.ToList()
+        encoded = results | constants.ENCODE_SLICES_STAGE >> beam.ParDo(EncodeSlices(self._head))
+        collected = encoded | "CollectSlices" >> beam.combiners.ToList()
         return collected | constants.WRITE_METRICS_JSON_STAGE >> beam.Map(
             _write_documents,
             counts=beam.pvalue.AsSingleton(self._counts),
@@ -303,7 +384,7 @@ def write_validation_result(
 
 
 def _write_documents(
-    results: Sequence[tuple[SliceKey, SliceResult]],
+    encoded: Sequence[EncodedSlice],
     counts: ExampleCounts,
     empty: SliceResult,
     specs: Sequence[SliceSpec],
@@ -316,12 +397,17 @@ def _write_documents(
     min_slice_size: int = 1,
 ) -> str:
     """Writes TFMA's files (`tfma_records.write_tfma_results`), `metrics.json`,
-    `validations.tfrecord` and `head_config.json`; returns the path of `metrics.json`."""
+    `validations.tfrecord` and `head_config.json` from the encoded slices, in slice order
+    (`empty` as the overall slice when no example was evaluated); returns the path of
+    `metrics.json`."""
     tf.io.gfile.makedirs(output)
-    results = with_overall(results, empty)
-    write_tfma_results(results, config, data_location, model_location, output)
-    with _collection_paused():
-        document = metrics_json(results, counts, specs, head, min_slice_size)
+    if not any(item.slice_key == () for item in encoded):
+        encoded = [SliceEncoder(head)(((), empty)), *encoded]
+    order = slice_order(specs)
+    encoded = sorted(encoded, key=lambda item: order(item.slice_key))
+    records = [(item.metrics_record, item.plots_record) for item in encoded]
+    write_tfma_results(records, config, data_location, model_location, output)
+    document = metrics_document([item.entry for item in encoded], counts, head, min_slice_size)
     path = os.path.join(output, constants.METRICS_JSON_FILE)
     write_json(document, path)
     write_validation_result(output)

@@ -129,7 +129,8 @@ def _tfma_plots_input(slice_key, result):
 
 def test_records_are_byte_for_byte_tfma_s_own(results, tmp_path):
     config = eval_config(slice_specs(["g"]), "y", confidence_intervals=True)
-    write_tfma_results(results, config, "data", "model", str(tmp_path))
+    records = [(tfma_metrics(item), tfma_plots(item)) for item in results]
+    write_tfma_results(records, config, "data", "model", str(tmp_path))
     metrics = list(tf.data.TFRecordDataset(str(tmp_path / "metrics-00000-of-00001.tfrecord")))
     plots = list(tf.data.TFRecordDataset(str(tmp_path / "plots-00000-of-00001.tfrecord")))
     assert len(metrics) == len(plots) == len(results)

@@ -4,6 +4,7 @@ import json
 import math
 
 import numpy as np
+import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
@@ -15,6 +16,8 @@ from tfx_heads.components.evaluator.plots import histogram_plot
 from tfx_heads.components.evaluator.slicing import slice_specs
 from tfx_heads.components.evaluator.tfma_records import tfma_metrics, tfma_plots
 from tfx_heads.components.evaluator.writers import (
+    SliceEncoder,
+    _write_documents,
     class_curves,
     count_keys,
     eval_config,
@@ -137,3 +140,39 @@ def test_json_lines_is_the_indented_document_one_slice_a_line():
         "1": [2],
         "a": [],
     }
+
+
+def test_slices_encoded_where_finalized_write_the_same_files(tmp_path):
+    """Slices encoded one by one (`SliceEncoder`, as `EncodeSlices` does on the workers)
+    and written in any order give `metrics_json`'s document and TFMA's records in slice
+    order; without an overall slice, `empty` is written as it."""
+    specs = slice_specs(["g"])
+    head = heads.describe(heads.BinaryClassHead())
+    histogram = np.array([[3.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 2.0]])
+    results = [
+        ((("g", "y"),), _result(2)),
+        ((), _result(5, plots=[histogram_plot(histogram, 2.0, 10)])),
+        ((("g", "x"),), _result(3)._replace(metrics={"auc": math.nan})),
+    ]
+    counts = ExampleCounts(6, 5, {"r": 1})
+    encode = SliceEncoder(head)
+    for written, expected_results in ((results, results), (results[::2], None)):
+        output = tmp_path / str(len(written))
+        path = _write_documents(
+            [encode(item) for item in written], counts, _result(0), specs, head,
+            {"head": "config"}, eval_config(specs, "y", False), "data", "model", str(output),
+        )  # fmt: skip
+        expected_results = expected_results or with_overall(written, _result(0))
+        expected = metrics_json(expected_results, counts, specs, head)
+        with open(path) as f:
+            assert json.dumps(json.load(f)) == json.dumps(expected)  # NaN compared as text
+        ordered = [(), (("g", "x"),), (("g", "y"),)]
+        records = tf.data.TFRecordDataset(str(output / "metrics-00000-of-00001.tfrecord"))
+        keys = [
+            tfma.slicer.slicer_lib.deserialize_slice_key(
+                metrics_for_slice_pb2.MetricsForSlice.FromString(record.numpy()).slice_key
+            )
+            for record in records
+        ]
+        assert keys == ordered
+        assert tfma.load_eval_result(str(output)).get_metrics_for_slice(()) is not None
