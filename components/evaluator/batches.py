@@ -27,6 +27,7 @@ import tensorflow as tf
 from heads.base_head import Head
 from heads.serialization import deserialize
 from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.coders import BatchCoder
 from tfx_heads.components.evaluator.example_inputs import (
     ExampleBatch,
     RaggedColumn,
@@ -73,7 +74,11 @@ class PreparedBatch:
     slice_columns: Mapping[str, RaggedColumn]
 
 
+beam.coders.registry.register_coder(PreparedBatch, BatchCoder)
+
+
 @beam.typehints.with_input_types(ExampleBatch)
+@beam.typehints.with_output_types(PreparedBatch)
 class PrepareHeadBatches(beam.DoFn):
     """Turns parsed batches into `PreparedBatch`es plus `ExampleCounts` (tag `counts`).
 

@@ -29,7 +29,7 @@ from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 from tfx_heads.components.evaluator import bootstrap, plots
 from tfx_heads.components.evaluator.batches import ExampleCounts
-from tfx_heads.components.evaluator.coders import AccumulatorCoder
+from tfx_heads.components.evaluator.coders import AccumulatorCoder, BatchCoder
 from tfx_heads.components.evaluator.example_inputs import concatenate_rows, row_bytes
 from tfx_heads.components.evaluator.slicing import SliceBatch
 
@@ -52,6 +52,9 @@ class SliceResult(NamedTuple):
     counts_only: bool = False
     """Whether the slice had fewer than `min_slice_size` examples: `metrics` then holds the
     example counts only, with no intervals or plots."""
+
+
+beam.coders.registry.register_coder(SliceResult, BatchCoder)
 
 
 class SliceStats:

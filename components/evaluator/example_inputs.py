@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.coders import BatchCoder
 
 FeatureType = Literal["int64", "float", "bytes"]
 """The stored type of a feature: the `tf.train.Feature` oneof without `_list`."""
@@ -80,6 +81,9 @@ class ExampleBatch:
     logits: Mapping[str | None, np.ndarray] = dataclasses.field(default_factory=dict)
     predictions: Mapping[str | None, np.ndarray] = dataclasses.field(default_factory=dict)
     valid: np.ndarray | None = None
+
+
+beam.coders.registry.register_coder(ExampleBatch, BatchCoder)
 
 
 class RowChecks:

@@ -31,6 +31,7 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 from tensorflow_model_analysis.proto import config_pb2
 
+from tfx_heads.components.evaluator.coders import BatchCoder
 from tfx_heads.components.evaluator.example_inputs import (
     RaggedColumn,
     concatenate_ragged,
@@ -203,6 +204,9 @@ class SliceBatch(NamedTuple):
     """The head's statistics batch (`HeadStats.update` input), restricted to the rows."""
     replicate_weights: np.ndarray | None
     """float64 `[R, K]` Poisson bootstrap weights of the rows, or None without bootstrap."""
+
+
+beam.coders.registry.register_coder(SliceBatch, BatchCoder)
 
 
 HELD_BYTES = 64 * 2**20
