@@ -61,11 +61,20 @@ class HistogramPlot(NamedTuple):
 
 @functools.lru_cache(maxsize=8)
 def _grid(num_buckets: int, logit_range: float) -> tuple[np.ndarray, np.ndarray]:
-    """The bucket edges in logits and the buckets' centre probabilities (read-only)."""
+    """The bucket edges in probability and the buckets' centre probabilities (read-only)."""
     edges = bucket_edges(num_buckets, logit_range)
     centres = sigmoid((edges[:-1] + edges[1:]) / 2.0)
+    edges = sigmoid(edges)
     edges.flags.writeable = centres.flags.writeable = False
     return edges, centres
+
+
+@functools.lru_cache(maxsize=8)
+def _steps(max_points: int) -> np.ndarray:
+    """float64 `[0, 1, ..., max_points]` (read-only): the threshold targets' numerators."""
+    steps = np.arange(max_points + 1, dtype=np.float64)
+    steps.flags.writeable = False
+    return steps
 
 
 def histogram_plot(
@@ -90,33 +99,46 @@ def histogram_plot(
     """
     buckets, negatives, positives = occupied_buckets(histogram)
     num_buckets = histogram.shape[-1]
-    logit_edges, centres = _grid(num_buckets, logit_range)
-    # Only the occupied buckets: a cumulative sum over the empty ones adds zeros, and a
-    # threshold target lands just above an occupied bucket (or at 0), so the points are
-    # those of the full histogram, at a cost that follows the buckets in use.
+    edge_probabilities, centres = _grid(num_buckets, logit_range)
+    # Only the occupied buckets `K`: a cumulative sum over the empty ones adds zeros, and a
+    # threshold target lands on the edge just above an occupied bucket (or at 0), so the
+    # points are those of the full histogram, at a cost that follows the buckets in use.
+    # Row 0 of `below` holds the weight, then negatives, positives and predictions, each
+    # summed over the occupied buckets below edge `e` (column `e` of `K + 1`).
+    size = buckets.size
     weights = negatives + positives
-    cumulative = np.r_[0.0, np.cumsum(weights)]
-    total = cumulative[-1]
-    targets = total * np.arange(max_points + 1) / max_points
-    found = np.searchsorted(cumulative, targets)
-    landed = np.where(found == 0, 0, np.r_[-1, buckets][np.minimum(found, buckets.size)] + 1)
-    edges = np.unique(np.r_[0, landed, num_buckets])
-    below = np.searchsorted(buckets, edges)  # occupied buckets below each edge
-    negatives_below = np.r_[0.0, np.cumsum(negatives)][below]
-    positives_below = np.r_[0.0, np.cumsum(positives)][below]
-    predictions_below = np.r_[0.0, np.cumsum(weights * centres[buckets])][below]
-    bounds = sigmoid(logit_edges[edges])
+    below = np.empty((4, size + 1))
+    below[:, 0] = 0.0
+    np.cumsum(
+        [weights, negatives, positives, weights * centres[buckets]], axis=1, out=below[:, 1:]
+    )
+    total = below[0, -1]
+    found = np.searchsorted(below[0], total * _steps(max_points) / max_points)
+    # Edge `e` of the occupied buckets is bucket `buckets[e - 1] + 1` (0 for `e = 0`); a
+    # target past the total (rounding) lands on the last one. Edge 0 and the last bucket
+    # edge `N` are always kept.
+    kept = np.zeros(size + 1, dtype=bool)
+    kept[0] = True
+    kept[np.minimum(found, size)] = True
+    edges = np.flatnonzero(kept)
+    bucket_ids = np.concatenate(([0], buckets[edges[1:] - 1] + 1))
+    if bucket_ids[-1] != num_buckets:
+        edges = np.append(edges, size)
+        bucket_ids = np.append(bucket_ids, num_buckets)
+    total_weight, negatives_below, positives_below, predictions_below = below[:, edges]
+    thresholds = edge_probabilities[bucket_ids]
+    bounds = thresholds.copy()
     bounds[0], bounds[-1] = -np.inf, np.inf
     return HistogramPlot(
         output_name=output_name,
         class_id=class_id,
-        thresholds=sigmoid(logit_edges[edges]),
+        thresholds=thresholds,
         true_positives=positives_below[-1] - positives_below,
         false_positives=negatives_below[-1] - negatives_below,
         true_negatives=negatives_below,
         false_negatives=positives_below,
         bucket_bounds=bounds,
-        bucket_weights=np.diff(cumulative[below]),
+        bucket_weights=np.diff(total_weight),
         bucket_labels=np.diff(positives_below),
         bucket_predictions=np.diff(predictions_below),
     )

@@ -65,7 +65,7 @@ class SparseHistogram:
     def add(self, index: np.ndarray, weights: np.ndarray | float) -> None:
         """Adds `weights` (one per index, or one for all) at flat cells `index` in place."""
         if self._ids is not None:
-            new = np.setdiff1d(index, self._ids)
+            new = _distinct(index) if self._ids.size == 0 else np.setdiff1d(index, self._ids)
             if new.size:
                 self._grow(new)
         if self._ids is None:
@@ -75,7 +75,7 @@ class SparseHistogram:
 
     def _grow(self, new: np.ndarray) -> None:
         """Makes room for the sorted cell ids `new` (zeros), turning dense past the limit."""
-        ids = np.union1d(self._ids, new)
+        ids = new if self._ids.size == 0 else np.union1d(self._ids, new)
         if ids.size > 2 * self.num_buckets // _DENSE_FRACTION:
             dense = np.zeros(2 * self.num_buckets)
             dense[self._ids] = self._values
@@ -124,11 +124,16 @@ class SparseHistogram:
         in either row, and both rows' weights there (see `occupied_buckets`)."""
         if self._ids is None:
             return occupied_buckets(np.asarray(self))
-        rows, cells = np.divmod(self._ids, self.num_buckets)
-        buckets = np.unique(cells)
+        split = np.searchsorted(self._ids, self.num_buckets)
+        negative_cells = self._ids[:split]
+        positive_cells = self._ids[split:] - self.num_buckets
+        buckets = _distinct(np.concatenate((negative_cells, positive_cells)))
         weights = np.zeros((2, buckets.size))
-        weights[rows, np.searchsorted(buckets, cells)] = self._values
+        weights[0, np.searchsorted(buckets, negative_cells)] = self._values[:split]
+        weights[1, np.searchsorted(buckets, positive_cells)] = self._values[split:]
         keep = (weights[0] != 0) | (weights[1] != 0)
+        if keep.all():
+            return buckets, weights[0], weights[1]
         return buckets[keep], weights[0, keep], weights[1, keep]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -154,6 +159,14 @@ class SparseHistogram:
             state["ids"],
             state["values"],
         )
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a 1-D array (`np.unique` without its overhead)."""
+    values = np.sort(values)
+    if values.size < 2:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
 def occupied_buckets(histogram: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
