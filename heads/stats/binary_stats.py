@@ -36,7 +36,7 @@ from heads.stats.inputs import (
 )
 from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
 from heads.stats.metric_keys import StatsMetricKeys, error_bound_key, threshold_key
-from heads.stats.moments import safe_divide, weighted_sums
+from heads.stats.moments import ratio, weighted_sums
 from heads.stats.score_counts import (
     DEFAULT_MAX_EXACT_SCORES,
     ScoreCounts,
@@ -285,19 +285,19 @@ class BinaryStats(SingleHeadStats):
         return [CurveHistogram("", None, stats["histogram"])]
 
     def compute(self, stats: Stats) -> dict[str, float]:
-        weight, label_sum, prediction_sum, loss_sum = (float(v) for v in stats["moments"])
+        weight, label_sum, prediction_sum, loss_sum = stats["moments"].tolist()
         confusion = _threshold_counts_compute(stats["confusion_counts"])
         own, added = curve_entries(self._key, curve_metrics(stats["histogram"], stats["scores"]))
         key = self._key
         metrics = {
-            key(StatsMetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),
+            key(StatsMetricKeys.LOSS_MEAN): ratio(loss_sum, weight),
             key(StatsMetricKeys.ACCURACY): float(confusion.accuracy[0]),
             key(StatsMetricKeys.PRECISION): float(confusion.precision[0]),
             key(StatsMetricKeys.RECALL): float(confusion.recall[0]),
-            key(StatsMetricKeys.PREDICTION_MEAN): float(safe_divide(prediction_sum, weight)),
-            key(StatsMetricKeys.LABEL_MEAN): float(safe_divide(label_sum, weight)),
-            key(StatsMetricKeys.ACCURACY_BASELINE): float(
-                safe_divide(max(label_sum, weight - label_sum), weight)
+            key(StatsMetricKeys.PREDICTION_MEAN): ratio(prediction_sum, weight),
+            key(StatsMetricKeys.LABEL_MEAN): ratio(label_sum, weight),
+            key(StatsMetricKeys.ACCURACY_BASELINE): ratio(
+                max(label_sum, weight - label_sum), weight
             ),
             **own,
         }

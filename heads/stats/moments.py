@@ -36,7 +36,10 @@ def safe_divide(numerator: np.ndarray | float, denominator: np.ndarray | float) 
     """
     numerator = np.asarray(numerator, dtype=np.float64)
     denominator = np.asarray(denominator, dtype=np.float64)
-    result = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape))
+    shape = numerator.shape
+    if denominator.shape != shape:
+        shape = np.broadcast_shapes(shape, denominator.shape)
+    result = np.zeros(shape)
     np.divide(numerator, denominator, out=result, where=denominator != 0)
     return result
 

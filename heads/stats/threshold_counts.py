@@ -196,6 +196,8 @@ def level_counts(table: np.ndarray, ranks: Sequence[Sequence[int]]) -> np.ndarra
     families = table.ndim - 1
     rows = [columns.reshape(-1, 3).sum(axis=0, keepdims=True)]
     for family, family_ranks in enumerate(ranks):
+        if not len(family_ranks):
+            continue
         others = tuple(axis for axis in range(families) if axis != family)
         by_level = columns.sum(axis=others)
         at_least = np.cumsum(by_level[::-1], axis=0)[::-1]
