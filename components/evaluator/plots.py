@@ -109,9 +109,7 @@ def histogram_plot(
     weights = negatives + positives
     below = np.empty((4, size + 1))
     below[:, 0] = 0.0
-    np.cumsum(
-        [weights, negatives, positives, weights * centres[buckets]], axis=1, out=below[:, 1:]
-    )
+    np.cumsum([weights, negatives, positives, weights * centres[buckets]], axis=1, out=below[:, 1:])
     total = below[0, -1]
     found = np.searchsorted(below[0], total * _steps(max_points) / max_points)
     # Edge `e` of the occupied buckets is bucket `buckets[e - 1] + 1` (0 for `e = 0`); a

@@ -214,7 +214,9 @@ def _exact_curve(negatives: np.ndarray, positives: np.ndarray) -> tuple[float, .
     precision takes one step per score (`sum (R_n - R_n-1) P_n`), and every bound is 0.
     """
     occupied = (negatives != 0) | (positives != 0)
-    neg, pos = (negatives, positives) if occupied.all() else (negatives[occupied], positives[occupied])
+    neg, pos = negatives, positives
+    if not occupied.all():
+        neg, pos = negatives[occupied], positives[occupied]
     total_pos = pos.sum()
     a, b, tp0, _, p0, pr = _descending_shares(neg, pos)
     ap = a * (tp0 + a) / (p0 + a + b)
