@@ -121,9 +121,11 @@ def histogram_plot(
     edges = np.flatnonzero(kept)
     bucket_ids = np.concatenate(([0], buckets[edges[1:] - 1] + 1))
     if bucket_ids[-1] != num_buckets:
-        edges = np.append(edges, size)
-        bucket_ids = np.append(bucket_ids, num_buckets)
-    total_weight, negatives_below, positives_below, predictions_below = below[:, edges]
+        edges = np.concatenate((edges, [size]))
+        bucket_ids = np.concatenate((bucket_ids, [num_buckets]))
+    sums = below[:, edges]
+    above = sums[:, -1:] - sums
+    steps = sums[:, 1:] - sums[:, :-1]
     thresholds = edge_probabilities[bucket_ids]
     bounds = thresholds.copy()
     bounds[0], bounds[-1] = -np.inf, np.inf
@@ -131,14 +133,14 @@ def histogram_plot(
         output_name=output_name,
         class_id=class_id,
         thresholds=thresholds,
-        true_positives=positives_below[-1] - positives_below,
-        false_positives=negatives_below[-1] - negatives_below,
-        true_negatives=negatives_below,
-        false_negatives=positives_below,
+        true_positives=above[2],
+        false_positives=above[1],
+        true_negatives=sums[1],
+        false_negatives=sums[2],
         bucket_bounds=bounds,
-        bucket_weights=np.diff(total_weight),
-        bucket_labels=np.diff(positives_below),
-        bucket_predictions=np.diff(predictions_below),
+        bucket_weights=steps[0],
+        bucket_labels=steps[2],
+        bucket_predictions=steps[3],
     )
 
 
