@@ -50,6 +50,7 @@ from heads.stats.score_counts import (
     ScoreCounts,
     validate_max_exact_scores,
 )
+from heads.stats.sparse_histogram import SparseHistogram
 
 __all__ = ["MulticlassStats"]
 
@@ -133,7 +134,7 @@ class MulticlassStats(SingleHeadStats):
             "example_count": np.zeros((), dtype=np.int64),
             "moments": np.zeros(3),
             "class_probability_sums": np.zeros(len(self._classes)),
-            "class_histograms": np.zeros((len(self._classes), 2, self._class_num_buckets)),
+            "class_histograms": SparseHistogram(self._class_num_buckets, len(self._classes)),
             "class_scores": ScoreCounts(len(self._classes), self._max_exact_scores),
         }
 

@@ -271,7 +271,7 @@ class MultilabelStats(SingleHeadStats):
             "moments": np.zeros(2),
             "confusion_counts": np.zeros((len(self._thresholds) + 1, 3)),
             "class_probability_sums": np.zeros(len(self._classes)),
-            "class_histograms": np.zeros((len(self._curve_classes), 2, self._class_num_buckets)),
+            "class_histograms": SparseHistogram(self._class_num_buckets, len(self._curve_classes)),
             "scores": ScoreCounts(1, self._max_exact_scores),
             "class_scores": ScoreCounts(len(self._curve_classes), self._max_exact_scores),
         }
@@ -350,7 +350,7 @@ class MultilabelStats(SingleHeadStats):
 
     def _pooled_histogram(self, stats: Stats) -> np.ndarray:
         if self._pooled_from_classes:
-            return stats["class_histograms"].sum(axis=0)
+            return stats["class_histograms"].pooled()
         return stats["histogram"]
 
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
