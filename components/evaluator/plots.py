@@ -111,13 +111,18 @@ def histogram_plot(
     below[:, 0] = 0.0
     np.cumsum([weights, negatives, positives, weights * centres[buckets]], axis=1, out=below[:, 1:])
     total = below[0, -1]
-    found = np.searchsorted(below[0], total * _steps(max_points) / max_points)
-    # Edge `e` of the occupied buckets is bucket `buckets[e - 1] + 1` (0 for `e = 0`); a
-    # target past the total (rounding) lands on the last one. Edge 0 and the last bucket
-    # edge `N` are always kept.
-    kept = np.zeros(size + 1, dtype=bool)
+    # A target `t` lands on the edge above the first occupied bucket whose cumulative
+    # weight reaches it (edge 0 for t = 0; past the total, by rounding, on the last edge).
+    # The weights are non-negative (the evaluator rejects others), so cumulative weights
+    # and targets both ascend, and edge `e` gets a target where more targets lie at or
+    # below its cumulative weight than below the previous one: `K + 1` look-ups into the
+    # targets, not one per target.
+    reached = np.searchsorted(total * _steps(max_points) / max_points, below[0], side="right")
+    kept = np.empty(size + 1, dtype=bool)
     kept[0] = True
-    kept[np.minimum(found, size)] = True
+    if size:
+        np.greater(reached[1:size], reached[: size - 1], out=kept[1:size])
+        kept[size] = reached[size - 1] <= max_points
     edges = np.flatnonzero(kept)
     bucket_ids = np.concatenate(([0], buckets[edges[1:] - 1] + 1))
     if bucket_ids[-1] != num_buckets:
@@ -192,6 +197,9 @@ def _plotted_classes(
             plotted[output_name] = set(classes)
             continue
         per_class = [c for c in curves if c.output_name == output_name and c.class_id is not None]
+        if len(per_class) <= max_classes:  # all of them: no need to rank
+            plotted[output_name] = {c.class_id for c in per_class}
+            continue
         largest = sorted(
             per_class, key=lambda c: (-float(np.asarray(c.histogram)[1].sum()), c.class_id)
         )
