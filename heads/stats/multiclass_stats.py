@@ -79,8 +79,10 @@ class MulticlassStats(SingleHeadStats):
     its curves are exact, ranked by the float64 probability, while a class has at most
     `max_exact_scores` distinct scores (`heads.stats.score_counts`).
 
-    Memory per accumulator: `16 * class_num_buckets` bytes per selected class, within 16 MiB
-    for all of them at the default resolution (see `default_class_num_buckets`).
+    Memory per accumulator: the per-class histograms are one `SparseHistogram` `[C, 2, N]`,
+    16 bytes per cell in use until a quarter of the cells are, then `16 * class_num_buckets`
+    bytes per selected class, within 16 MiB for all of them at the default resolution (see
+    `default_class_num_buckets`): a small slice holds only what its examples reached.
 
     Args:
         n_classes: number of classes (>= 3 for the head; 2 is accepted here).
