@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import apache_beam as beam
-import numpy as np
 
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
@@ -31,11 +30,14 @@ from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 from tfx_heads.components.evaluator import bootstrap, plots
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.coders import AccumulatorCoder
+from tfx_heads.components.evaluator.example_inputs import concatenate_rows, row_bytes
 from tfx_heads.components.evaluator.slicing import SliceBatch
 
 PENDING_ROWS = 512
-"""Rows a slice holds before adding them to its statistics (see `SliceStats.update`): at most
-a few tens of kilobytes per slice."""
+"""Rows a slice holds before adding them to its statistics (see `SliceStats.update`)..."""
+PENDING_BYTES = 4 * 2**20
+"""... or fewer, so that the rows held stay under about 4 MiB: one row of 100,000 classes'
+logits and labels takes over 1 MB, and is added at once."""
 
 
 class SliceResult(NamedTuple):
@@ -110,15 +112,17 @@ class SliceStats:
     def update(self, accumulator: dict[str, Any], item: SliceBatch) -> dict[str, Any]:
         """Adds one slice of a batch (in place) and returns the accumulator.
 
-        A slice's rows of one batch are held until the slice has `PENDING_ROWS` of them,
-        then added in one `HeadStats.update`: with many slices a batch holds a few rows of
-        each, and each update has a fixed cost (a few hundred microseconds) whatever its
-        rows. Histogram and count sums are the same either way (one addition per row, in
-        row order); sums of means may round differently (about 1e-16 relative).
+        A slice's rows of one batch are held until the slice has `PENDING_ROWS` of them
+        (fewer for wide rows: `PENDING_BYTES`), then added in one `HeadStats.update`: with
+        many slices a batch holds a few rows of each, and each update has a fixed cost (a
+        few hundred microseconds) whatever its rows. Histogram and count sums are the same
+        either way (one addition per row, in row order); sums of means may round differently
+        (about 1e-16 relative).
         """
+        rows = _rows(item)
         accumulator["pending"].append(item)
-        accumulator["pending_rows"] += _rows(item)
-        if accumulator["pending_rows"] >= PENDING_ROWS:
+        accumulator["pending_rows"] += rows
+        if accumulator["pending_rows"] >= _held_rows_limit(item, rows):
             self._flush(accumulator)
         return accumulator
 
@@ -185,18 +189,18 @@ def _rows(item: SliceBatch) -> int:
     return len(batch)
 
 
+def _held_rows_limit(item: SliceBatch, rows: int) -> int:
+    """The rows a slice holds, at rows as wide as `item`'s (`PENDING_ROWS`, `PENDING_BYTES`)."""
+    width = row_bytes(item.batch) / max(rows, 1)
+    return max(1, min(PENDING_ROWS, int(PENDING_BYTES / max(width, 1.0))))
+
+
 def _concatenated(items: Sequence[SliceBatch]) -> SliceBatch:
     """One `SliceBatch` of the rows of `items`, in order."""
-
-    def join(parts: Sequence[Any]) -> Any:
-        if isinstance(parts[0], Mapping):
-            return {key: join([part[key] for part in parts]) for key in parts[0]}
-        if parts[0] is None:
-            return None
-        return np.concatenate(parts)
-
-    weights = [item.replicate_weights for item in items]
-    return SliceBatch(join([item.batch for item in items]), join(weights))
+    return SliceBatch(
+        concatenate_rows([item.batch for item in items]),
+        concatenate_rows([item.replicate_weights for item in items]),
+    )
 
 
 def _columns(item: SliceBatch) -> Iterable[Any]:

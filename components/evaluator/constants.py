@@ -68,6 +68,10 @@ UNREADABLE_RECORDS_REASON = "unreadable_records"
 
 # Defaults.
 DEFAULT_BATCH_SIZE = 4096
+MAX_BATCH_BYTES = 32 * 2**20
+"""About the most bytes of serialized records in one batch: a file of large records (wide
+logits) is read in fewer than `batch_size` records per batch (`reading.ReadExamples`), so a
+batch and what it is parsed and converted into stay a few hundred megabytes."""
 DEFAULT_NUM_BOOTSTRAP_SAMPLES = 20
 DEFAULT_CONFIDENCE_LEVEL = 0.95
 DEFAULT_MIN_SLICE_SIZE = 1

@@ -33,6 +33,7 @@ FeatureType = Literal["int64", "float", "bytes"]
 TF_DTYPES = {"int64": tf.int64, "float": tf.float32, "bytes": tf.string}
 _PROTO_KINDS = {"int64_list": "int64", "float_list": "float", "bytes_list": "bytes"}
 _SAMPLE_RECORDS = 1000
+_SAMPLE_BATCH = 100
 
 
 class MalformedExampleError(ValueError):
@@ -138,29 +139,37 @@ def sample_examples(
     compression: str,
     max_records: int = _SAMPLE_RECORDS,
     reject_malformed: bool = False,
+    max_bytes: int = constants.MAX_BATCH_BYTES,
 ) -> list[tf.train.Example]:
-    """The first `max_records` examples of the data (of the first files), parsed.
+    """The first `max_records` examples of the data (of the first files), parsed; fewer
+    where they hold more than about `max_bytes` (records of wide logits).
 
     Read on the machine that builds the pipeline, to learn how features are stored. A file
     that stops being readable fails naming it and the record, or with `reject_malformed`
     gives the records before the damage (the reading stage reports the rest).
     """
     examples: list[tf.train.Example] = []
+    sampled_bytes = 0
     for path in files:
         dataset = tf.data.TFRecordDataset(
             path, compression_type=compression_type(path, compression)
         )
         wanted = dataset.take(max_records - len(examples))
-        try:  # in one batch: record by record costs about 0.15 s more per 1000 records
-            for batch in wanted.batch(max_records):
-                examples.extend(tf.train.Example.FromString(record) for record in batch.numpy())
+        first = len(examples)
+        try:  # in batches: record by record costs about 0.15 s more per 1000 records
+            for batch in wanted.batch(_SAMPLE_BATCH):
+                records = batch.numpy()
+                examples.extend(tf.train.Example.FromString(record) for record in records)
+                sampled_bytes += sum(len(record) for record in records)
+                if sampled_bytes >= max_bytes:
+                    return examples
         except tf.errors.DataLossError as error:
             readable = _records_before_error(wanted)
             if not reject_malformed:
                 raise unreadable_file_error(
                     path, compression, f"at record {len(readable)}", tensorflow_message(error)
                 ) from error
-            examples.extend(tf.train.Example.FromString(record) for record in readable)
+            examples[first:] = [tf.train.Example.FromString(record) for record in readable]
         if len(examples) >= max_records:
             break
     return examples
@@ -332,6 +341,41 @@ def take_rows(values: Any, rows: np.ndarray) -> Any:
             return tf.boolean_mask(values, rows)
         return tf.gather(values, rows)
     return values[rows]
+
+
+def concatenate_rows(parts: Sequence[Any]) -> Any:
+    """Joins row-aligned parts (arrays, nested dicts of them, or None) along their rows:
+    the inverse of cutting a batch with `take_rows`."""
+    if isinstance(parts[0], Mapping):
+        return {key: concatenate_rows([part[key] for part in parts]) for key in parts[0]}
+    if parts[0] is None:
+        return None
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def concatenate_ragged(columns: Sequence[RaggedColumn]) -> RaggedColumn:
+    """Joins ragged columns along their rows (each column's row splits shifted by the
+    values before it)."""
+    if len(columns) == 1:
+        return columns[0]
+    offsets = np.cumsum([0] + [len(column.values) for column in columns[:-1]])
+    splits = [
+        column.row_splits[:-1] + offset for column, offset in zip(columns, offsets, strict=True)
+    ]
+    splits.append(np.array([offsets[-1] + len(columns[-1].values)], np.int64))
+    return RaggedColumn(
+        np.concatenate([column.values for column in columns]), np.concatenate(splits)
+    )
+
+
+def row_bytes(values: Any) -> int:
+    """Bytes of the arrays of a batch part (nested dicts, ragged columns; object arrays
+    count their pointers only)."""
+    if isinstance(values, Mapping):
+        return sum(row_bytes(value) for value in values.values())
+    if isinstance(values, RaggedColumn):
+        return values.values.nbytes + values.row_splits.nbytes
+    return getattr(values, "nbytes", 0)
 
 
 def ragged_take_rows(column: RaggedColumn, rows: np.ndarray) -> RaggedColumn:

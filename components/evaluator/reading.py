@@ -1,12 +1,13 @@
 """Reading TFRecord files of serialized `tf.Example`s in batches.
 
 `ReadExamples` is a `beam.DoFn` from a file path to `ExampleBatch`es of up to `batch_size`
-consecutive records, read with `tf.data` (which decompresses and splits records in C++ and
-prefetches the next batch while the current one is evaluated), so no Beam or Python work
-happens per example. Each batch knows its file and the record numbers of its examples, so
-errors can name them. TFRecord files (compressed or not) cannot be split, so a file is the
-unit of parallelism, as with Beam's own `ReadFromTFRecord`: give the evaluator at least as
-many files as workers.
+consecutive records (fewer where the file's first records are large: about
+`constants.MAX_BATCH_BYTES` of records per batch), read with `tf.data` (which decompresses
+and splits records in C++ and prefetches the next batch while the current one is evaluated),
+so no Beam or Python work happens per example. Each batch knows its file and the record
+numbers of its examples, so errors can name them. TFRecord files (compressed or not) cannot
+be split, so a file is the unit of parallelism, as with Beam's own `ReadFromTFRecord`: give
+the evaluator at least as many files as workers.
 
 A file that stops being readable (a corrupt record, a truncated end) fails naming the file
 and the record, or with `reject_malformed` ends there: its unreadable rest goes to the
@@ -43,6 +44,8 @@ from tfx_heads.components.evaluator.example_inputs import (
 )
 
 _LOG = logging.getLogger(__name__)
+_SIZE_SAMPLE = 64
+"""Records whose mean size sets a file's batch rows (`batch_rows`)."""
 
 
 def validate_batch_size(batch_size: Any) -> None:
@@ -61,6 +64,7 @@ class ReadExamples(beam.DoFn):
         compression: `"auto"` (from the file extension), `"gzip"`, `"zlib"` or `"none"`.
         reject_malformed: report a file's unreadable rest instead of failing.
         progress_interval: seconds between progress messages.
+        max_batch_bytes: about the most bytes of records per batch (`batch_rows`).
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class ReadExamples(beam.DoFn):
         compression: str = "auto",
         reject_malformed: bool = False,
         progress_interval: float = constants.PROGRESS_INTERVAL_SECONDS,
+        max_batch_bytes: int = constants.MAX_BATCH_BYTES,
     ) -> None:
         validate_batch_size(batch_size)
         compression_type("", compression)  # Validates the option.
@@ -76,6 +81,7 @@ class ReadExamples(beam.DoFn):
         self._compression = compression
         self._reject_malformed = reject_malformed
         self._progress_interval = progress_interval
+        self._max_batch_bytes = max_batch_bytes
         self._read = beam.metrics.Metrics.counter(
             constants.COUNTER_NAMESPACE, constants.EXAMPLES_READ_COUNTER
         )
@@ -89,11 +95,11 @@ class ReadExamples(beam.DoFn):
     def process(self, path: str) -> Iterator[ExampleBatch | beam.pvalue.TaggedOutput]:
         compression = compression_type(path, self._compression)
         dataset = tf.data.TFRecordDataset(path, compression_type=compression)
-        dataset = dataset.batch(self._batch_size).prefetch(1)
         start = 0
         record_bytes = 0  # what the records take in the (uncompressed) file: 16 bytes of framing
         try:
-            for serialized in dataset:
+            rows = batch_rows(dataset, self._batch_size, self._max_batch_bytes)
+            for serialized in dataset.batch(rows).prefetch(1):
                 size = int(serialized.shape[0])
                 record_bytes += int(tf.reduce_sum(tf.strings.length(serialized))) + 16 * size
                 self._read.inc(size)
@@ -124,6 +130,20 @@ class ReadExamples(beam.DoFn):
     def _report(self, size: int, path: str) -> None:
         self._total += size
         self._progress.update(self._total, f"on this worker, now {os.path.basename(path)}")
+
+
+def batch_rows(dataset: tf.data.Dataset, batch_size: int, max_bytes: int) -> int:
+    """Records per batch of a file: `batch_size`, or fewer where the file's first records
+    (up to `_SIZE_SAMPLE` of them, those before a corrupt one) average more than
+    `max_bytes / batch_size` bytes."""
+    sizes = []
+    try:
+        for record in dataset.take(_SIZE_SAMPLE).as_numpy_iterator():
+            sizes.append(len(record))
+    except tf.errors.DataLossError:
+        pass  # Reading the batches meets it again, and reports it.
+    mean = sum(sizes) / max(len(sizes), 1)
+    return int(min(batch_size, max(1, max_bytes // max(mean, 1))))
 
 
 def unreadable_rest(

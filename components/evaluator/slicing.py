@@ -27,9 +27,17 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 from tensorflow_model_analysis.proto import config_pb2
 
-from tfx_heads.components.evaluator.example_inputs import RaggedColumn, take_rows
+from tfx_heads.components.evaluator.example_inputs import (
+    RaggedColumn,
+    concatenate_ragged,
+    concatenate_rows,
+    row_bytes,
+    take_rows,
+)
 
 SliceValue = str | int | float
 SliceKey = tuple[tuple[str, SliceValue], ...]
@@ -197,38 +205,81 @@ class SliceBatch(NamedTuple):
     """float64 `[R, K]` Poisson bootstrap weights of the rows, or None without bootstrap."""
 
 
+HELD_BYTES = 64 * 2**20
+"""Bytes of prepared batches (statistics inputs and slice features) that `SliceBatches`
+holds before cutting them into slices."""
+
+
 @beam.typehints.with_output_types(tuple[tuple, SliceBatch])
 class SliceBatches(beam.DoFn):
-    """Emits `(slice key, SliceBatch)` for every slice of every spec present in a batch.
+    """Emits `(slice key, SliceBatch)` for every slice of every spec present in the batches.
+
+    With slicings, the batches of a bundle are held (up to `held_bytes`) and cut into slices
+    together: with many slices a batch holds a few rows of each, and every emitted element
+    costs the same whatever its rows (Beam's per-element work, a take of each array, an
+    update of the slice's accumulator). Holding 64 MiB, 1,000,000 binary-head examples in
+    10,000 slices are about 10,000 elements instead of 800,000. The overall slice alone is
+    emitted batch by batch.
 
     Args:
         specs: the slicings (the first is usually the overall slice).
         replicate_weights: a callable `(file, record_index) -> [R, K]` Poisson weights, or
             None without bootstrap.
+        held_bytes: the most bytes of batches held before they are cut.
     """
 
-    def __init__(self, specs: Sequence[SliceSpec], replicate_weights: Any = None) -> None:
+    def __init__(
+        self,
+        specs: Sequence[SliceSpec],
+        replicate_weights: Any = None,
+        held_bytes: int = HELD_BYTES,
+    ) -> None:
         self._specs = tuple(specs)
         self._replicate_weights = replicate_weights
+        self._held_bytes = held_bytes if any(spec.features for spec in self._specs) else 0
+
+    def start_bundle(self) -> None:
+        self._held: list[tuple[Any, Mapping[str, RaggedColumn], np.ndarray | None, int]] = []
+        self._held_size = 0
 
     def process(self, prepared: Any) -> Iterator[tuple[SliceKey, SliceBatch]]:
         size = len(prepared.record_index)
         weights = None
         if self._replicate_weights is not None:
             weights = self._replicate_weights(prepared.file, prepared.record_index)
+        self._held.append((prepared.stats_batch, prepared.slice_columns, weights, size))
+        self._held_size += (
+            row_bytes(prepared.stats_batch) + row_bytes(prepared.slice_columns) + row_bytes(weights)
+        )
+        if self._held_size >= self._held_bytes:
+            yield from self._cut()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for item in self._cut():
+            yield GlobalWindows.windowed_value(item)
+
+    def _cut(self) -> Iterator[tuple[SliceKey, SliceBatch]]:
+        """Cuts the held batches, joined, into slices; empties the hold."""
+        if not self._held:
+            return
+        parts, self._held, self._held_size = self._held, [], 0
+        stats_batch = concatenate_rows([part[0] for part in parts])
+        columns = {key: concatenate_ragged([part[1][key] for part in parts]) for key in parts[0][1]}
+        weights = concatenate_rows([part[2] for part in parts])
+        size = sum(part[3] for part in parts)
         emitted: set[SliceKey] = set()  # fixed slices may repeat another spec's slice
         for spec in self._specs:
-            for key, rows in slice_rows(spec, prepared.slice_columns, size):
+            for key, rows in slice_rows(spec, columns, size):
                 if key in emitted:
                     continue
                 emitted.add(key)
                 if rows is None:
-                    yield key, SliceBatch(prepared.stats_batch, weights)
+                    yield key, SliceBatch(stats_batch, weights)
                 else:
                     yield (
                         key,
                         SliceBatch(
-                            take_rows(prepared.stats_batch, rows),
+                            take_rows(stats_batch, rows),
                             None if weights is None else weights[rows],
                         ),
                     )

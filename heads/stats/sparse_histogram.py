@@ -3,10 +3,10 @@
 `SparseHistogram` holds the same numbers as the dense float64 `[2, N]` histogram of
 `heads.stats.histogram` (row 0 negatives, row 1 positives, flat cell `row * N + bucket`),
 but stores only the cells that examples have reached, as sorted cell ids and their weights,
-until those take more room than the dense array (`N / 4` cells); it then turns dense for
-good. So a slice of 20 examples holds at most 20 cells (about 320 bytes, not 1 MiB) and
-costs O(its examples) to update, merge, pickle and finalize, while a large slice costs what
-the dense array always did.
+until those take more room than the dense array (`N / 4` cells), or one update brings more
+values than that; it then turns dense for good. So a slice of 20 examples holds at most 20
+cells (about 320 bytes, not 1 MiB) and costs O(its examples) to update, merge, pickle and
+finalize, while a large slice costs what the dense array always did.
 
 The values are bit-identical to the dense histogram's: an update adds each example's weight
 into its cell with `np.add.at`, in example order, in either form, and a merge adds cell by
@@ -78,7 +78,13 @@ class SparseHistogram:
         return self._values.nbytes + (0 if self._ids is None else self._ids.nbytes)
 
     def add(self, index: np.ndarray, weights: np.ndarray | float) -> None:
-        """Adds `weights` (one per index, or one for all) at flat cells `index` in place."""
+        """Adds `weights` (one per index, or one for all) at flat cells `index` in place.
+
+        An add of as many values as the dense limit turns the histogram dense first: a dense
+        add costs O(values + N), a sparse one sorts the values (a 100,000-class head pools
+        100,000 values per example)."""
+        if self._ids is not None and np.size(index) > self._dense_limit:
+            self._grow(np.zeros(0, dtype=np.intp), dense=True)
         if self._ids is not None and self._ids.size == 0:
             self._start(index, weights)
             return
@@ -91,11 +97,15 @@ class SparseHistogram:
         else:
             np.add.at(self._values, np.searchsorted(self._ids, index), weights)
 
+    @property
+    def _dense_limit(self) -> int:
+        return self.size // _DENSE_FRACTION
+
     def _start(self, index: np.ndarray, weights: np.ndarray | float) -> None:
         """The first `add`: the same sums from zeros in example order, with `bincount`
         (cheaper than `np.add.at` for a small batch)."""
         ids = _distinct(index)
-        if ids.size > self.size // _DENSE_FRACTION:
+        if ids.size > self._dense_limit:
             self._ids, self._values = None, np.zeros(self.size)
             np.add.at(self._values, index, weights)
             return
@@ -109,10 +119,11 @@ class SparseHistogram:
             np.add.at(values, positions, weights)
         self._ids, self._values = ids, values
 
-    def _grow(self, new: np.ndarray) -> None:
-        """Makes room for the sorted cell ids `new` (zeros), turning dense past the limit."""
+    def _grow(self, new: np.ndarray, dense: bool = False) -> None:
+        """Makes room for the sorted cell ids `new` (zeros), turning dense past the limit
+        (or when `dense`)."""
         ids = np.union1d(self._ids, new)
-        if ids.size > self.size // _DENSE_FRACTION:
+        if dense or ids.size > self._dense_limit:
             dense = np.zeros(self.size)
             dense[self._ids] = self._values
             self._ids, self._values = None, dense

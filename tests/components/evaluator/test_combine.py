@@ -8,10 +8,12 @@ import heads
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.bootstrap import poisson_counts
 from tfx_heads.components.evaluator.combine import (
+    PENDING_BYTES,
     ExampleCountsCombineFn,
     HeadStatsCombineFn,
     SliceStats,
 )
+from tfx_heads.components.evaluator.example_inputs import row_bytes
 from tfx_heads.components.evaluator.slicing import SliceBatch
 
 
@@ -121,3 +123,27 @@ def test_compact_joins_held_rows_without_changing_results():
     first, second = slice_stats.finalize(plain), slice_stats.finalize(compacted)
     assert first.metrics == second.metrics
     assert first.metrics["example_count/b_r"] == 23
+
+
+def test_wide_rows_are_added_at_once_narrow_rows_held():
+    """Rows of a 100,000-class head (800 kB each here) are not held past PENDING_BYTES;
+    a binary head's rows are held up to PENDING_ROWS. Either way the finalized example
+    count is every row's."""
+    rng = np.random.default_rng(3)
+    wide = SliceStats(heads.describe(heads.MultiLabelHead(n_classes=100_000)))
+    accumulator = wide.create()
+    batch = {
+        "logits": rng.normal(size=(8, 100_000)).astype(np.float32),
+        "labels": (rng.random((8, 100_000)) < 1e-4).astype(np.float32),
+    }
+    assert row_bytes(batch) > PENDING_BYTES
+    wide.update(accumulator, SliceBatch(batch, None))
+    assert accumulator["pending"] == [] and accumulator["pending_rows"] == 0
+    assert wide.finalize(accumulator).metrics["example_count"] == 8
+    narrow = SliceStats(heads.describe(heads.BinaryClassHead()))
+    accumulator = narrow.create()
+    for size in (100, 420, 30):
+        item = {"logits": rng.normal(size=(size, 1)), "labels": rng.integers(0, 2, (size, 1))}
+        narrow.update(accumulator, SliceBatch(item, None))
+    assert accumulator["pending_rows"] == 30  # 520 rows were added at once, 30 are held
+    assert narrow.finalize(accumulator).metrics["example_count"] == 550

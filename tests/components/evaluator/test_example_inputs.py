@@ -14,11 +14,14 @@ from tfx_heads.components.evaluator.example_inputs import (
     RaggedColumn,
     RowChecks,
     compression_type,
+    concatenate_ragged,
+    concatenate_rows,
     failing_rows,
     feature_types,
     looks_multi_hot,
     parse_examples,
     ragged_take_rows,
+    row_bytes,
     sample_examples,
     take_rows,
 )
@@ -136,3 +139,40 @@ def test_sampling_a_corrupt_file_names_the_file_and_the_record(tmp_path, helpers
     with pytest.raises(OSError, match=f"Invalid `examples` file {path}: .*at record 30: "):
         sample_examples([path], "auto")
     assert len(sample_examples([path], "auto", max_records=30)) == 30
+
+
+def test_the_sample_stops_after_max_bytes_and_keeps_each_record_once(tmp_path, helpers):
+    rows = [{"y": i} for i in range(250)]
+    path = helpers.write_examples(tmp_path / "data.tfrecord", rows, gzip=False)
+    size = len(next(iter(tf.data.TFRecordDataset(path))).numpy())
+    assert len(sample_examples([path], "auto", max_bytes=150 * size)) == 200  # whole batches
+    assert len(sample_examples([path], "auto")) == 250
+    start_of_record_150 = os.path.getsize(
+        helpers.write_examples(tmp_path / "head.tfrecord", rows[:150], gzip=False)
+    )
+    with open(path, "r+b") as f:  # a record after the first batch of the sample
+        f.seek(start_of_record_150 + 14)
+        byte = f.read(1)
+        f.seek(start_of_record_150 + 14)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    sample = sample_examples([path], "auto", reject_malformed=True)
+    assert [example.features.feature["y"].int64_list.value[0] for example in sample] == list(
+        range(150)
+    )
+
+
+def test_joined_rows_are_the_parts_in_order():
+    first = RaggedColumn(np.array([1, 2, 3, 4, 5]), np.array([0, 2, 2, 5]))
+    second = RaggedColumn(np.array([6]), np.array([0, 0, 1]))
+    joined = concatenate_ragged([first, second])
+    np.testing.assert_array_equal(joined.values, [1, 2, 3, 4, 5, 6])
+    np.testing.assert_array_equal(joined.row_splits, [0, 2, 2, 5, 5, 6])
+    back = ragged_take_rows(joined, np.array([3, 4]))
+    np.testing.assert_array_equal(back.values, second.values)
+    np.testing.assert_array_equal(back.row_splits, second.row_splits)
+    parts = [{"a": np.arange(2), "b": {"c": None}}, {"a": np.arange(3) + 2, "b": {"c": None}}]
+    joined_rows = concatenate_rows(parts)
+    np.testing.assert_array_equal(joined_rows["a"], [0, 1, 2, 3, 4])
+    assert joined_rows["b"]["c"] is None
+    assert row_bytes({"x": joined.values, "y": None}) == joined.values.nbytes
+    assert row_bytes(joined) == joined.values.nbytes + joined.row_splits.nbytes

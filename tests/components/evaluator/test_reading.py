@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfx_heads.components.evaluator.reading import ReadExamples
+from tfx_heads.components.evaluator.reading import ReadExamples, batch_rows
 
 
 def test_batches_and_record_numbers(tmp_path, helpers):
@@ -20,6 +20,26 @@ def test_batches_and_record_numbers(tmp_path, helpers):
     assert [b.read for b in batches] == [4, 4, 2]
     np.testing.assert_array_equal(batches[2].record_index, [8, 9])
     assert all(b.file == path for b in batches)
+
+
+def test_large_records_are_read_in_fewer_rows_per_batch(tmp_path, helpers):
+    """About `max_bytes` of records per batch: records of 1,000 (and 10) bytes, 10,000 bytes
+    at most: 10 rows (and `batch_size`, the smaller)."""
+    wide = tf.data.Dataset.from_tensor_slices([b"x" * 1000] * 100)
+    assert batch_rows(wide, batch_size=4096, max_bytes=10_000) == 10
+    assert batch_rows(wide, batch_size=4, max_bytes=10_000) == 4
+    assert batch_rows(wide, batch_size=4096, max_bytes=10) == 1
+    narrow = tf.data.Dataset.from_tensor_slices([b"x" * 10] * 100)
+    assert batch_rows(narrow, batch_size=64, max_bytes=10_000) == 64
+    assert batch_rows(narrow.take(0), batch_size=64, max_bytes=10_000) == 64
+    path = helpers.write_examples(
+        tmp_path / "a.tfrecord", [{"y": [float(i)] * 200} for i in range(10)], gzip=False
+    )
+    size = len(next(iter(tf.data.TFRecordDataset(path))).numpy())
+    for max_batch_bytes, batches in ((3 * size, [3, 3, 3, 1]), (100 * size, [8, 2])):
+        read = ReadExamples(batch_size=8, max_batch_bytes=max_batch_bytes)
+        read.setup()
+        assert [batch.read for batch in read.process(path)] == batches
 
 
 def test_a_corrupted_file_is_named(tmp_path, helpers):

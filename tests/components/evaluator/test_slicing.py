@@ -83,7 +83,7 @@ def test_slice_batches_emit_row_subsets_and_replicate_weights():
         slice_columns = {"g": _column([[1], [2], [1]])}
 
     stage = SliceBatches(slice_specs(["g"]), PoissonCounts(4, seed=1))
-    out = dict(stage.process(Prepared()))
+    out = dict(_run_bundle(stage, Prepared()))
     assert set(out) == {(), (("g", 1),), (("g", 2),)}
     np.testing.assert_array_equal(out[(("g", 1),)].batch["labels"], [1, 1])
     np.testing.assert_array_equal(
@@ -111,5 +111,54 @@ def test_fixed_values_keep_only_their_slices_and_a_slice_is_emitted_once():
 
     # `day` and the fixed `day:2` share the slice day=2: it is emitted (and counted) once.
     specs = slice_specs(["day", SliceSpec((), {"day": "2"})])
-    keys = [key for key, _ in SliceBatches(specs).process(Prepared())]
+    keys = [key for key, _ in _run_bundle(SliceBatches(specs), Prepared())]
     assert sorted(keys) == [(), (("day", 1),), (("day", 2),), (("day", 3),)]
+
+
+def _run_bundle(stage, *batches):
+    """The `(key, SliceBatch)` pairs a bundle of `batches` yields, as a runner runs it."""
+    stage.start_bundle()
+    out = [item for batch in batches for item in stage.process(batch)]
+    return out + [windowed.value for windowed in stage.finish_bundle()]
+
+
+class _Prepared:
+    def __init__(self, file, rows, first_label):
+        self.file = file
+        self.rows = rows
+        self.record_index = np.arange(len(rows))
+        self.stats_batch = {"labels": first_label + np.arange(len(rows))}
+        self.slice_columns = {"g": _column(rows, object)}
+
+
+def test_held_batches_are_cut_together_one_element_per_slice():
+    """Three batches of a bundle (rows without `g`, with two values) are cut together: one
+    element per slice, holding its rows of every batch in order, with their bootstrap
+    weights; with nothing held each batch is cut as it arrives."""
+    batches = [
+        _Prepared("a", [[b"x"], [], [b"y", b"x"]], first_label=0),
+        _Prepared("b", [[b"y"], [b"x"]], first_label=10),
+        _Prepared("a2", [[], [b"x"], [b"z"], [b"y"]], first_label=20),
+    ]
+    expected = {}
+    for batch in batches:
+        for row, values in enumerate(batch.rows):
+            for value in values:
+                expected.setdefault((("g", value.decode()),), []).append(
+                    batch.stats_batch["labels"][row]
+                )
+    poisson = PoissonCounts(3, seed=2)
+    held = _run_bundle(SliceBatches(slice_specs(["g"]), poisson), *batches)
+    assert [key for key, _ in held] == [(), *sorted(expected)]
+    for key, item in held[1:]:
+        np.testing.assert_array_equal(item.batch["labels"], expected[key])
+    all_weights = np.concatenate([poisson(b.file, b.record_index) for b in batches])
+    np.testing.assert_array_equal(held[0][1].replicate_weights, all_weights)
+    # y: row 2 of a, row 0 of b, row 3 of a2 (rows 2, 3 and 8 of the joined batches).
+    np.testing.assert_array_equal(held[2][1].replicate_weights, all_weights[[2, 3, 8]])
+
+    stage = SliceBatches(slice_specs(["g"]), held_bytes=1)
+    stage.start_bundle()
+    first = list(stage.process(batches[0]))
+    assert [key for key, _ in first] == [(), (("g", "x"),), (("g", "y"),)]
+    assert list(stage.finish_bundle()) == []

@@ -82,3 +82,18 @@ def test_curves_and_their_pooled_sum_equal_the_dense_per_curve_histograms(cells)
     assert np.asarray(restored).tobytes() == dense.tobytes()
     with pytest.raises(TypeError, match="has no curves"):
         iter(SparseHistogram(8)).__next__()
+
+
+def test_one_large_add_turns_dense_with_the_same_sums():
+    """More values in one add than the dense limit (512 cells of 1,024 buckets), on only 3
+    cells: dense at once (a dense add costs less than sorting them), the same sums."""
+    rng = np.random.default_rng(7)
+    index, weights = rng.integers(0, 3, 600), rng.random(600)
+    sparse, dense = SparseHistogram(1024), np.zeros(2048)
+    sparse.add(index[:10], weights[:10])
+    assert not sparse.is_dense
+    sparse.add(index[10:], weights[10:])
+    np.add.at(dense, index[:10], weights[:10])
+    np.add.at(dense, index[10:], weights[10:])
+    assert sparse.is_dense
+    assert np.asarray(sparse).tobytes() == dense.reshape(2, 1024).tobytes()
