@@ -61,11 +61,20 @@ class HistogramPlot(NamedTuple):
 
 @functools.lru_cache(maxsize=8)
 def _grid(num_buckets: int, logit_range: float) -> tuple[np.ndarray, np.ndarray]:
-    """The bucket edges in logits and the buckets' centre probabilities (read-only)."""
+    """The bucket edges in probability and the buckets' centre probabilities (read-only)."""
     edges = bucket_edges(num_buckets, logit_range)
     centres = sigmoid((edges[:-1] + edges[1:]) / 2.0)
+    edges = sigmoid(edges)
     edges.flags.writeable = centres.flags.writeable = False
     return edges, centres
+
+
+@functools.lru_cache(maxsize=8)
+def _steps(max_points: int) -> np.ndarray:
+    """float64 `[0, 1, ..., max_points]` (read-only): the threshold targets' numerators."""
+    steps = np.arange(max_points + 1, dtype=np.float64)
+    steps.flags.writeable = False
+    return steps
 
 
 def histogram_plot(
@@ -90,35 +99,53 @@ def histogram_plot(
     """
     buckets, negatives, positives = occupied_buckets(histogram)
     num_buckets = histogram.shape[-1]
-    logit_edges, centres = _grid(num_buckets, logit_range)
-    # Only the occupied buckets: a cumulative sum over the empty ones adds zeros, and a
-    # threshold target lands just above an occupied bucket (or at 0), so the points are
-    # those of the full histogram, at a cost that follows the buckets in use.
+    edge_probabilities, centres = _grid(num_buckets, logit_range)
+    # Only the occupied buckets `K`: a cumulative sum over the empty ones adds zeros, and a
+    # threshold target lands on the edge just above an occupied bucket (or at 0), so the
+    # points are those of the full histogram, at a cost that follows the buckets in use.
+    # Row 0 of `below` holds the weight, then negatives, positives and predictions, each
+    # summed over the occupied buckets below edge `e` (column `e` of `K + 1`).
+    size = buckets.size
     weights = negatives + positives
-    cumulative = np.r_[0.0, np.cumsum(weights)]
-    total = cumulative[-1]
-    targets = total * np.arange(max_points + 1) / max_points
-    found = np.searchsorted(cumulative, targets)
-    landed = np.where(found == 0, 0, np.r_[-1, buckets][np.minimum(found, buckets.size)] + 1)
-    edges = np.unique(np.r_[0, landed, num_buckets])
-    below = np.searchsorted(buckets, edges)  # occupied buckets below each edge
-    negatives_below = np.r_[0.0, np.cumsum(negatives)][below]
-    positives_below = np.r_[0.0, np.cumsum(positives)][below]
-    predictions_below = np.r_[0.0, np.cumsum(weights * centres[buckets])][below]
-    bounds = sigmoid(logit_edges[edges])
+    below = np.empty((4, size + 1))
+    below[:, 0] = 0.0
+    np.cumsum([weights, negatives, positives, weights * centres[buckets]], axis=1, out=below[:, 1:])
+    total = below[0, -1]
+    # A target `t` lands on the edge above the first occupied bucket whose cumulative
+    # weight reaches it (edge 0 for t = 0; past the total, by rounding, on the last edge).
+    # The weights are non-negative (the evaluator rejects others), so cumulative weights
+    # and targets both ascend, and edge `e` gets a target where more targets lie at or
+    # below its cumulative weight than below the previous one: `K + 1` look-ups into the
+    # targets, not one per target.
+    reached = np.searchsorted(total * _steps(max_points) / max_points, below[0], side="right")
+    kept = np.empty(size + 1, dtype=bool)
+    kept[0] = True
+    if size:
+        np.greater(reached[1:size], reached[: size - 1], out=kept[1:size])
+        kept[size] = reached[size - 1] <= max_points
+    edges = np.flatnonzero(kept)
+    bucket_ids = np.concatenate(([0], buckets[edges[1:] - 1] + 1))
+    if bucket_ids[-1] != num_buckets:
+        edges = np.concatenate((edges, [size]))
+        bucket_ids = np.concatenate((bucket_ids, [num_buckets]))
+    sums = below[:, edges]
+    above = sums[:, -1:] - sums
+    steps = sums[:, 1:] - sums[:, :-1]
+    thresholds = edge_probabilities[bucket_ids]
+    bounds = thresholds.copy()
     bounds[0], bounds[-1] = -np.inf, np.inf
     return HistogramPlot(
         output_name=output_name,
         class_id=class_id,
-        thresholds=sigmoid(logit_edges[edges]),
-        true_positives=positives_below[-1] - positives_below,
-        false_positives=negatives_below[-1] - negatives_below,
-        true_negatives=negatives_below,
-        false_negatives=positives_below,
+        thresholds=thresholds,
+        true_positives=above[2],
+        false_positives=above[1],
+        true_negatives=sums[1],
+        false_negatives=sums[2],
         bucket_bounds=bounds,
-        bucket_weights=np.diff(cumulative[below]),
-        bucket_labels=np.diff(positives_below),
-        bucket_predictions=np.diff(predictions_below),
+        bucket_weights=steps[0],
+        bucket_labels=steps[2],
+        bucket_predictions=steps[3],
     )
 
 
@@ -170,6 +197,9 @@ def _plotted_classes(
             plotted[output_name] = set(classes)
             continue
         per_class = [c for c in curves if c.output_name == output_name and c.class_id is not None]
+        if len(per_class) <= max_classes:  # all of them: no need to rank
+            plotted[output_name] = {c.class_id for c in per_class}
+            continue
         largest = sorted(
             per_class, key=lambda c: (-float(np.asarray(c.histogram)[1].sum()), c.class_id)
         )

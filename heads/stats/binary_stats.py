@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,7 +37,7 @@ from heads.stats.inputs import (
 )
 from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
 from heads.stats.metric_keys import StatsMetricKeys, error_bound_key, threshold_key
-from heads.stats.moments import safe_divide, weighted_sums
+from heads.stats.moments import ratio, weighted_sums
 from heads.stats.score_counts import (
     DEFAULT_MAX_EXACT_SCORES,
     ScoreCounts,
@@ -126,7 +127,7 @@ class _CountMap:
     """
 
     def __init__(self, ranks: np.ndarray) -> None:
-        self._ranks = ([0], ranks)
+        self._ranks = (np.zeros(1, dtype=np.intp), ranks.astype(np.intp))
         self._shape = (2, len(ranks) + 1, _LABEL_CLASSES)
         self.n_cells = int(np.prod(self._shape))
 
@@ -261,7 +262,10 @@ class BinaryStats(SingleHeadStats):
         values = [probabilities, loss] + ([] if soft_labels is None else [soft_labels])
         sums = weighted_sums(values, weights)
         label_sum = counts[0, 2] if soft_labels is None else sums[2]
-        stats["moments"] += (counts[0, 0], label_sum, sums[0], sums[1])
+        moments = stats["moments"]
+        moments[0] += counts[0, 0]
+        moments[1] += label_sum
+        moments[2:] += sums[:2]
         stats["example_count"] += logits.shape[0]
         _histogram_add_logits(
             stats["histogram"], logits, rows["positive"], weights, self._logit_range
@@ -284,25 +288,58 @@ class BinaryStats(SingleHeadStats):
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
         return [CurveHistogram("", None, stats["histogram"])]
 
+    @functools.cached_property
+    def _compute_keys(self) -> tuple[str, ...]:
+        """The keys of `compute`, in order: formatted once, not per slice."""
+        keys = StatsMetricKeys
+        at_thresholds = [
+            threshold_key(template, threshold)
+            for threshold in self._thresholds
+            for template in (
+                keys.ACCURACY_AT_THRESHOLD,
+                keys.PRECISION_AT_THRESHOLD,
+                keys.RECALL_AT_THRESHOLD,
+            )
+        ]
+        ordered = [
+            *(keys.LOSS_MEAN, keys.ACCURACY, keys.PRECISION, keys.RECALL),
+            *(keys.PREDICTION_MEAN, keys.LABEL_MEAN, keys.ACCURACY_BASELINE),
+            *(keys.AUC, keys.AUC_PR),
+            *at_thresholds,
+            *(error_bound_key(keys.AUC), error_bound_key(keys.AUC_PR)),
+            *(keys.AVERAGE_PRECISION, error_bound_key(keys.AVERAGE_PRECISION)),
+            *(keys.EXAMPLE_COUNT, keys.WEIGHTED_EXAMPLE_COUNT),
+        ]
+        return tuple(self._key(key) for key in ordered)
+
     def compute(self, stats: Stats) -> dict[str, float]:
-        weight, label_sum, prediction_sum, loss_sum = (float(v) for v in stats["moments"])
+        weight, label_sum, prediction_sum, loss_sum = stats["moments"].tolist()
         confusion = _threshold_counts_compute(stats["confusion_counts"])
-        own, added = curve_entries(self._key, curve_metrics(stats["histogram"], stats["scores"]))
-        key = self._key
-        metrics = {
-            key(StatsMetricKeys.LOSS_MEAN): float(safe_divide(loss_sum, weight)),
-            key(StatsMetricKeys.ACCURACY): float(confusion.accuracy[0]),
-            key(StatsMetricKeys.PRECISION): float(confusion.precision[0]),
-            key(StatsMetricKeys.RECALL): float(confusion.recall[0]),
-            key(StatsMetricKeys.PREDICTION_MEAN): float(safe_divide(prediction_sum, weight)),
-            key(StatsMetricKeys.LABEL_MEAN): float(safe_divide(label_sum, weight)),
-            key(StatsMetricKeys.ACCURACY_BASELINE): float(
-                safe_divide(max(label_sum, weight - label_sum), weight)
-            ),
-            **own,
-        }
-        at_thresholds = ThresholdMetrics(*(column[1:] for column in confusion))
-        metrics.update(threshold_entries(key, self._thresholds, at_thresholds))
-        metrics.update(added)
-        metrics.update(self._count_metrics(stats, weight))
-        return metrics
+        accuracy, precision, recall = (
+            confusion.accuracy.tolist(),
+            confusion.precision.tolist(),
+            confusion.recall.tolist(),
+        )
+        curve = curve_metrics(stats["histogram"], stats["scores"])
+        values = [
+            ratio(loss_sum, weight),
+            accuracy[0],
+            precision[0],
+            recall[0],
+            ratio(prediction_sum, weight),
+            ratio(label_sum, weight),
+            ratio(max(label_sum, weight - label_sum), weight),
+            float(curve.auc),
+            float(curve.auc_precision_recall),
+        ]
+        for position in range(1, len(accuracy)):
+            values += (accuracy[position], precision[position], recall[position])
+        values += (
+            float(curve.auc_error_bound),
+            float(curve.auc_precision_recall_error_bound),
+            float(curve.average_precision),
+            float(curve.average_precision_error_bound),
+            float(stats["example_count"]),
+            float(weight),
+        )
+        return dict(zip(self._compute_keys, values, strict=True))

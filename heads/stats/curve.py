@@ -77,6 +77,7 @@ from heads.stats.histogram import (
     logit_histogram_validate_args,
 )
 from heads.stats.inputs import BinaryLabels, binary_labels
+from heads.stats.moments import ratio as _ratio
 from heads.stats.moments import safe_divide as _safe_divide
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES, ScoreCounts
 from heads.stats.sparse_histogram import SparseHistogram, occupied_buckets
@@ -131,18 +132,16 @@ def _binary_curve_update(
 
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
     """Cumulative sum along the last axis, shifted so entry i sums entries before i."""
-    result = np.zeros_like(values)
-    np.cumsum(values[..., :-1], axis=-1, out=result[..., 1:])
+    result = np.zeros(values.shape)
+    values[..., :-1].cumsum(axis=-1, out=result[..., 1:])
     return result
 
 
 def _x_log1p_ratio(factor: np.ndarray, step: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """`factor * ln((base + step) / base)`, 0 where `base` is 0."""
-    return factor * np.log1p(_safe_divide(step, base))
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    return float(numerator / denominator) if denominator != 0 else 0.0
+    """`factor * ln((base + step) / base)`, 0 where `base` is 0 (arrays of one shape)."""
+    quotient = np.zeros(step.shape)
+    np.divide(step, base, out=quotient, where=base != 0)
+    return factor * np.log1p(quotient, out=quotient)
 
 
 def _descending_shares(neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -153,7 +152,9 @@ def _descending_shares(neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ..
     PR AUC share (times the total positive weight).
     """
     a, b = pos[::-1], neg[::-1]
-    tp0, fp0 = _exclusive_cumsum(a), _exclusive_cumsum(b)
+    groups = np.empty((2, a.size))
+    groups[0], groups[1] = a, b
+    tp0, fp0 = _exclusive_cumsum(groups)  # one call for both rows: the same sums
     p0 = tp0 + fp0
     d = a + b
     slope = a / d
@@ -164,7 +165,7 @@ def _descending_shares(neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ..
 
 def _roc_numerator(neg: np.ndarray, pos: np.ndarray) -> float:
     """Positive-negative pairs ranked right, ties counted half (ascending groups)."""
-    return np.sum(pos * (_exclusive_cumsum(neg) + 0.5 * neg))
+    return (pos * (_exclusive_cumsum(neg) + 0.5 * neg)).sum()
 
 
 def _curve(occupied: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[float, ...]:
@@ -187,7 +188,7 @@ def _curve(occupied: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[floa
     # A bucket with empty neighbours is taken as tied scores (one AP step), others as
     # continuous scores (the interpolated share).
     gaps = np.diff(occupied[::-1]) < -1
-    isolated = np.r_[True, gaps] & np.r_[gaps, True]
+    isolated = np.concatenate(([True], gaps)) & np.concatenate((gaps, [True]))
     ap = np.where(isolated, a * (tp0 + a) / (p0 + a + b), pr)
     ap_upper = _safe_divide(a * (tp0 + a), p0 + a)
     mixed = (a > 0) & (b > 0)
@@ -213,7 +214,9 @@ def _exact_curve(negatives: np.ndarray, positives: np.ndarray) -> tuple[float, .
     precision takes one step per score (`sum (R_n - R_n-1) P_n`), and every bound is 0.
     """
     occupied = (negatives != 0) | (positives != 0)
-    neg, pos = negatives[occupied], positives[occupied]
+    neg, pos = negatives, positives
+    if not occupied.all():
+        neg, pos = negatives[occupied], positives[occupied]
     total_pos = pos.sum()
     a, b, tp0, _, p0, pr = _descending_shares(neg, pos)
     ap = a * (tp0 + a) / (p0 + a + b)

@@ -214,7 +214,8 @@ def _class_histograms_update(
     """Adds a batch to per-class histograms `[C, 2, N]` in place (one pass, all classes).
 
     Args:
-        histograms: float64 `[C, 2, N]`, updated in place.
+        histograms: float64 `[C, 2, N]` or a `SparseHistogram` of that shape, updated in
+            place.
         buckets: intp `[M, C]`, the bucket of each example's score for each class.
         labels: `BinaryLabels` `[M, C]` (one-vs-rest labels).
         weights: float64 `[M]` example weights, or None for weight 1.
@@ -227,7 +228,8 @@ def _class_histograms_update(
     base_index = (buckets + class_offsets).reshape(-1)
     cell_weights = None if weights is None else np.repeat(weights, n_classes)
     flat_labels = BinaryLabels(*(part.reshape(-1) for part in labels[:3]), labels.hard)
-    _histogram_add(histograms.reshape(-1), base_index, flat_labels, cell_weights, num_buckets)
+    target = histograms if isinstance(histograms, SparseHistogram) else histograms.reshape(-1)
+    _histogram_add(target, base_index, flat_labels, cell_weights, num_buckets)
     return histograms
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["safe_divide", "weighted_mean", "weighted_sums"]
+__all__ = ["ratio", "safe_divide", "weighted_mean", "weighted_sums"]
 
 
 def safe_divide(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np.ndarray:
@@ -34,12 +34,19 @@ def safe_divide(numerator: np.ndarray | float, denominator: np.ndarray | float) 
     Returns:
         float64 array of the broadcast shape.
     """
-    numerator, denominator = np.broadcast_arrays(
-        np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64)
-    )
-    result = np.zeros(numerator.shape)
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    shape = numerator.shape
+    if denominator.shape != shape:
+        shape = np.broadcast_shapes(shape, denominator.shape)
+    result = np.zeros(shape)
     np.divide(numerator, denominator, out=result, where=denominator != 0)
     return result
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """`safe_divide` of two scalars, as a Python float (without array overhead)."""
+    return float(numerator) / float(denominator) if denominator != 0 else 0.0
 
 
 def weighted_sums(values: Sequence[np.ndarray], weights: np.ndarray | None) -> np.ndarray:

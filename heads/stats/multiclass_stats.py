@@ -50,6 +50,7 @@ from heads.stats.score_counts import (
     ScoreCounts,
     validate_max_exact_scores,
 )
+from heads.stats.sparse_histogram import SparseHistogram
 
 __all__ = ["MulticlassStats"]
 
@@ -78,8 +79,10 @@ class MulticlassStats(SingleHeadStats):
     its curves are exact, ranked by the float64 probability, while a class has at most
     `max_exact_scores` distinct scores (`heads.stats.score_counts`).
 
-    Memory per accumulator: `16 * class_num_buckets` bytes per selected class, within 16 MiB
-    for all of them at the default resolution (see `default_class_num_buckets`).
+    Memory per accumulator: the per-class histograms are one `SparseHistogram` `[C, 2, N]`,
+    16 bytes per cell in use until a quarter of the cells are, then `16 * class_num_buckets`
+    bytes per selected class, within 16 MiB for all of them at the default resolution (see
+    `default_class_num_buckets`): a small slice holds only what its examples reached.
 
     Args:
         n_classes: number of classes (>= 3 for the head; 2 is accepted here).
@@ -133,7 +136,7 @@ class MulticlassStats(SingleHeadStats):
             "example_count": np.zeros((), dtype=np.int64),
             "moments": np.zeros(3),
             "class_probability_sums": np.zeros(len(self._classes)),
-            "class_histograms": np.zeros((len(self._classes), 2, self._class_num_buckets)),
+            "class_histograms": SparseHistogram(self._class_num_buckets, len(self._classes)),
             "class_scores": ScoreCounts(len(self._classes), self._max_exact_scores),
         }
 

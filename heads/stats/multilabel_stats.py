@@ -93,7 +93,7 @@ def default_class_num_buckets(n_curves: int, num_buckets: int) -> int:
     `CLASS_HISTOGRAMS_BYTES`, but at least `MIN_CLASS_NUM_BUCKETS` (or `num_buckets` when
     that is smaller): 16 classes keep the full 2**16, 1,000 classes get 2**10 (16 MB in
     all). Coarser histograms only widen the reported `/error_bound` of the per-class
-    curves; the accumulator's size never depends on the number of examples.
+    curves; the accumulator never outgrows this bound, whatever the number of examples.
 
     >>> default_class_num_buckets(3, 2**16), default_class_num_buckets(1000, 2**16)
     (65536, 1024)
@@ -179,12 +179,14 @@ class MultilabelStats(SingleHeadStats):
     error bounds. Every curve is exact while it has at most `max_exact_scores` distinct
     scores (`heads.stats.score_counts`), else it comes from its histogram with bounds.
 
-    Memory per accumulator: `16 * class_num_buckets` bytes per selected class, within 16 MiB
-    for all of them at the default resolution (`default_class_num_buckets`: 2**16 up to 16
-    classes, 2**10 for 1,000), plus `16 * num_buckets` for the pooled histogram, which is
-    not stored when every class is selected at the pooled resolution (it is then the sum
-    of the class histograms). A batch costs O(batch x classes), never O(histogram size):
-    all per-class histograms are updated with one `np.add.at`. Measured on one core
+    Memory per accumulator: the per-class histograms are one `SparseHistogram` `[C, 2, N]`
+    (16 bytes per cell in use until a quarter of the cells are, so a small slice holds only
+    what its examples reached), at most `16 * class_num_buckets` bytes per selected class,
+    within 16 MiB for all of them at the default resolution (`default_class_num_buckets`:
+    2**16 up to 16 classes, 2**10 for 1,000), plus the pooled histogram, which is not
+    stored when every class is selected at the pooled resolution (it is then the sum of
+    the class histograms). A batch costs O(batch x classes), never O(histogram size): all
+    per-class histograms are updated with one `np.add.at`. Measured on one core
     (benchmarks/metrics_core.py): about 20 ns per (example, class) cell for the pooled
     metrics; per-class histograms add a scatter over the accumulator, which is
     memory-latency bound when it is large (about 20-40 ns per cell at 1 GiB); a
@@ -271,7 +273,7 @@ class MultilabelStats(SingleHeadStats):
             "moments": np.zeros(2),
             "confusion_counts": np.zeros((len(self._thresholds) + 1, 3)),
             "class_probability_sums": np.zeros(len(self._classes)),
-            "class_histograms": np.zeros((len(self._curve_classes), 2, self._class_num_buckets)),
+            "class_histograms": SparseHistogram(self._class_num_buckets, len(self._curve_classes)),
             "scores": ScoreCounts(1, self._max_exact_scores),
             "class_scores": ScoreCounts(len(self._curve_classes), self._max_exact_scores),
         }
@@ -350,7 +352,7 @@ class MultilabelStats(SingleHeadStats):
 
     def _pooled_histogram(self, stats: Stats) -> np.ndarray:
         if self._pooled_from_classes:
-            return stats["class_histograms"].sum(axis=0)
+            return stats["class_histograms"].pooled()
         return stats["histogram"]
 
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:

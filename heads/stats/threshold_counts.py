@@ -29,7 +29,6 @@ from typing import NamedTuple
 import numpy as np
 
 from heads.stats.inputs import BinaryLabels, binary_labels, validate_thresholds
-from heads.stats.moments import safe_divide
 
 __all__ = [
     "ThresholdMetrics",
@@ -196,9 +195,10 @@ def level_counts(table: np.ndarray, ranks: Sequence[Sequence[int]]) -> np.ndarra
     families = table.ndim - 1
     rows = [columns.reshape(-1, 3).sum(axis=0, keepdims=True)]
     for family, family_ranks in enumerate(ranks):
+        if not len(family_ranks):
+            continue
         others = tuple(axis for axis in range(families) if axis != family)
-        by_level = columns.sum(axis=others)
-        at_least = np.cumsum(by_level[::-1], axis=0)[::-1]
+        at_least = columns.sum(axis=others)[::-1].cumsum(axis=0)[::-1]
         rows.append(at_least[np.asarray(family_ranks, dtype=np.intp) + 1])
     return np.concatenate(rows)
 
@@ -265,19 +265,24 @@ def _threshold_counts_compute(counts: np.ndarray) -> ThresholdMetrics:
 
     Ratios with a zero denominator are 0, as in Keras.
     """
-    total, total_positive, _ = counts[0]
+    total, total_positive, _ = counts[0].tolist()
     predicted, true_positives, true_ones = counts[1:].T
     false_positives = predicted - true_positives
     false_negatives = total_positive - true_positives
     true_negatives = (total - total_positive) - false_positives
+    # `safe_divide` without its conversions: the numerators are float64 `[T]` arrays.
+    ratios = np.zeros((3, predicted.size))
+    np.divide(true_ones + true_negatives, total, out=ratios[0], where=total != 0)
+    np.divide(true_positives, predicted, out=ratios[1], where=predicted != 0)
+    np.divide(true_positives, total_positive, out=ratios[2], where=total_positive != 0)
     return ThresholdMetrics(
         true_positives=true_positives,
         false_positives=false_positives,
         true_negatives=true_negatives,
         false_negatives=false_negatives,
-        accuracy=safe_divide(true_ones + true_negatives, total),
-        precision=safe_divide(true_positives, predicted),
-        recall=safe_divide(true_positives, total_positive),
+        accuracy=ratios[0],
+        precision=ratios[1],
+        recall=ratios[2],
     )
 
 

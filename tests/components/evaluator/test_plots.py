@@ -94,3 +94,39 @@ def test_a_target_rounded_above_the_total_weight_lands_on_the_last_edge():
     plot = plots.histogram_plot(histogram, 4.0, max_points=50)
     assert plot.false_positives.tolist() == [5.381433132192782, 0.0, 0.0]
     np.testing.assert_allclose(plot.thresholds, 1 / (1 + np.exp(-np.array([-4.0, 0.0, 4.0]))))
+
+
+def _edges_one_target_at_a_time(histogram, max_points):
+    """The kept bucket edges by their definition: each target `total * k / max_points` lands
+    on the edge above the first occupied bucket whose cumulative weight reaches it (a
+    target above the total, by rounding, on the edge above the last one), plus both ends."""
+    negatives, positives = np.asarray(histogram)
+    buckets = np.flatnonzero((negatives != 0) | (positives != 0))
+    cumulative = np.cumsum(negatives[buckets] + positives[buckets])
+    total = float(cumulative[-1]) if buckets.size else 0.0
+    edges = {0, histogram.shape[-1]}
+    for k in range(max_points + 1):
+        target = total * k / max_points
+        if target <= 0.0:
+            continue
+        reached = np.flatnonzero(cumulative >= target)
+        last = reached[0] if reached.size else buckets.size - 1
+        edges.add(int(buckets[last]) + 1)
+    return sorted(edges)
+
+
+def test_the_kept_edges_are_those_of_each_target_on_ties_tiny_weights_and_rounding():
+    rng = np.random.default_rng(11)
+    num_buckets = 64
+    edge_probabilities = 1 / (1 + np.exp(-np.linspace(-4.0, 4.0, num_buckets + 1)))
+    for case in range(300):
+        histogram = np.zeros((2, num_buckets))
+        cells = rng.integers(0, 2 * num_buckets, rng.integers(0, 40))
+        weights = rng.choice([1.0, 0.5, 3.0, 1e-300, 5.381433132192782], cells.size)
+        if case % 3:
+            weights = weights * rng.random(cells.size)
+        np.add.at(histogram.reshape(-1), cells, weights)
+        points = int(rng.choice([1, 2, 7, 50, 1000]))
+        plot = plots.histogram_plot(histogram, 4.0, points)
+        expected = _edges_one_target_at_a_time(histogram, points)
+        np.testing.assert_array_equal(plot.thresholds, edge_probabilities[expected])

@@ -117,4 +117,4 @@ def test_curve_histograms_name_each_sub_head_and_class():
     np.testing.assert_array_equal(curves[0].histogram, expected)
     for curve in curves[1:]:
         positives = np.count_nonzero(labels == curve.class_id)
-        assert curve.histogram.sum(axis=1).tolist() == [50 - positives, positives]
+        assert np.asarray(curve.histogram).sum(axis=1).tolist() == [50 - positives, positives]

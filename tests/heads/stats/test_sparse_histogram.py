@@ -51,8 +51,37 @@ def test_a_small_histogram_stays_small_and_its_curve_equals_the_dense_one():
 
 
 def test_merging_histograms_of_other_resolutions_fails():
-    with pytest.raises(ValueError, match="SparseHistogram of 8 buckets"):
+    with pytest.raises(ValueError, match=r"SparseHistogram of shape \(2, 8\)"):
         SparseHistogram(8).merge_from(SparseHistogram(16))
+    with pytest.raises(ValueError, match=r"shape \(3, 2, 8\); received \(2, 2, 8\)"):
+        SparseHistogram(8, n_curves=3).merge_from(SparseHistogram(8, n_curves=2))
+
+
+@pytest.mark.parametrize("cells", [0, 1, 30, 400, 3000])
+def test_curves_and_their_pooled_sum_equal_the_dense_per_curve_histograms(cells):
+    # Per-class histograms `[C, 2, N]`: each curve, and their sum over curves (the pooled
+    # multi-label curve), bit for bit as the dense array's, before and after turning dense.
+    rng = np.random.default_rng(cells)
+    curves, num_buckets = 5, 64
+    index = rng.integers(0, curves * 2 * num_buckets, cells)
+    index[: cells // 3] %= 2 * num_buckets  # many cells shared by several curves
+    weights = rng.random(cells) * 10.0 ** rng.integers(-8, 8, cells)
+    sparse = SparseHistogram(num_buckets, n_curves=curves)
+    dense = np.zeros(curves * 2 * num_buckets)
+    for part in np.array_split(np.arange(cells), 3):
+        sparse.add(index[part], weights[part])
+        np.add.at(dense, index[part], weights[part])
+    dense = dense.reshape(curves, 2, num_buckets)
+    assert sparse.shape == dense.shape and len(sparse) == curves
+    assert sparse.is_dense == (len(np.unique(index)) > dense.size // 4)
+    for curve, expected in zip(sparse, dense, strict=True):
+        assert np.asarray(curve).tobytes() == expected.tobytes()
+    assert np.asarray(sparse.pooled()).tobytes() == dense.sum(axis=0).tobytes()
+    restored = pickle.loads(pickle.dumps(sparse))
+    assert restored.shape == dense.shape
+    assert np.asarray(restored).tobytes() == dense.tobytes()
+    with pytest.raises(TypeError, match="has no curves"):
+        iter(SparseHistogram(8)).__next__()
 
 
 def test_one_large_add_turns_dense_with_the_same_sums():
