@@ -85,7 +85,7 @@ def _time_file(
         items = [batch]
         for name in names[1:]:
             started = time.perf_counter()
-            items = [out for item in items for out in stages[name].process(item)]
+            items = _one_bundle(stages[name], items)
             items = [item for item in items if not hasattr(item, "tag")]
             seconds[name] += time.perf_counter() - started
         started = time.perf_counter()
@@ -95,6 +95,14 @@ def _time_file(
             slice_stats.update(accumulators[key], item)
         seconds["statistics (HeadStats.update)"] += time.perf_counter() - started
     return examples
+
+
+def _one_bundle(stage, items: list) -> list:
+    """What `stage` emits for `items` as one bundle (a stage may hold items until the
+    bundle's end, as `SliceBatches` does)."""
+    stage.start_bundle()
+    out = [result for item in items for result in stage.process(item)]
+    return out + [windowed.value for windowed in stage.finish_bundle() or ()]
 
 
 def _wire_bytes(accumulators) -> dict[str, int]:
