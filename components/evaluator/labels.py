@@ -143,6 +143,8 @@ def _fixed_width(
         f"{width} value{'s' if width > 1 else ''} in {what} feature {key!r} of "
         f"{head.subject}",
     )  # fmt: skip
+    if ok.all():  # every row holds `width` values, one after another: no gather
+        return column.values.reshape(len(ok), width)
     values = np.zeros((len(ok), width), column.values.dtype)
     values[ok] = _gather(column, ok, width)
     return values
