@@ -352,10 +352,17 @@ class WriteResults(beam.PTransform):
 
     def expand(self, results: beam.PCollection) -> beam.PCollection:
         output = self._output
-        encoded = results | constants.ENCODE_SLICES_STAGE >> beam.ParDo(EncodeSlices(self._head))
-        collected = encoded | "CollectSlices" >> beam.combiners.ToList()
-        return collected | constants.WRITE_METRICS_JSON_STAGE >> beam.Map(
-            _write_documents,
+        encoded = results | constants.ENCODE_SLICES_STAGE >> beam.ParDo(
+            EncodeSlices(self._head)
+        )
+        # One write of every slice, also when there is none (every example rejected): a
+        # single element, with the encoded slices as a side input, which the runner keeps
+        # encoded until the writer reads it (gathering them with `ToList` instead held
+        # several copies, 1 GB for 10,000 slices).
+        once = results.pipeline | "WriteOnce" >> beam.Create([None])
+        return once | constants.WRITE_METRICS_JSON_STAGE >> beam.Map(
+            _write_once,
+            encoded=beam.pvalue.AsIter(encoded),
             counts=beam.pvalue.AsSingleton(self._counts),
             empty=self._empty,
             specs=self._specs,
@@ -383,8 +390,12 @@ def write_validation_result(
     return path
 
 
+def _write_once(_: None, **arguments: Any) -> str:
+    return _write_documents(**arguments)
+
+
 def _write_documents(
-    encoded: Sequence[EncodedSlice],
+    encoded: Iterable[EncodedSlice],
     counts: ExampleCounts,
     empty: SliceResult,
     specs: Sequence[SliceSpec],
@@ -401,10 +412,10 @@ def _write_documents(
     (`empty` as the overall slice when no example was evaluated); returns the path of
     `metrics.json`."""
     tf.io.gfile.makedirs(output)
-    if not any(item.slice_key == () for item in encoded):
-        encoded = [SliceEncoder(head)(((), empty)), *encoded]
     order = slice_order(specs)
     encoded = sorted(encoded, key=lambda item: order(item.slice_key))
+    if not encoded or encoded[0].slice_key != ():
+        encoded.insert(0, SliceEncoder(head)(((), empty)))
     records = [(item.metrics_record, item.plots_record) for item in encoded]
     write_tfma_results(records, config, data_location, model_location, output)
     document = metrics_document([item.entry for item in encoded], counts, head, min_slice_size)

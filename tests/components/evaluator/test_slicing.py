@@ -162,3 +162,21 @@ def test_held_batches_are_cut_together_one_element_per_slice():
     first = list(stage.process(batches[0]))
     assert [key for key, _ in first] == [(), (("g", "x"),), (("g", "y"),)]
     assert list(stage.finish_bundle()) == []
+
+
+def test_bytes_values_group_as_python_compares_them_trailing_nul_bytes_included():
+    """Bytes features are coded as fixed-width arrays (sorted by memcmp) unless a value
+    ends with NUL bytes, which fixed width would drop; the groups and their order are
+    Python's either way."""
+    for values in (
+        [b"b", b"a", b"ab", b"", b"a", b"\xff", b"b"],
+        [b"a", b"a\x00", b"a", b"a\x00\x00", b""],
+    ):
+        column = _column([[value] for value in values], object)
+        found = slice_rows(SliceSpec(("f",)), {"f": column}, len(values))
+        expected = _brute_force(SliceSpec(("f",)), {"f": [[v] for v in values]}, len(values))
+        in_byte_order = [
+            ((("f", key[0][1].decode("utf-8", errors="backslashreplace")),), rows)
+            for key, rows in sorted(expected.items())
+        ]
+        assert [(key, rows.tolist()) for key, rows in found] == in_byte_order
