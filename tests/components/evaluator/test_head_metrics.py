@@ -4,6 +4,8 @@ import numpy as np
 
 import heads
 from heads.stats import stats_for_head
+from heads.stats.multilabel_stats import MultilabelStats
+from tfx_heads.components.evaluator import head_metrics
 from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
 
@@ -96,3 +98,79 @@ def test_entries_group_classes_thresholds_error_bounds_and_intervals():
             "classes": [],
         },
     ]
+
+
+def _sigmoid(logits):
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
+
+
+def test_a_head_of_over_1000_classes_has_each_class_s_probability_mean_and_no_curves():
+    # Without selected classes, a multi-label head of over 1,000 classes has per-class
+    # curves for none: each class entry holds its mean probability (sigmoid, by NumPy) only.
+    head = heads.describe(heads.MultiLabelHead(n_classes=1001, name="tags"))
+    logits = np.linspace(-3.0, 3.0, 2 * 1001).reshape(2, 1001)
+    labels = np.zeros((2, 1001))
+    labels[0, 5] = labels[1, 1000] = 1.0
+    metrics = _metrics(head, {"logits": logits, "labels": labels})
+    intervals = {"probability_mean/class7/tags": Interval(0.4, 0.41, 0.05, 3, 0.3, 0.5)}
+    (entry,) = HeadMetricLayout(head).entries(metrics, intervals)
+    expected = _sigmoid(logits).mean(axis=0)
+    assert [c["class_id"] for c in entry["classes"]] == list(range(1001))
+    assert entry["classes"][1000]["class_name"] == "class1000"
+    for class_id in (0, 5, 1000):
+        (probability,) = entry["classes"][class_id].pop("metrics").items()
+        assert probability[0] == "probability_mean"
+        np.testing.assert_allclose(probability[1], expected[class_id])
+        assert entry["classes"][class_id] == {
+            "class_id": class_id,
+            "class_name": f"class{class_id}",
+        }
+    assert entry["classes"][7]["confidence_intervals"] == {
+        "probability_mean": {"lower": 0.3, "upper": 0.5, "standard_error": 0.05}
+    }
+    assert {"auc", "auc_precision_recall", "average_precision"} <= set(entry["metrics"])
+    assert not any(key.startswith("probability_mean") for key in entry["metrics"])
+    assert set(entry["error_bounds"]) == {"auc", "auc_precision_recall", "average_precision"}
+
+
+def test_classes_with_curves_among_others_keep_their_metrics_order(monkeypatch):
+    # Statistics with curves for classes 1 and 3 of 4 (the layout asks the statistics which
+    # classes have curves): those hold the four class metrics in `CLASS_METRICS` order, the
+    # others their mean probability; vocabulary names, keys written out by hand.
+    head = heads.describe(heads.MultiLabelHead(n_classes=4, label_vocabulary=list("wxyz")))
+    stats_obj = MultilabelStats(
+        n_classes=4,
+        classes_for_class_based_metrics=(0, 1, 2, 3),
+        label_vocabulary=list("wxyz"),
+        curve_classes=(3, 1),
+    )
+    monkeypatch.setattr(head_metrics, "stats_for_head", lambda _: stats_obj)
+    metrics = {
+        "probability_mean/w": 0.1,
+        "probability_mean/x": 0.2,
+        "auc/x": 0.3,
+        "auc/x/error_bound": 0.01,
+        "average_precision/x": 0.4,
+        "auc_precision_recall/x": 0.5,
+        "probability_mean/y": 0.6,
+        "auc/y": 0.7,  # Class y has no curves: its `auc` is no key of the head.
+        "auc/z": 0.8,
+        "probability_mean/z": 0.9,
+    }
+    (entry,) = HeadMetricLayout(head).entries(metrics)
+    assert [(c["class_name"], list(c["metrics"].items())) for c in entry["classes"]] == [
+        ("w", [("probability_mean", 0.1)]),
+        (
+            "x",
+            [
+                ("auc", 0.3),
+                ("auc_precision_recall", 0.5),
+                ("average_precision", 0.4),
+                ("probability_mean", 0.2),
+            ],
+        ),
+        ("y", [("probability_mean", 0.6)]),
+        ("z", [("auc", 0.8), ("probability_mean", 0.9)]),
+    ]
+    assert entry["classes"][1]["error_bounds"] == {"auc": 0.01}
+    assert "error_bounds" not in entry["classes"][3]

@@ -13,6 +13,7 @@ from tensorflow_model_analysis.writers.metrics_plots_and_validations_writer impo
 )
 
 import heads
+from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.combine import SliceResult, SliceStats
 from tfx_heads.components.evaluator.plots import HistogramPlot
 from tfx_heads.components.evaluator.slicing import SliceBatch, slice_specs
@@ -63,6 +64,28 @@ def results():
         ((("rate", 0.25),), counts_only),
         ((("day", 0), ("g", "é")), hand_made),
         ((("day", -4), ("rate", 1.5)), plain),
+        *_odd_metrics(),
+    ]
+
+
+def _odd_metrics():
+    """Hand-made slices with the values and keys whose encoding is special: 0, -0, NaN,
+    +-inf, subnormal; an empty key, non-ASCII keys, keys of over 127 and 16,383 bytes (two-
+    and three-byte lengths, in entries whose lengths need as many); bounds that are 0;
+    no metrics at all."""
+    values = [0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324, 1.0, -2.5, 3]
+    keys = ["", "é/类/ctr", "x" * 128, "auc/" + "ü" * 70, "y" * 20_000, "a", "b", "c", "d"]
+    metrics = dict(zip(keys, values, strict=True))
+    lows = [0.0, -0.0, math.nan, -math.inf, 0.0, 1.0, 0.0, -3.0, 0.0]
+    intervals = {
+        key: Interval(value, value, 0.0, 2, low, -low)
+        for key, value, low in zip(keys, values, lows, strict=True)
+    }
+    return [
+        ((("g", "odd"),), SliceResult(metrics, None, [])),
+        ((("g", "odd bounds"),), SliceResult(metrics, intervals, [])),
+        ((("g", "none"),), SliceResult({}, None, [])),
+        ((("g", "none bounded"),), SliceResult({}, {}, [])),
     ]
 
 
