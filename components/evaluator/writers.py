@@ -352,9 +352,7 @@ class WriteResults(beam.PTransform):
 
     def expand(self, results: beam.PCollection) -> beam.PCollection:
         output = self._output
-        encoded = results | constants.ENCODE_SLICES_STAGE >> beam.ParDo(
-            EncodeSlices(self._head)
-        )
+        encoded = results | constants.ENCODE_SLICES_STAGE >> beam.ParDo(EncodeSlices(self._head))
         # One write of every slice, also when there is none (every example rejected): a
         # single element, with the encoded slices as a side input, which the runner keeps
         # encoded until the writer reads it (gathering them with `ToList` instead held
