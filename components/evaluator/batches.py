@@ -28,13 +28,7 @@ from heads.base_head import Head
 from heads.serialization import deserialize
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.coders import BatchCoder
-from tfx_heads.components.evaluator.example_inputs import (
-    ExampleBatch,
-    RaggedColumn,
-    RowChecks,
-    ragged_take_rows,
-    take_rows,
-)
+from tfx_heads.components.evaluator.example_inputs import ExampleBatch, RowChecks
 from tfx_heads.components.evaluator.head_inputs import HeadInput, InputSpec
 from tfx_heads.components.evaluator.labels import (
     check_logits,
@@ -43,6 +37,7 @@ from tfx_heads.components.evaluator.labels import (
     feature_logits,
     head_labels,
 )
+from tfx_heads.components.evaluator.rows import RaggedColumn, ragged_take_rows, take_rows
 
 
 class ExampleCounts(NamedTuple):

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import stats as scipy_stats
 
-from tfx_heads.components.evaluator.example_inputs import take_rows
+from tfx_heads.components.evaluator.rows import take_rows
 
 _MAX_COUNT = 24
 # Poisson(1) CDF at 0 .. _MAX_COUNT - 1 (the tail beyond has probability < 1e-24).

@@ -30,7 +30,7 @@ from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 from tfx_heads.components.evaluator import bootstrap, plots
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.coders import AccumulatorCoder, BatchCoder
-from tfx_heads.components.evaluator.example_inputs import concatenate_rows, row_bytes
+from tfx_heads.components.evaluator.rows import concatenate_rows, row_bytes
 from tfx_heads.components.evaluator.slicing import SliceBatch
 
 PENDING_ROWS = 512

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import apache_beam as beam
 import numpy as np
@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.coders import BatchCoder
+from tfx_heads.components.evaluator.rows import RaggedColumn, take_rows
 
 FeatureType = Literal["int64", "float", "bytes"]
 """The stored type of a feature: the `tf.train.Feature` oneof without `_list`."""
@@ -39,20 +40,6 @@ _SAMPLE_BATCH = 100
 
 class MalformedExampleError(ValueError):
     """An example that the evaluator cannot use, with its file and record number."""
-
-
-class RaggedColumn(NamedTuple):
-    """One parsed feature of a batch: every example's values, concatenated."""
-
-    values: np.ndarray
-    """`[V]` values of all examples (int64, float32 or object bytes)."""
-    row_splits: np.ndarray
-    """int64 `[B + 1]`: example `i` holds `values[row_splits[i]:row_splits[i + 1]]`."""
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """int64 `[B]`: the number of values of each example."""
-        return np.diff(self.row_splits)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -334,62 +321,6 @@ def error_summary(message: str) -> str:
     useful = [line for line in lines if not line.startswith(skipped)] or lines or [""]
     text = re.sub(r"\s*\[\[.*$|\s*\[Op:.*$", "", useful[0])
     return re.sub(r"^Name: [^,]*, |, Index: \d+", "", text)
-
-
-def take_rows(values: Any, rows: np.ndarray) -> Any:
-    """Selects rows (an int index or bool mask) of an array, tensor, or nested dict of them."""
-    if isinstance(values, Mapping):
-        return {key: take_rows(value, rows) for key, value in values.items()}
-    if isinstance(values, tf.Tensor):
-        if rows.dtype == bool:
-            return tf.boolean_mask(values, rows)
-        return tf.gather(values, rows)
-    return values[rows]
-
-
-def concatenate_rows(parts: Sequence[Any]) -> Any:
-    """Joins row-aligned parts (arrays, nested dicts of them, or None) along their rows:
-    the inverse of cutting a batch with `take_rows`."""
-    if isinstance(parts[0], Mapping):
-        return {key: concatenate_rows([part[key] for part in parts]) for key in parts[0]}
-    if parts[0] is None:
-        return None
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def concatenate_ragged(columns: Sequence[RaggedColumn]) -> RaggedColumn:
-    """Joins ragged columns along their rows (each column's row splits shifted by the
-    values before it)."""
-    if len(columns) == 1:
-        return columns[0]
-    offsets = np.cumsum([0] + [len(column.values) for column in columns[:-1]])
-    splits = [
-        column.row_splits[:-1] + offset for column, offset in zip(columns, offsets, strict=True)
-    ]
-    splits.append(np.array([offsets[-1] + len(columns[-1].values)], np.int64))
-    return RaggedColumn(
-        np.concatenate([column.values for column in columns]), np.concatenate(splits)
-    )
-
-
-def row_bytes(values: Any) -> int:
-    """Bytes of the arrays of a batch part (nested dicts, ragged columns; object arrays
-    count their pointers only)."""
-    if isinstance(values, Mapping):
-        return sum(row_bytes(value) for value in values.values())
-    if isinstance(values, RaggedColumn):
-        return values.values.nbytes + values.row_splits.nbytes
-    return getattr(values, "nbytes", 0)
-
-
-def ragged_take_rows(column: RaggedColumn, rows: np.ndarray) -> RaggedColumn:
-    """Selects rows (int index `[R]`) of a ragged column, vectorised."""
-    starts = column.row_splits[:-1][rows]
-    lengths = column.lengths[rows]
-    row_splits = np.zeros(len(rows) + 1, np.int64)
-    np.cumsum(lengths, out=row_splits[1:])
-    offsets = np.arange(row_splits[-1], dtype=np.int64) - np.repeat(row_splits[:-1], lengths)
-    return RaggedColumn(column.values[np.repeat(starts, lengths) + offsets], row_splits)
 
 
 @beam.typehints.with_input_types(ExampleBatch)

@@ -34,13 +34,9 @@ import tensorflow as tf
 from heads import keys
 from heads.export import predict_output_name
 from tfx_heads.components.evaluator import constants
-from tfx_heads.components.evaluator.example_inputs import (
-    ExampleBatch,
-    RowChecks,
-    failing_rows,
-    take_rows,
-)
+from tfx_heads.components.evaluator.example_inputs import ExampleBatch, RowChecks, failing_rows
 from tfx_heads.components.evaluator.head_inputs import InputSpec
+from tfx_heads.components.evaluator.rows import take_rows
 
 PREDICT_SIGNATURE = keys.PREDICT_SERVING_KEY
 EXAMPLES_INPUT = keys.EXAMPLES_INPUT_KEY

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from tfx_heads.components.evaluator import constants
-from tfx_heads.components.evaluator.example_inputs import RaggedColumn, RowChecks
+from tfx_heads.components.evaluator.example_inputs import RowChecks
 from tfx_heads.components.evaluator.head_inputs import HeadInput
+from tfx_heads.components.evaluator.rows import RaggedColumn
 
 _SHOWN_VALUES = 8
 

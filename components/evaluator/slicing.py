@@ -32,7 +32,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from tensorflow_model_analysis.proto import config_pb2
 
 from tfx_heads.components.evaluator.coders import BatchCoder
-from tfx_heads.components.evaluator.example_inputs import (
+from tfx_heads.components.evaluator.rows import (
     RaggedColumn,
     concatenate_ragged,
     concatenate_rows,

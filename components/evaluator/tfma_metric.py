@@ -35,8 +35,9 @@ from heads.export import predict_output_name
 from heads.serialization import deserialize, serialize
 from heads.stats import stats_for_head
 from tfx_heads.components.evaluator.batches import PrepareHeadBatches
-from tfx_heads.components.evaluator.example_inputs import ExampleBatch, RaggedColumn
+from tfx_heads.components.evaluator.example_inputs import ExampleBatch
 from tfx_heads.components.evaluator.head_inputs import build_input_spec
+from tfx_heads.components.evaluator.rows import RaggedColumn
 
 BUFFER_SIZE = 4096
 METRIC_CLASS_NAME = "HeadMetrics"

@@ -59,12 +59,10 @@ model), so the report knows each head's kind and classes without the model.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
@@ -75,16 +73,21 @@ from tensorflow_model_analysis.proto import config_pb2, validation_result_pb2
 from heads import keys
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
-from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from heads.stats.multilabel_stats import MAX_DEFAULT_CLASS_CURVES
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
+from tfx_heads.components.evaluator.encoding import (
+    EncodedJSON,
+    EncodedSlice,
+    EncodeSlices,
+    SliceEncoder,
+    count_keys,
+    slice_entry,
+)
 from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
 from tfx_heads.components.evaluator.slicing import SliceKey, SliceSpec, tfma_slicing_spec
 from tfx_heads.components.evaluator.tfma_records import (
-    tfma_metrics,
-    tfma_plots,
     write_tfma_results,
 )
 
@@ -110,15 +113,6 @@ def eval_config(
         model_specs=[model_spec],
         slicing_specs=[tfma_slicing_spec(spec) for spec in specs],
         options=options,
-    )
-
-
-def count_keys(head: HeadDescription) -> tuple[str, str]:
-    """The metric keys of a head's example count and weighted example count (a MultiHead's
-    example count, and its first head's weighted count)."""
-    return (
-        suffixed(StatsMetricKeys.EXAMPLE_COUNT, head.name),
-        suffixed(StatsMetricKeys.WEIGHTED_EXAMPLE_COUNT, head.single_heads[0].name),
     )
 
 
@@ -155,33 +149,6 @@ def slice_order(specs: Sequence[SliceSpec]) -> Callable[[SliceKey], tuple]:
         return order.get(features, len(order)), features, tuple(value for _, value in slice_key)
 
     return sort_key
-
-
-def slice_entry(
-    item: tuple[SliceKey, SliceResult], layout: HeadMetricLayout, keys: tuple[str, str]
-) -> dict[str, Any]:
-    """One slice's entry of `metrics.json`; `keys` are the head's `count_keys`."""
-    slice_key, result = item
-    count_key, weighted_key = keys
-    entry: dict[str, Any] = {
-        "slice": dict(slice_key),
-        "example_count": int(result.metrics.get(count_key, 0)),
-        "weighted_example_count": float(result.metrics.get(weighted_key, 0.0)),
-        "metrics": dict(result.metrics),
-        "heads": layout.entries(result.metrics, result.intervals),
-    }
-    if result.counts_only:
-        entry["counts_only"] = True
-    if result.intervals is not None:
-        entry["confidence_intervals"] = {
-            key: {
-                "lower": interval.lower,
-                "upper": interval.upper,
-                "standard_error": interval.standard_error,
-            }
-            for key, interval in result.intervals.items()
-        }
-    return entry
 
 
 def metrics_document(
@@ -228,55 +195,6 @@ def with_overall(
     if any(slice_key == () for slice_key, _ in results):
         return list(results)
     return [((), empty), *results]
-
-
-class EncodedJSON(str):
-    """A JSON text that `json_lines` writes as it is (a slice entry encoded on its worker)."""
-
-
-class EncodedSlice(NamedTuple):
-    """A slice's results as they are written: TFMA's records and its `metrics.json` entry."""
-
-    slice_key: SliceKey
-    metrics_record: bytes
-    """The serialized `MetricsForSlice` (`tfma_records.tfma_metrics`)."""
-    plots_record: bytes
-    """The serialized `PlotsForSlice` (`tfma_records.tfma_plots`)."""
-    entry: EncodedJSON
-    """The slice's `metrics.json` entry (`slice_entry`) as JSON."""
-
-
-class SliceEncoder:
-    """Encodes `(slice key, SliceResult)` into an `EncodedSlice`.
-
-    Done where the slice is finalized (`EncodeSlices`): a finished slice then travels to the
-    writer as a few byte strings, not as metrics and plot arrays that Beam pickles again at
-    every stage boundary (about 8 times a slice before the final write), and the encoding
-    of many slices is spread over the workers.
-    """
-
-    def __init__(self, head: HeadDescription) -> None:
-        self._layout = HeadMetricLayout(head)
-        self._keys = count_keys(head)
-
-    def __call__(self, item: tuple[SliceKey, SliceResult]) -> EncodedSlice:
-        with _collection_paused():
-            entry = slice_entry(item, self._layout, self._keys)
-            text = EncodedJSON(json.dumps(entry))
-        return EncodedSlice(item[0], tfma_metrics(item), tfma_plots(item), text)
-
-
-class EncodeSlices(beam.DoFn):
-    """`(slice key, SliceResult)` -> `EncodedSlice` (a `SliceEncoder` per worker)."""
-
-    def __init__(self, head: HeadDescription) -> None:
-        self._head = head
-
-    def setup(self) -> None:
-        self._encode = SliceEncoder(self._head)
-
-    def process(self, item: tuple[SliceKey, SliceResult]) -> Iterator[EncodedSlice]:
-        yield self._encode(item)
 
 
 def write_json(document: Mapping[str, Any], path: str) -> None:
@@ -422,19 +340,3 @@ def _write_documents(
     write_validation_result(output)
     write_json(head_config, os.path.join(output, constants.HEAD_CONFIG_FILE))
     return path
-
-
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused: `metrics.json` is a tree of hundreds of
-    thousands of new dicts and lists (a head of 100,000 classes, 10,000 slices), whose
-    allocation would start collections that each go over every object of the process
-    (TensorFlow's and Beam's too): half of `metrics_json`'s time. A tree has no cycles; its
-    objects are freed by reference counting as ever."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

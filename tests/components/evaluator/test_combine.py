@@ -13,7 +13,7 @@ from tfx_heads.components.evaluator.combine import (
     HeadStatsCombineFn,
     SliceStats,
 )
-from tfx_heads.components.evaluator.example_inputs import row_bytes
+from tfx_heads.components.evaluator.rows import row_bytes
 from tfx_heads.components.evaluator.slicing import SliceBatch
 
 

@@ -11,18 +11,20 @@ from tfx_heads.components.evaluator.example_inputs import (
     ExampleBatch,
     MalformedExampleError,
     ParseExamples,
-    RaggedColumn,
     RowChecks,
     compression_type,
-    concatenate_ragged,
-    concatenate_rows,
     failing_rows,
     feature_types,
     looks_multi_hot,
     parse_examples,
+    sample_examples,
+)
+from tfx_heads.components.evaluator.rows import (
+    RaggedColumn,
+    concatenate_ragged,
+    concatenate_rows,
     ragged_take_rows,
     row_bytes,
-    sample_examples,
     take_rows,
 )
 

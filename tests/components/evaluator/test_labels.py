@@ -8,11 +8,11 @@ from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.example_inputs import (
     ExampleBatch,
     MalformedExampleError,
-    RaggedColumn,
     RowChecks,
 )
 from tfx_heads.components.evaluator.head_inputs import HeadInput
 from tfx_heads.components.evaluator.labels import example_weights, feature_logits, head_labels
+from tfx_heads.components.evaluator.rows import RaggedColumn
 
 
 def _column(rows, dtype=None):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tfx_heads.components.evaluator.bootstrap import PoissonCounts
-from tfx_heads.components.evaluator.example_inputs import RaggedColumn
+from tfx_heads.components.evaluator.rows import RaggedColumn
 from tfx_heads.components.evaluator.slicing import SliceBatches, SliceSpec, slice_rows, slice_specs
 
 

@@ -12,14 +12,13 @@ import heads
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.combine import SliceResult
+from tfx_heads.components.evaluator.encoding import SliceEncoder, count_keys
 from tfx_heads.components.evaluator.plots import histogram_plot
 from tfx_heads.components.evaluator.slicing import slice_specs
 from tfx_heads.components.evaluator.tfma_records import tfma_metrics, tfma_plots
 from tfx_heads.components.evaluator.writers import (
-    SliceEncoder,
     _write_documents,
     class_curves,
-    count_keys,
     eval_config,
     json_lines,
     metrics_json,
