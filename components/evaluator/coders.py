@@ -64,27 +64,6 @@ class _SparsePickler(pickle.Pickler):
         )
 
 
-class AccumulatorCoder(beam.coders.Coder):
-    """Encodes accumulators (any picklable value) with their sparse arrays compacted."""
-
-    def encode(self, value: Any) -> bytes:
-        buffer = io.BytesIO()
-        _SparsePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-        return buffer.getvalue()
-
-    def decode(self, encoded: bytes) -> Any:
-        return pickle.loads(encoded)
-
-    def is_deterministic(self) -> bool:
-        return False
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
-
-
 class BatchCoder(beam.coders.Coder):
     """Encodes the evaluator's batches and results (pickle), with a size estimate that does
     not encode them.
@@ -112,6 +91,15 @@ class BatchCoder(beam.coders.Coder):
 
     def __hash__(self) -> int:
         return hash(type(self))
+
+
+class AccumulatorCoder(BatchCoder):
+    """Encodes accumulators (any picklable value) with their sparse arrays compacted."""
+
+    def encode(self, value: Any) -> bytes:
+        buffer = io.BytesIO()
+        _SparsePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+        return buffer.getvalue()
 
 
 def estimated_bytes(value: Any) -> int:
