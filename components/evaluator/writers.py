@@ -188,15 +188,6 @@ def class_curves(head: HeadDescription) -> list[dict[str, Any]]:
     return found
 
 
-def with_overall(
-    results: Sequence[tuple[SliceKey, SliceResult]], empty: SliceResult
-) -> list[tuple[SliceKey, SliceResult]]:
-    """The results, with `empty` as the overall slice when no example was evaluated."""
-    if any(slice_key == () for slice_key, _ in results):
-        return list(results)
-    return [((), empty), *results]
-
-
 def write_json(document: Mapping[str, Any], path: str) -> None:
     """Writes a JSON document through Beam's file systems (local, gs://, ...), as
     `json_lines` lays it out."""
