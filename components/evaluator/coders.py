@@ -27,6 +27,8 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 
+from tfx_heads.components.evaluator.rows import row_bytes
+
 MIN_SPARSE_SIZE = 256
 """Arrays with fewer entries are pickled as they are."""
 
@@ -71,7 +73,7 @@ class BatchCoder(beam.coders.Coder):
     Beam estimates the size of the first ten elements of every PCollection, and of about
     seven more each time their count doubles, by encoding them: for batches of wide logits
     (100,000 classes) that pickled hundreds of megabytes per batch only to count them.
-    `estimate_size` adds up the bytes of the element's arrays instead (`estimated_bytes`).
+    `estimate_size` adds up the bytes of the element's arrays instead (`rows.row_bytes`).
     """
 
     def encode(self, value: Any) -> bytes:
@@ -81,7 +83,7 @@ class BatchCoder(beam.coders.Coder):
         return pickle.loads(encoded)
 
     def estimate_size(self, value: Any) -> int:
-        return estimated_bytes(value)
+        return row_bytes(value)
 
     def is_deterministic(self) -> bool:
         return False
@@ -100,25 +102,3 @@ class AccumulatorCoder(BatchCoder):
         buffer = io.BytesIO()
         _SparsePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
         return buffer.getvalue()
-
-
-def estimated_bytes(value: Any) -> int:
-    """About the bytes `value` holds: its arrays' (a tensor's elements at 8 bytes each where
-    they have no fixed size, such as strings), texts' and numbers', through dicts, lists,
-    tuples and objects' attributes."""
-    if value is None:
-        return 0
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if isinstance(value, (bytes, str)):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(estimated_bytes(item) for item in value.values())
-    if isinstance(value, (list, tuple)):
-        return sum(estimated_bytes(item) for item in value)
-    shape = getattr(value, "shape", None)
-    if shape is not None and hasattr(value, "dtype"):  # a tensor
-        return int(np.prod(shape)) * (getattr(value.dtype, "size", 0) or 8)
-    if hasattr(value, "__dict__"):
-        return estimated_bytes(vars(value))
-    return 8

@@ -3,7 +3,8 @@
 A batch is a set of row-aligned arrays (nested dicts of them, or `RaggedColumn`s for parsed
 features); `take_rows` cuts rows out of one (rejected examples, a slice's rows),
 `concatenate_rows` joins parts back (a slice's rows of several batches), and `row_bytes`
-sizes one for the stages that hold rows by their bytes.
+sizes one, for the stages that hold rows by their bytes and for Beam's size estimates
+(`coders.BatchCoder`).
 """
 
 from __future__ import annotations
@@ -65,14 +66,27 @@ def concatenate_ragged(columns: Sequence[RaggedColumn]) -> RaggedColumn:
     )
 
 
-def row_bytes(values: Any) -> int:
-    """Bytes of the arrays of a batch part (nested dicts, ragged columns; object arrays
-    count their pointers only)."""
-    if isinstance(values, Mapping):
-        return sum(row_bytes(value) for value in values.values())
-    if isinstance(values, RaggedColumn):
-        return values.values.nbytes + values.row_splits.nbytes
-    return getattr(values, "nbytes", 0)
+def row_bytes(value: Any) -> int:
+    """About the bytes a batch (or any element) holds: its arrays' (object arrays count
+    their pointers only; a tensor its elements, at 8 bytes each where they have no fixed
+    size, such as strings), texts' and numbers', through mappings, ragged columns, lists,
+    tuples and objects' attributes."""
+    if value is None:
+        return 0
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (bytes, str)):
+        return len(value)
+    if isinstance(value, Mapping):
+        return sum(row_bytes(item) for item in value.values())
+    if isinstance(value, (list, tuple)):  # a RaggedColumn too
+        return sum(row_bytes(item) for item in value)
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "dtype"):  # a tensor
+        return int(np.prod(shape)) * (getattr(value.dtype, "size", 0) or 8)
+    if hasattr(value, "__dict__"):
+        return row_bytes(vars(value))
+    return 8
 
 
 def ragged_take_rows(column: RaggedColumn, rows: np.ndarray) -> RaggedColumn:
