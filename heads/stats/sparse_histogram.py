@@ -84,7 +84,7 @@ class SparseHistogram:
         add costs O(values + N), a sparse one sorts the values (a 100,000-class head pools
         100,000 values per example)."""
         if self._ids is not None and np.size(index) > self._dense_limit:
-            self._grow(np.zeros(0, dtype=np.intp), dense=True)
+            self._densify()
         if self._ids is not None and self._ids.size == 0:
             self._start(index, weights)
             return
@@ -102,13 +102,10 @@ class SparseHistogram:
         return self.size // _DENSE_FRACTION
 
     def _start(self, index: np.ndarray, weights: np.ndarray | float) -> None:
-        """The first `add`: the same sums from zeros in example order, with `bincount`
-        (cheaper than `np.add.at` for a small batch)."""
+        """The first `add` (of at most `_dense_limit` values, so it stays sparse): the same
+        sums from zeros in example order, with `bincount` (cheaper than `np.add.at` for a
+        small batch)."""
         ids = _distinct(index)
-        if ids.size > self._dense_limit:
-            self._ids, self._values = None, np.zeros(self.size)
-            np.add.at(self._values, index, weights)
-            return
         positions = np.searchsorted(ids, index)
         if np.ndim(weights):
             values = np.bincount(positions, weights, minlength=ids.size)
@@ -119,18 +116,21 @@ class SparseHistogram:
             np.add.at(values, positions, weights)
         self._ids, self._values = ids, values
 
-    def _grow(self, new: np.ndarray, dense: bool = False) -> None:
-        """Makes room for the sorted cell ids `new` (zeros), turning dense past the limit
-        (or when `dense`)."""
+    def _grow(self, new: np.ndarray) -> None:
+        """Makes room for the sorted cell ids `new` (zeros), turning dense past the limit."""
         ids = np.union1d(self._ids, new)
-        if dense or ids.size > self._dense_limit:
-            dense = np.zeros(self.size)
-            dense[self._ids] = self._values
-            self._ids, self._values = None, dense
+        if ids.size > self._dense_limit:
+            self._densify()
             return
         values = np.zeros(ids.size)
         values[np.searchsorted(ids, self._ids)] = self._values
         self._ids, self._values = ids, values
+
+    def _densify(self) -> None:
+        """Turns the histogram dense for good (the same values)."""
+        dense = np.zeros(self.size)
+        dense[self._ids] = self._values
+        self._ids, self._values = None, dense
 
     def check_compatible(self, other: Any) -> None:
         """Raises ValueError unless `other` is a `SparseHistogram` of the same shape."""
