@@ -175,27 +175,25 @@ _CHUNK_ROWS = 4096
 
 
 def _chunk_rows(layout: _RowLayout, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """`repeated_rows` of a few rows (`columns`: float64 `[rows]` each, in column order)."""
-    count, width = len(columns[0]), layout.template.size
-    out = np.empty((count, width), np.uint8)
+    """`repeated_rows` of a few rows (`columns`: float64 `[rows]` each, in column order):
+    each row's bytes to keep, and its width, looked up by which of its values are not 0."""
+    count = len(columns[0])
+    out = np.empty((count, layout.template.size), np.uint8)
     out[:] = layout.template
-    keep = np.ones((count, width), np.uint8)  # 1 for the bytes written.
     values_view = out.view(layout.values_dtype)[:, 0]
-    keep_view = keep.view(layout.keep_dtype)[:, 0]
-    widths = np.full(count, width, np.int64)
+    pattern = np.zeros(count, np.intp)  # Bit c: column c is not 0.
     for index, (values, (start, stop), length_byte) in enumerate(
         zip(columns, layout.optional, layout.length_bytes, strict=True)
     ):
         present = values.view("<u8") != 0
         values_view[f"v{index}"] = values
-        keep_view[f"v{index}"] = present * np.uint64(0x0101010101010101)
-        for byte in range(start, stop - 8):
-            keep_view[f"t{index}_{byte}"] = present
-        widths -= (stop - start) * ~present
+        pattern |= present.astype(np.intp) << index
         if length_byte >= 0:
             out[:, length_byte] = present * (stop - start)
+    widths = layout.widths[pattern]
     out[:, layout.row_prefix - 1] = widths - layout.row_prefix
-    return out[keep.view(bool)], widths
+    keep = layout.keep[pattern].view(bool).reshape(out.shape)  # A row a copy (not a byte).
+    return out[keep], widths
 
 
 class _RowLayout(NamedTuple):
@@ -213,14 +211,18 @@ class _RowLayout(NamedTuple):
     """Per column, where its `DoubleValue`'s length goes (-1 for a `double`)."""
     values_dtype: np.dtype
     """A row as a structure: field `v<column>` its value (float64)."""
-    keep_dtype: np.dtype
-    """A row as a structure: field `v<column>` its 8 value bytes (uint64), `t<column>_<byte>`
-    each byte of its tag (uint8)."""
+    keep: np.ndarray
+    """`[2**columns]` of `template.size` bools each (one NumPy void item): the bytes of a
+    row kept where the columns of the bits of its index (bit c: column c) are not 0;
+    `widths`: int64, their count."""
+    widths: np.ndarray
 
 
 @functools.lru_cache(maxsize=8)
 def _row_layout(field: FieldDescriptor, names: tuple[str, ...]) -> _RowLayout:
     """The `_RowLayout` of the repeated message `field` holding the fields `names`."""
+    if len(names) > _MAX_COLUMNS:
+        raise ValueError(f"rows of {field.full_name}: at most {_MAX_COLUMNS} columns; {names}")
     message = field.message_type.fields_by_name
     template = bytearray([*tag(field, LENGTH), 0])
     optional = [(0, 0)] * len(names)
@@ -237,35 +239,33 @@ def _row_layout(field: FieldDescriptor, names: tuple[str, ...]) -> _RowLayout:
         start = len(template)
         template += value_tag + bytes(8)
         optional[index] = (start, len(template))
-    value_fields = {f"v{index}": stop - 8 for index, (_, stop) in enumerate(optional)}
-    tag_fields = {
-        f"t{index}_{byte}": byte
-        for index, (start, stop) in enumerate(optional)
-        for byte in range(start, stop - 8)
-    }
+    owners = np.full(len(template), len(names))  # The column a byte needs (none: always).
+    for index, (start, stop) in enumerate(optional):
+        owners[start:stop] = index
+    bits = np.arange(2 ** len(names))[:, None] >> np.arange(len(names) + 1) & 1
+    bits[:, -1] = 1
+    keep = bits[:, owners].astype(bool)
+    values_dtype = np.dtype(
+        {
+            "names": [f"v{index}" for index in range(len(names))],
+            "formats": ["<f8"] * len(names),
+            "offsets": [stop - 8 for _, stop in optional],
+            "itemsize": len(template),
+        }
+    )
     return _RowLayout(
         template=np.frombuffer(bytes(template), np.uint8),
         row_prefix=len(tag(field, LENGTH)) + 1,
         optional=optional,
         length_bytes=length_bytes,
-        values_dtype=_structure(value_fields, "<f8", {}, len(template)),
-        keep_dtype=_structure(value_fields, "<u8", tag_fields, len(template)),
+        values_dtype=values_dtype,
+        keep=np.ascontiguousarray(keep).view(f"V{len(template)}").ravel(),
+        widths=keep.sum(axis=1, dtype=np.int64),
     )
 
 
-def _structure(
-    words: Mapping[str, int], word_type: str, single: Mapping[str, int], size: int
-) -> np.dtype:
-    """A structured dtype of `size` bytes: fields `words` (name to offset) of `word_type`,
-    and `single` of one byte (uint8)."""
-    return np.dtype(
-        {
-            "names": [*words, *single],
-            "formats": [word_type] * len(words) + ["u1"] * len(single),
-            "offsets": [*words.values(), *single.values()],
-            "itemsize": size,
-        }
-    )
+_MAX_COLUMNS = 12
+"""The most columns of `repeated_rows` (its lookup of kept bytes has a row per subset)."""
 
 
 def _number(field: FieldDescriptor) -> int:
