@@ -224,6 +224,9 @@ def _row_layout(field: FieldDescriptor, names: tuple[str, ...]) -> _RowLayout:
     if len(names) > _MAX_COLUMNS:
         raise ValueError(f"rows of {field.full_name}: at most {_MAX_COLUMNS} columns; {names}")
     message = field.message_type.fields_by_name
+    unknown = [name for name in names if name not in message]
+    if unknown:
+        raise ValueError(f"rows of {field.full_name}: expected its fields; received {unknown}")
     template = bytearray([*tag(field, LENGTH), 0])
     optional = [(0, 0)] * len(names)
     length_bytes = [-1] * len(names)
