@@ -65,6 +65,23 @@ def _odd(result):
     return result._replace(metrics=metrics, intervals=intervals)
 
 
+def _textual():
+    """Hand-made: keys with the characters a text template must keep (`%`, quotes, a
+    backslash, non-ASCII), values of other types (NumPy floats, an int, a bool), extremes."""
+    metrics = {
+        "100%/ctr": np.float64(0.5),
+        'q"\\%s%%': np.float64(math.nan),
+        "类": np.float64(-math.inf),
+        "c": 7,
+        "flag": True,
+        "big": 1e300,
+        "tiny": 5e-324,
+        "example_count/ctr_tags": 3.0,
+    }
+    intervals = {key: Interval(0.5, 0.5, np.float64(0.1), 2, -1e-7, 2) for key in metrics}
+    return SliceResult(metrics, intervals, [])
+
+
 @pytest.fixture(scope="module")
 def multi_head_items():
     """A MultiHead's slices: bootstrapped, plain (per-class plots of the multi-label head),
@@ -80,6 +97,7 @@ def multi_head_items():
         ((("день", "é类"), ("n", -3)), _odd(bootstrapped)),
         ((("g", "odd"),), _odd(plain)),
         ((("g", "hand"),), SliceResult({"ü/ctr": 1.5, "auc/ctr": -0.0, "c": 7}, None, [])),
+        ((("g", "text"),), _textual()),
         ((("g", "none"),), SliceResult({}, None, [])),
         ((("g", "none bounded"),), SliceResult({}, {}, [])),
         ((("g", "y"),), plain),
