@@ -1,10 +1,12 @@
 """TFMA's records of the results: metrics and plots per slice, as TFMA's writer makes them.
 
 `write_tfma_results` writes what `tfma.writers.MetricsPlotsAndValidationsWriter` and
-`EvalConfigWriter` write (see `writers` for the layout). `tfma_metrics` and `tfma_plots` build
-each slice's records directly, byte for byte what TFMA's `convert_slice_metrics_to_proto` and
+`EvalConfigWriter` write (see `writers` for the layout). `tfma_metrics_many` and
+`tfma_plots_many` build the records of many slices directly, in one NumPy pass for all of
+them (`wire_format`), byte for byte what TFMA's `convert_slice_metrics_to_proto` and
 `convert_slice_plots_to_proto` make (the tests compare them), at a fraction of their cost per
 metric: with 10,000 slices or a head of 100,000 classes that cost was most of the writing.
+`tfma_metrics` and `tfma_plots` are their one-slice cases.
 """
 
 from __future__ import annotations
