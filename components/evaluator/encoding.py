@@ -177,16 +177,22 @@ class SliceEncoder:
 
     def encode_many(self, items: Sequence[tuple[SliceKey, SliceResult]]) -> list[EncodedSlice]:
         """Each slice's `EncodedSlice`, in order: their TFMA records built together (one
-        NumPy pass for all, `tfma_metrics_many`, `tfma_plots_many`), so that the cost of a
-        slice follows its data, not a fixed cost per call."""
-        with _collection_paused():
-            texts = [self.entry_text(item) for item in items]
-        return [
-            EncodedSlice(item[0], metrics, plots, text)
-            for item, metrics, plots, text in zip(
-                items, tfma_metrics_many(items), tfma_plots_many(items), texts, strict=True
-            )
-        ]
+        NumPy pass for `_GROUP_SLICES` slices at a time, `tfma_metrics_many`,
+        `tfma_plots_many`), so that the cost of a slice follows its data, not a fixed cost
+        per call."""
+        encoded = []
+        for start in range(0, len(items), _GROUP_SLICES):
+            group = items[start : start + _GROUP_SLICES]
+            with _collection_paused():
+                texts = [self.entry_text(item) for item in group]
+            records = zip(tfma_metrics_many(group), tfma_plots_many(group), strict=True)
+            encoded += [
+                EncodedSlice(slice_key, metrics, plots, text)
+                for (slice_key, _), (metrics, plots), text in zip(
+                    group, records, texts, strict=True
+                )
+            ]
+        return encoded
 
     def entry_text(self, item: tuple[SliceKey, SliceResult]) -> EncodedJSON:
         """`json.dumps(slice_entry(item, ...))`, each value written once: the text around
@@ -218,6 +224,10 @@ class SliceEncoder:
         return EncodedJSON(prefix + template.text[1:] % template.values(texts))
 
 
+_GROUP_SLICES = 1024
+"""Slices whose records are built at once: their plots' rows (about 16 KB a slice of one
+curve of 100 thresholds, in a few copies) stay tens of MB, and the cost of a call (about
+200 microseconds) a fraction of a microsecond a slice."""
 _MAX_TEMPLATES = 256
 """The most entry shapes a `SliceEncoder` keeps (all of them are dropped past it)."""
 

@@ -11,6 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
 import heads
+from tfx_heads.components.evaluator import encoding
 from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.combine import SliceResult, SliceStats
 from tfx_heads.components.evaluator.encoding import (
@@ -104,7 +105,10 @@ def multi_head_items():
     ]
 
 
-def test_encode_many_is_each_slice_encoded_alone(multi_head_items):
+@pytest.mark.parametrize("group", [3, 1024])
+def test_encode_many_is_each_slice_encoded_alone(multi_head_items, group, monkeypatch):
+    """Whether the slices are built in one group or several (`_GROUP_SLICES`)."""
+    monkeypatch.setattr(encoding, "_GROUP_SLICES", group)
     multi_class = _finalized(heads.MultiClassHead(n_classes=3), _multi_class_batch, 30, 4)
     assert len(multi_class.plots) > 1
     cases = [
