@@ -10,7 +10,8 @@ in a bucket at or above `e`, which gives exact weighted confusion counts at the 
 threshold `sigmoid(e)`. The calibration buckets are the spans between kept edges, holding
 their weighted example and label sums; their prediction sums take each fine bucket's
 examples at the bucket's centre probability (exact to within a fine bucket's width, 32/N in
-logits).
+logits). `histogram_plots` plots many histograms given as flat arrays of their occupied
+buckets at once (one slice each), with the same results, bit for bit, as one at a time.
 
 >>> plot = histogram_plot(np.array([[2.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 3.0]]), 2.0, 10)
 >>> plot.true_positives.tolist(), plot.false_positives.tolist()
@@ -161,58 +162,85 @@ def _kept_edges(
     offsets)`, float64 `[4, T]` weight, negatives, positives and predictions below each
     kept edge and `[4, T]` its histogram's totals, intp `[T]` the edges' bucket ids, and
     `[g + 1]` each histogram's span of the `T` edges."""
-    rows = np.arange(part.groups.size)
-    lengths = part.lengths
-    ids = pad(buckets, part)
-    neg, pos = pad(negatives, part), pad(positives, part)
-    weights = neg + pos
+    rows, lengths = np.arange(part.groups.size), part.lengths
+    width = part.mask.shape[1] + 1
     # Row 0 of `below` holds the weight, then negatives, positives and predictions, each
     # summed over the occupied buckets below edge `e` (column `e` of `K + 1`).
-    below = np.empty((4, rows.size, ids.shape[1] + 1))
-    below[:, :, 0] = 0.0
-    np.cumsum([weights, neg, pos, weights * centres[ids]], axis=2, out=below[:, :, 1:])
-    totals = below[:, rows, lengths]
-    reached = _reached(below[0], totals[0][:, None], max_points)
+    below = np.zeros((4, rows.size, width))
+    inner = below[:, :, 1:]
+    pad(negatives, part, inner[1])
+    pad(positives, part, inner[2])
+    np.add(inner[1], inner[2], out=inner[0])
+    # Bucket id of each edge: 0, the edge above each occupied bucket, N past the last one.
+    ids = np.full((rows.size, width + 1), centres.size - 1)
+    above_bucket = pad(buckets, part, ids[:, 1:-1])
+    np.multiply(inner[0], centres[above_bucket], out=inner[3])
+    above_bucket += 1
+    ids[:, 0], ids[:, -1] = 0, centres.size
+    np.cumsum(below, axis=2, out=below)  # from column 0, which adds 0 exactly
+    reached = _reached(below[0, :, :-1], below[0, rows, lengths][:, None], max_points)
     # Edge `e` gets a target where more targets lie at or below its cumulative weight than
     # below the previous one; the last edge where a target is left (by rounding, past the
-    # total); column `K + 1` repeats edge `K` as bucket id N unless edge K is kept and is N.
-    columns = np.arange(below.shape[2] + 1)
-    kept = np.zeros((rows.size, columns.size), dtype=bool)
+    # total); the column after it repeats it as bucket id N unless it is kept and is N.
+    kept = np.zeros(ids.shape, dtype=bool)
     kept[:, 0] = True
-    kept[:, 1:-1] = (reached[:, 1:] > reached[:, :-1]) & (columns[1:-1] < lengths[:, None])
+    kept[:, 1:-2] = reached[:, 1:] > reached[:, :-1]
+    kept[:, 1:-2] &= part.mask[:, 1:]
     occupied = lengths > 0
-    last = np.where(occupied, lengths - 1, 0)
-    kept[rows, lengths] |= occupied & (reached[rows, last] <= max_points)
-    ends_at_top = occupied & kept[rows, lengths] & (ids[rows, last] == centres.size - 1)
-    kept[rows, lengths + 1] = ~ends_at_top
-    kept_rows, kept_columns = np.nonzero(kept)
-    edges = np.minimum(kept_columns, lengths[kept_rows])
-    bucket_ids = np.where(kept_columns > lengths[kept_rows], centres.size, 0)
-    inside = (kept_columns > 0) & (kept_columns <= lengths[kept_rows])
-    bucket_ids[inside] = ids[kept_rows[inside], kept_columns[inside] - 1] + 1
-    offsets = np.concatenate(([0], np.cumsum(np.count_nonzero(kept, axis=1))))
-    return below[:, kept_rows, edges], totals[:, kept_rows], bucket_ids, offsets
+    kept[rows[occupied], lengths[occupied]] = reached[occupied, lengths[occupied] - 1] <= max_points
+    kept[rows, lengths + 1] = ~kept[rows, lengths] | (ids[rows, lengths] != centres.size)
+    positions = np.flatnonzero(kept)
+    kept_rows = positions // ids.shape[1]
+    edges = np.minimum(positions - kept_rows * ids.shape[1], lengths[kept_rows])
+    sums = np.take(below.reshape(4, -1), kept_rows * width + edges, axis=1)
+    counts = np.count_nonzero(kept, axis=1)
+    totals = np.repeat(below[:, rows, lengths], counts, axis=1)
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    return sums, totals, ids.reshape(-1)[positions], offsets
 
 
 def _reached(cumulative: np.ndarray, total: np.ndarray, max_points: int) -> np.ndarray:
     """How many targets `total * k / max_points` (k = 0..max_points) lie at or below each
-    cumulative weight: the count `searchsorted(targets, cumulative, "right")` gives, from
-    the same target expression, found from an estimate corrected by exact comparisons
-    (the targets ascend: the weights are non-negative)."""
+    cumulative weight `[g, W]` (`total`: `[g, 1]`): the count `searchsorted(targets,
+    cumulative, "right")` gives, from the same target expression.
+
+    The estimate `cumulative / total * max_points` and the targets' crossing differ by a few
+    ulps of `max_points`, so the estimate's floor is the last target below unless it lies
+    within `1e-12 * max_points` of an integer (or the targets are subnormal, rounded
+    coarsely); those cells are settled by evaluating the target expression itself (the
+    targets ascend: the weights are non-negative).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        estimate = np.floor(cumulative / total * max_points)
-    below = np.fmax(np.fmin(estimate, max_points), 0.0)  # the last target below, a NaN: all
+        estimate = cumulative / total
+    estimate *= max_points
+    below = np.floor(estimate)
+    estimate -= below
+    margin = min(max_points * 1e-12, 0.5)
+    unsure = (estimate < margin) | (estimate > 1.0 - margin)
+    unsure |= total < max_points * np.finfo(np.float64).tiny
+    np.fmin(below, max_points, out=below)  # a NaN (no weight): every target lies below
+    np.fmax(below, 0.0, out=below)
+    rows, columns = np.nonzero(unsure)
+    below[rows, columns] = _settled(
+        below[rows, columns], cumulative[rows, columns], total[rows, 0], max_points
+    )
+    return below.astype(np.intp) + 1
+
+
+def _settled(below: np.ndarray, cumulative: np.ndarray, total: np.ndarray, k: int) -> np.ndarray:
+    """The last `j` in `[0, k]` with target `total * j / k <= cumulative`, from a guess
+    `below` (float64 arrays of one shape), by comparing the targets themselves."""
     while True:  # down while the target itself lies above
-        step = (below > 0) & (total * below / max_points > cumulative)
+        step = (below > 0) & (total * below / k > cumulative)
         if not step.any():
             break
         below -= step
     while True:  # up while the next target lies at or below
-        step = (below < max_points) & (total * (below + 1) / max_points <= cumulative)
+        step = (below < k) & (total * (below + 1) / k <= cumulative)
         if not step.any():
             break
         below += step
-    return below.astype(np.intp) + 1
+    return below
 
 
 def _split_plots(

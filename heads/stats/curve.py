@@ -238,15 +238,18 @@ def exact_curves(starts: np.ndarray, negatives: np.ndarray, positives: np.ndarra
     with np.errstate(divide="ignore", invalid="ignore"):
         for part in padded_groups(starts):
             neg, pos = pad(negatives, part), pad(positives, part)
-            a, b = pad(positives, part, reverse=True), pad(negatives, part, reverse=True)
+            # Rows reversed: padding first, and a cumsum adds nothing exactly until a curve's
+            # highest score, then the same sums as the curve's own reversed cumsum.
+            a, b = pos[:, ::-1], neg[:, ::-1]
             tp0, _, p0, pr = _descending_shares(a, b)
             ap = a * (tp0 + a) / (p0 + a + b)
+            mask = part.mask[:, ::-1]
             columns = (
                 _roc_numerator(neg, pos),
                 neg.sum(axis=1),
                 pos.sum(axis=1),
-                np.where(part.mask, pr, 0.0).sum(axis=1),
-                np.where(part.mask, ap, 0.0).sum(axis=1),
+                np.where(mask, pr, 0.0).sum(axis=1),
+                np.where(mask, ap, 0.0).sum(axis=1),
             )
             for row, column in zip(sums, columns, strict=True):
                 row[part.groups] = column

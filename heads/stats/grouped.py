@@ -6,13 +6,14 @@ add each group's entries in the group's own order, from its first entry (a globa
 the group's offset would carry the rounding of every earlier group into a small one), so
 `padded_groups` lays groups of similar length out as the rows of a `[g, L]` array, each row
 its group's entries then zeros: a `cumsum` along the rows adds exactly what the per-group
-`cumsum` adds. Groups are classed by length in powers of two, so padding stays under half.
+`cumsum` adds. Groups are classed by length, four classes per power of two, so a row's
+padding stays under a quarter of its length (and the NumPy calls per class few).
 
 >>> parts = padded_groups(np.array([0, 3, 3, 4]))
 >>> [(part.groups.tolist(), part.lengths.tolist()) for part in parts]
-[([1, 2], [0, 1]), ([0], [3])]
->>> pad(np.array([1.0, 2.0, 3.0, 4.0]), parts[1], reverse=True)
-array([[3., 2., 1.]])
+[([1], [0]), ([2], [1]), ([0], [3])]
+>>> pad(np.array([1.0, 2.0, 3.0, 4.0]), parts[2])
+array([[1., 2., 3.]])
 """
 
 from __future__ import annotations
@@ -35,13 +36,11 @@ class PaddedGroups(NamedTuple):
     """bool `[g, L]`: True where a row holds one of its group's entries."""
     entries: np.ndarray
     """intp `[n]` flat positions of the entries, in the row-major order of `mask`."""
-    reversed_entries: np.ndarray
-    """intp `[n]` the same with each group's entries in reverse order."""
 
 
 def padded_groups(starts: np.ndarray) -> list[PaddedGroups]:
-    """Classes the groups of offsets `starts` by length (`(2**(e-1), 2**e]`, lengths 0 and
-    1 together) and lays each class out as padded rows.
+    """Classes the groups of offsets `starts` by length (lengths in `(2**(e-1), 2**e]`
+    rounded up to a multiple of `2**(e-3)`) and lays each class out as padded rows.
 
     Args:
         starts: int `[G + 1]` non-decreasing offsets; group `g` is `starts[g]:starts[g+1]`.
@@ -61,7 +60,9 @@ def padded_groups(starts: np.ndarray) -> list[PaddedGroups]:
         )
     starts = starts.astype(np.intp, copy=False)
     lengths = np.diff(starts)
-    classes = np.frexp(np.maximum(lengths - 1, 0))[1]  # length <= 2**e; lengths 0, 1: e = 0
+    # Padded to a multiple of 2**(e - 3) for lengths in (2**(e-1), 2**e]: under 1/4 padding.
+    step = 2 ** np.maximum(np.frexp(np.maximum(lengths - 1, 0))[1] - 3, 0)
+    classes = -(-lengths // step) * step
     order = np.argsort(classes, kind="stable")
     bounds = np.flatnonzero(np.diff(classes[order])) + 1
     parts = []
@@ -69,25 +70,29 @@ def padded_groups(starts: np.ndarray) -> list[PaddedGroups]:
         counts = lengths[groups]
         columns = np.arange(max(counts.max(), 1))
         mask = columns < counts[:, None]
-        first = starts[groups][:, None]
-        entries = (first + columns)[mask]
-        reversed_entries = (first + counts[:, None] - 1 - columns)[mask]
-        parts.append(PaddedGroups(groups, counts, mask, entries, reversed_entries))
+        entries = starts[groups][:, None] + columns
+        entries = entries.reshape(-1) if counts.min() == columns.size else entries[mask]
+        parts.append(PaddedGroups(groups, counts, mask, entries))
     return parts
 
 
-def pad(values: np.ndarray, part: PaddedGroups, reverse: bool = False) -> np.ndarray:
-    """The rows of `part`: `[g, L]`, row `r` holding its group's entries of `values` (in
-    reverse order with `reverse`) followed by zeros.
+def pad(values: np.ndarray, part: PaddedGroups, out: np.ndarray | None = None) -> np.ndarray:
+    """The rows of `part`: `[g, L]`, row `r` holding its group's entries of `values`
+    followed by zeros.
 
     Args:
         values: `[K]` flat array indexed by the offsets `part` was made from.
         part: one of `padded_groups(starts)`.
-        reverse: each group's entries last to first.
+        out: `[g, L]` zeros to write the entries into (a view into a larger array), or None
+            for a new array.
 
     Returns:
-        Array of `values`' dtype, `[g, L]`.
+        `out`, or a new array of `values`' dtype.
     """
-    result = np.zeros(part.mask.shape, dtype=values.dtype)
-    result[part.mask] = values[part.reversed_entries if reverse else part.entries]
-    return result
+    if out is None:
+        out = np.zeros(part.mask.shape, dtype=values.dtype)
+    if part.entries.size == out.size:  # no padding: a plain copy
+        out[...] = values[part.entries].reshape(out.shape)
+    else:
+        out[part.mask] = values[part.entries]
+    return out

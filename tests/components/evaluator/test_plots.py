@@ -231,3 +231,21 @@ def test_histogram_plots_keep_the_edges_where_cumulative_weights_hit_targets_exa
         for plot, histogram in zip(found, histograms, strict=True):
             expected = _one_plot(*histogram, 8192, 8.0, max_points)
             assert np.array_equal(plot.thresholds, expected.thresholds), max_points
+
+
+def test_histogram_plots_of_subnormal_weights_keep_the_edges_of_coarsely_rounded_targets():
+    # Targets `total * k / max_points` below 2.2e-308 round to a few multiples of 5e-324.
+    rng = np.random.default_rng(9)
+    histograms = []
+    for scale in (5e-324, 1e-320, 1e-310, 1e-305, 1.0):
+        for size in (1, 5, 40):
+            buckets = np.sort(rng.choice(64, size, replace=False))
+            neg = rng.integers(0, 4, size) * scale
+            histograms.append((buckets, neg, np.where(neg == 0, scale, 0.0)))
+    starts = np.cumsum([0] + [h[0].size for h in histograms])
+    flat = [np.concatenate([h[column] for h in histograms]) for column in range(3)]
+    for max_points in (1, 3, 7, 1000):
+        found = plots.histogram_plots(starts, *flat, 64, 4.0, max_points)
+        for plot, histogram in zip(found, histograms, strict=True):
+            expected = _one_plot(*histogram, 64, 4.0, max_points)
+            assert np.array_equal(plot.thresholds, expected.thresholds), (max_points, histogram)
