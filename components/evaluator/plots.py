@@ -86,7 +86,7 @@ def histogram_plot(
     output_name: str = "",
     class_id: int | None = None,
 ) -> HistogramPlot:
-    """Plot data of one label-split logit histogram.
+    """Plot data of one label-split logit histogram (`histogram_plots` of one group).
 
     Args:
         histogram: float64 `[2, N]` (or a `SparseHistogram`): negative and positive weight
@@ -100,55 +100,12 @@ def histogram_plot(
         `HistogramPlot`.
     """
     buckets, negatives, positives = occupied_buckets(histogram)
+    starts = np.array([0, buckets.size])
     num_buckets = histogram.shape[-1]
-    edge_probabilities, centres = _grid(num_buckets, logit_range)
-    # Only the occupied buckets `K`: a cumulative sum over the empty ones adds zeros, and a
-    # threshold target lands on the edge just above an occupied bucket (or at 0), so the
-    # points are those of the full histogram, at a cost that follows the buckets in use.
-    # Row 0 of `below` holds the weight, then negatives, positives and predictions, each
-    # summed over the occupied buckets below edge `e` (column `e` of `K + 1`).
-    size = buckets.size
-    weights = negatives + positives
-    below = np.empty((4, size + 1))
-    below[:, 0] = 0.0
-    np.cumsum([weights, negatives, positives, weights * centres[buckets]], axis=1, out=below[:, 1:])
-    total = below[0, -1]
-    # A target `t` lands on the edge above the first occupied bucket whose cumulative
-    # weight reaches it (edge 0 for t = 0; past the total, by rounding, on the last edge).
-    # The weights are non-negative (the evaluator rejects others), so cumulative weights
-    # and targets both ascend, and edge `e` gets a target where more targets lie at or
-    # below its cumulative weight than below the previous one: `K + 1` look-ups into the
-    # targets, not one per target.
-    reached = np.searchsorted(total * _steps(max_points) / max_points, below[0], side="right")
-    kept = np.empty(size + 1, dtype=bool)
-    kept[0] = True
-    if size:
-        np.greater(reached[1:size], reached[: size - 1], out=kept[1:size])
-        kept[size] = reached[size - 1] <= max_points
-    edges = np.flatnonzero(kept)
-    bucket_ids = np.concatenate(([0], buckets[edges[1:] - 1] + 1))
-    if bucket_ids[-1] != num_buckets:
-        edges = np.concatenate((edges, [size]))
-        bucket_ids = np.concatenate((bucket_ids, [num_buckets]))
-    sums = below[:, edges]
-    above = sums[:, -1:] - sums
-    steps = sums[:, 1:] - sums[:, :-1]
-    thresholds = edge_probabilities[bucket_ids]
-    bounds = thresholds.copy()
-    bounds[0], bounds[-1] = -np.inf, np.inf
-    return HistogramPlot(
-        output_name=output_name,
-        class_id=class_id,
-        thresholds=thresholds,
-        true_positives=above[2],
-        false_positives=above[1],
-        true_negatives=sums[1],
-        false_negatives=sums[2],
-        bucket_bounds=bounds,
-        bucket_weights=steps[0],
-        bucket_labels=steps[2],
-        bucket_predictions=steps[3],
+    (plot,) = histogram_plots(
+        starts, buckets, negatives, positives, num_buckets, logit_range, max_points
     )
+    return plot._replace(output_name=output_name, class_id=class_id)
 
 
 def histogram_plots(
@@ -160,9 +117,7 @@ def histogram_plots(
     logit_range: float,
     max_points: int,
 ) -> list[HistogramPlot]:
-    """Plot data of `G` histograms given by their occupied buckets, all at once: plot `g`
-    is `histogram_plot` of histogram `g`, bit for bit (for one large histogram that one is
-    faster: it needs no padded layout and looks each edge up with `searchsorted`).
+    """Plot data of `G` histograms given by their occupied buckets, all at once.
 
     Only the occupied buckets count: a cumulative sum over the empty ones adds zeros, and a
     threshold target lands on the edge just above an occupied bucket (or at 0), so the

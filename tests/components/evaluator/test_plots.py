@@ -6,7 +6,7 @@ import pytest
 import heads
 from heads.stats import stats_for_head
 from heads.stats.histogram import logit_histogram
-from heads.stats.sparse_histogram import SparseHistogram, occupied_buckets
+from heads.stats.sparse_histogram import SparseHistogram
 from tfx_heads.components.evaluator import plots
 
 
@@ -120,7 +120,6 @@ def test_the_kept_edges_are_those_of_each_target_on_ties_tiny_weights_and_roundi
     rng = np.random.default_rng(11)
     num_buckets = 64
     edge_probabilities = 1 / (1 + np.exp(-np.linspace(-4.0, 4.0, num_buckets + 1)))
-    cases = {}
     for case in range(300):
         histogram = np.zeros((2, num_buckets))
         cells = rng.integers(0, 2 * num_buckets, rng.integers(0, 40))
@@ -132,21 +131,35 @@ def test_the_kept_edges_are_those_of_each_target_on_ties_tiny_weights_and_roundi
         plot = plots.histogram_plot(histogram, 4.0, points)
         expected = _edges_one_target_at_a_time(histogram, points)
         np.testing.assert_array_equal(plot.thresholds, edge_probabilities[expected])
-        cases.setdefault(points, []).append((histogram, edge_probabilities[expected]))
-    for points, histograms in cases.items():  # and all histograms of a `points` at once
-        occupied = [occupied_buckets(histogram) for histogram, _ in histograms]
-        starts = np.cumsum([0] + [buckets.size for buckets, _, _ in occupied])
-        flat = [np.concatenate([o[column] for o in occupied]) for column in range(3)]
-        found = plots.histogram_plots(starts, *flat, num_buckets, 4.0, points)
-        for plot, (_, expected) in zip(found, histograms, strict=True):
-            np.testing.assert_array_equal(plot.thresholds, expected)
 
 
 def _one_plot(buckets, negatives, positives, num_buckets, logit_range, max_points):
-    """`histogram_plot` of the dense histogram holding these occupied buckets."""
-    dense = np.zeros((2, num_buckets))
-    dense[0, buckets], dense[1, buckets] = negatives, positives
-    return plots.histogram_plot(dense, logit_range, max_points)
+    """Per-histogram reference of `histogram_plots` (the former `histogram_plot`): targets
+    looked up with `searchsorted`, one histogram at a time."""
+    edge_probabilities, centres = plots._grid(num_buckets, logit_range)
+    size = buckets.size
+    weights = negatives + positives
+    below = np.zeros((4, size + 1))
+    np.cumsum([weights, negatives, positives, weights * centres[buckets]], axis=1, out=below[:, 1:])
+    targets = below[0, -1] * np.arange(max_points + 1.0) / max_points
+    reached = np.searchsorted(targets, below[0], side="right")
+    kept = np.zeros(size + 1, dtype=bool)
+    kept[0] = True
+    if size:
+        kept[1:size] = reached[1:size] > reached[: size - 1]
+        kept[size] = reached[size - 1] <= max_points
+    edges = np.flatnonzero(kept)
+    bucket_ids = np.concatenate(([0], buckets[edges[1:] - 1] + 1))
+    if bucket_ids[-1] != num_buckets:
+        edges, bucket_ids = np.append(edges, size), np.append(bucket_ids, num_buckets)
+    sums = below[:, edges]
+    above, steps = sums[:, -1:] - sums, np.diff(sums, axis=1)
+    bounds = edge_probabilities[bucket_ids].copy()
+    bounds[0], bounds[-1] = -np.inf, np.inf
+    return plots.HistogramPlot(
+        "", None, edge_probabilities[bucket_ids], above[2], above[1], sums[1], sums[2],
+        bounds, steps[0], steps[2], steps[3],
+    )  # fmt: skip
 
 
 def _random_histograms(rng, num_buckets):
@@ -185,6 +198,18 @@ def test_histogram_plots_are_each_histogram_plotted_alone(seed, max_points):
     for plot, histogram in zip(found, histograms, strict=True):
         expected = _one_plot(*histogram, 8192, 8.0, max_points)
         assert plot.output_name == "" and plot.class_id is None
+        for field, value, wanted in zip(plot._fields[2:], plot[2:], expected[2:], strict=True):
+            assert np.array_equal(value, wanted), field
+
+
+def test_histogram_plot_of_a_dense_histogram_is_its_occupied_buckets_plotted():
+    rng = np.random.default_rng(4)
+    for buckets, neg, pos in _random_histograms(rng, 8192):
+        dense = np.zeros((2, 8192))
+        dense[0, buckets], dense[1, buckets] = neg, pos
+        plot = plots.histogram_plot(dense, 4.0, 7, output_name="h", class_id=2)
+        assert plot[:2] == ("h", 2)
+        expected = _one_plot(buckets, neg, pos, 8192, 4.0, 7)
         for field, value, wanted in zip(plot._fields[2:], plot[2:], expected[2:], strict=True):
             assert np.array_equal(value, wanted), field
 
