@@ -29,9 +29,9 @@ import numpy as np
 from heads.description import HeadDescription
 from heads.stats.binary_groups import binary_group_metrics
 from heads.stats.binary_stats import BinaryStats
-from tfx_heads.components.evaluator import plots as plots_module
 from tfx_heads.components.evaluator.coders import AccumulatorCoder
 from tfx_heads.components.evaluator.combine import SliceResult, SliceStats
+from tfx_heads.components.evaluator.plots import histogram_plots
 from tfx_heads.components.evaluator.rows import concatenate_rows, take_rows
 from tfx_heads.components.evaluator.slicing import SliceBatch, SliceGroupBatch, SliceKey
 
@@ -76,7 +76,6 @@ class SliceGroupStats:
                 f"{head.kind!r} head."
             )
         self._stats = self._slice_stats.head_stats
-        self._options = options
         self._count_keys = tuple(self._stats.count_metrics(self._stats.create()))
 
     def create(self) -> dict[str, Any]:
@@ -129,7 +128,11 @@ class SliceGroupStats:
             for i in np.flatnonzero(held).tolist()
             if held[i] >= LARGE_SLICE_ROWS or keys[i] in large
         ]
-        if moving:
+        if len(moving) == 1 and held[moving[0]] == len(ids):  # one slice, all rows: no copy
+            stats = large.setdefault(keys[moving[0]], self._slice_stats.create())
+            self._slice_stats.update(stats, SliceBatch(batch, None))
+            accumulator["parts"] = []
+        elif moving:
             order = np.argsort(ids, kind="stable")
             starts = np.concatenate(([0], np.cumsum(held)))
             for i in moving:
@@ -153,7 +156,7 @@ class SliceGroupStats:
         self, keys: list[SliceKey], ids: np.ndarray, batch: Any
     ) -> list[tuple[SliceKey, SliceResult]]:
         groups = binary_group_metrics(self._stats, batch, ids, len(keys))
-        plots = _histogram_plots(
+        plots = histogram_plots(
             groups.bucket_starts,
             groups.buckets,
             groups.negatives,
@@ -183,18 +186,6 @@ class SliceGroupStats:
             self._slice_stats.create(), SliceBatch(take_rows(batch, rows), None)
         )
         return self._slice_stats.finalize(stats)
-
-
-def _histogram_plots(starts, buckets, negatives, positives, num_buckets, logit_range, points):
-    # TEMPORARY until plots.histogram_plots lands.
-    out = []
-    for g in range(len(starts) - 1):
-        dense = np.zeros((2, num_buckets))
-        span = slice(starts[g], starts[g + 1])
-        dense[0, buckets[span]] = negatives[span]
-        dense[1, buckets[span]] = positives[span]
-        out.append(plots_module.histogram_plot(dense, logit_range, points))
-    return out
 
 
 def _joined(parts: list[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, Any]:

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from heads.stats.binary_stats import BinaryStats
-from heads.stats.curve import _exact_curve
+from heads.stats.curve import exact_curves
 from heads.stats.histogram import _flat_bucket_index
 from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
 from heads.stats.threshold_counts import _LABEL_COLUMNS
@@ -233,11 +233,8 @@ def _exact_curves(
     negatives = np.add.reduceat(negatives, starts) if starts.size else negatives
     positives = np.add.reduceat(positives, starts) if starts.size else positives
     group_starts = np.searchsorted(run_groups, np.arange(n_groups + 1))
-    curves = np.zeros((n_groups, 6))
     with np.errstate(divide="ignore", invalid="ignore"):
-        for group in np.flatnonzero(exact).tolist():
-            span = slice(group_starts[group], group_starts[group + 1])
-            curves[group] = _exact_curve(negatives[span], positives[span])
+        curves = np.stack(exact_curves(group_starts, negatives, positives), axis=1)
     return curves, exact
 
 

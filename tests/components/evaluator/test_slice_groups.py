@@ -96,6 +96,21 @@ def test_every_slice_gets_its_own_result_whatever_the_split(monkeypatch, min_sli
     assert any(counts_only) == (min_slice_size > 1) and not all(counts_only)
 
 
+def test_a_part_of_one_large_slice_moves_whole(monkeypatch):
+    monkeypatch.setattr(slice_groups, "LARGE_SLICE_ROWS", 100)
+    monkeypatch.setattr(slice_groups, "_CHECK_ROWS", 100)
+    rng = np.random.default_rng(3)
+    keys = [(("f", "big"),), (("f", "small"),)]
+    items = _items(rng, keys, [150, 150, 40], np.r_[np.zeros(300, int), np.ones(40, int)])
+    head = heads.describe(heads.BinaryClassHead())
+    stats = SliceGroupStats(head, **OPTIONS)
+    accumulator = stats.create()
+    for item in items:
+        stats.update(accumulator, item)
+    assert list(accumulator["large"]) == [keys[0]] and accumulator["rows"] == 40
+    _assert_same(dict(stats.finalize(accumulator)), _expected(head, items, keys))
+
+
 def test_a_slice_whose_curve_needs_its_histogram_is_computed_on_its_own():
     rng = np.random.default_rng(1)
     keys = [(("f", 0),), (("f", 1),), (("f", 2),)]
