@@ -12,7 +12,10 @@ import pickle
 import tempfile
 import time
 
+from apache_beam.pvalue import TaggedOutput
+
 from tfx_heads.components.evaluator import constants
+from tfx_heads.components.evaluator.slicing import GROUPS_TAG
 
 STAGE_NAMES = {
     constants.READ_STAGE: "read (tf.data, gunzip)",
@@ -41,18 +44,25 @@ def stage_breakdown(
         if hasattr(stage, "setup"):
             stage.setup()
     slice_stats = transforms.slice_stats(config)
+    group_stats = transforms.group_stats(config)
     seconds = dict.fromkeys([*stages, "statistics (HeadStats.update)", "finalize and plots"], 0.0)
     accumulators: dict = {}
     examples = 0
     for path in sorted(glob.glob(pattern)):
-        examples = _time_file(path, stages, slice_stats, accumulators, seconds, examples, limit)
+        examples = _time_file(
+            path, stages, (slice_stats, group_stats), accumulators, seconds, examples, limit
+        )
         if examples >= limit:
             break
     started = time.perf_counter()
     for key, accumulator in accumulators.items():
-        result = slice_stats.finalize(accumulator)
-        tfma_metrics((key, result))
-        tfma_plots((key, result))
+        if isinstance(key, _Group):
+            results = group_stats.finalize(accumulator)
+        else:
+            results = [(key, slice_stats.finalize(accumulator))]
+        for item in results:
+            tfma_metrics(item)
+            tfma_plots(item)
     seconds["finalize and plots"] = time.perf_counter() - started
     return {
         "examples": examples,
@@ -62,17 +72,23 @@ def stage_breakdown(
     }
 
 
+class _Group(int):
+    """The key of a slice group's accumulator (`slice_groups`)."""
+
+
 def _time_file(
     path: str,
     stages: dict,
-    slice_stats,
+    statistics: tuple,
     accumulators: dict,
     seconds: dict[str, float],
     examples: int,
     limit: int,
 ) -> int:
     """Runs one file's batches through `stages` into `accumulators` until `limit` examples,
-    adding each stage's seconds to `seconds`; returns the examples read so far."""
+    adding each stage's seconds to `seconds`; returns the examples read so far.
+    `statistics`: the `SliceStats` of a slice and the `SliceGroupStats` of a group (or
+    None)."""
     names = list(stages)
     reader = stages[names[0]].process(path)
     while examples < limit:
@@ -86,15 +102,26 @@ def _time_file(
         for name in names[1:]:
             started = time.perf_counter()
             items = _one_bundle(stages[name], items)
-            items = [item for item in items if not hasattr(item, "tag")]
+            items = [
+                _keyed(item) for item in items if getattr(item, "tag", GROUPS_TAG) == GROUPS_TAG
+            ]
             seconds[name] += time.perf_counter() - started
         started = time.perf_counter()
         for key, item in items:
+            stats = statistics[isinstance(key, _Group)]
             if key not in accumulators:
-                accumulators[key] = slice_stats.create()
-            slice_stats.update(accumulators[key], item)
+                accumulators[key] = stats.create()
+            stats.update(accumulators[key], item)
         seconds["statistics (HeadStats.update)"] += time.perf_counter() - started
     return examples
+
+
+def _keyed(item):
+    """A stage's `(key, value)`; a slice group's key (tagged `GROUPS_TAG`) as a `_Group`."""
+    if hasattr(item, "tag"):
+        group, value = item.value
+        return _Group(group), value
+    return item
 
 
 def _one_bundle(stage, items: list) -> list:
@@ -102,7 +129,12 @@ def _one_bundle(stage, items: list) -> list:
     bundle's end, as `SliceBatches` does)."""
     stage.start_bundle()
     out = [result for item in items for result in stage.process(item)]
-    return out + [windowed.value for windowed in stage.finish_bundle() or ()]
+    for finished in stage.finish_bundle() or ():
+        if isinstance(finished, TaggedOutput):
+            out.append(TaggedOutput(finished.tag, finished.value.value))
+        else:
+            out.append(finished.value)
+    return out
 
 
 def _wire_bytes(accumulators) -> dict[str, int]:

@@ -24,6 +24,7 @@ import apache_beam as beam
 
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
+from heads.stats.base_stats import HeadStats
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
 from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
@@ -94,13 +95,19 @@ class SliceStats:
         self._stats = stats_for_head(
             head, num_buckets, logit_range, class_num_buckets, max_exact_scores
         )
-        self._logit_range = logit_range
+        self.num_buckets = num_buckets
+        self.logit_range = logit_range
         self._replicates = num_bootstrap_samples
         self._confidence = confidence
-        self._max_plot_points = max_plot_points
+        self.max_plot_points = max_plot_points
         self._max_class_curves = max_class_curves
-        self._min_slice_size = min_slice_size
+        self.min_slice_size = min_slice_size
         self._count_key = suffixed(StatsMetricKeys.EXAMPLE_COUNT, head.name)
+
+    @property
+    def head_stats(self) -> HeadStats:
+        """The head's statistics (`heads.stats.stats_for_head`)."""
+        return self._stats
 
     def create(self) -> dict[str, Any]:
         """Empty accumulator: `{"stats": ..., "replicates": [...], "pending": [...],
@@ -166,7 +173,7 @@ class SliceStats:
         `min_slice_size` examples)."""
         self._flush(accumulator)
         counts = self._stats.count_metrics(accumulator["stats"])
-        if counts[self._count_key] < self._min_slice_size:
+        if counts[self._count_key] < self.min_slice_size:
             return SliceResult(counts, None, [], counts_only=True)
         metrics = self._stats.compute(accumulator["stats"])
         intervals = None
@@ -177,8 +184,8 @@ class SliceStats:
             self._head,
             self._stats,
             accumulator["stats"],
-            self._logit_range,
-            self._max_plot_points,
+            self.logit_range,
+            self.max_plot_points,
             self._max_class_curves,
         )
         return SliceResult(metrics, intervals, curves)

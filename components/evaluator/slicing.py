@@ -22,11 +22,12 @@ Four rows holding `a`; `b, a`; `b`; nothing:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 from tensorflow_model_analysis.proto import config_pb2
@@ -224,6 +225,23 @@ class SliceBatch(NamedTuple):
 beam.coders.registry.register_coder(SliceBatch, BatchCoder)
 
 
+class SliceGroupBatch(NamedTuple):
+    """The rows of a batch that belong to some slices of one group."""
+
+    slice_keys: tuple[SliceKey, ...]
+    """The slices, each once."""
+    slice_ids: np.ndarray
+    """int64 `[M]`: the slice of each row (a position in `slice_keys`)."""
+    batch: Any
+    """The head's statistics batch of the rows (a row per slice it belongs to)."""
+
+
+beam.coders.registry.register_coder(SliceGroupBatch, BatchCoder)
+
+
+GROUPS_TAG = "groups"
+"""The output of `SliceBatches` that holds slice groups."""
+
 HELD_BYTES = 64 * 2**20
 """Bytes of prepared batches (statistics inputs and slice features) that `SliceBatches`
 holds before cutting them into slices."""
@@ -245,6 +263,9 @@ class SliceBatches(beam.DoFn):
         replicate_weights: a callable `(file, record_index) -> [R, K]` Poisson weights, or
             None without bootstrap.
         held_bytes: the most bytes of batches held before they are cut.
+        group_of: a callable `slice key -> group` (`slice_groups.group_of`) to emit the
+            slicings' slices as `(group, SliceGroupBatch)` in the output tagged
+            `GROUPS_TAG`, one per group of the held batches; None: one element per slice.
     """
 
     def __init__(
@@ -252,10 +273,12 @@ class SliceBatches(beam.DoFn):
         specs: Sequence[SliceSpec],
         replicate_weights: Any = None,
         held_bytes: int = HELD_BYTES,
+        group_of: Callable[[SliceKey], int] | None = None,
     ) -> None:
         self._specs = tuple(specs)
         self._replicate_weights = replicate_weights
         self._held_bytes = held_bytes if any(spec.features for spec in self._specs) else 0
+        self._group_of = group_of
 
     def start_bundle(self) -> None:
         self._held: list[tuple[Any, Mapping[str, RaggedColumn], np.ndarray | None, int]] = []
@@ -273,11 +296,14 @@ class SliceBatches(beam.DoFn):
         if self._held_size >= self._held_bytes:
             yield from self._cut()
 
-    def finish_bundle(self) -> Iterator[WindowedValue]:
+    def finish_bundle(self) -> Iterator[WindowedValue | TaggedOutput]:
         for item in self._cut():
-            yield GlobalWindows.windowed_value(item)
+            if isinstance(item, TaggedOutput):
+                yield TaggedOutput(item.tag, GlobalWindows.windowed_value(item.value))
+            else:
+                yield GlobalWindows.windowed_value(item)
 
-    def _cut(self) -> Iterator[tuple[SliceKey, SliceBatch]]:
+    def _cut(self) -> Iterator[tuple[SliceKey, SliceBatch] | TaggedOutput]:
         """Cuts the held batches, joined, into slices; empties the hold."""
         if not self._held:
             return
@@ -287,6 +313,7 @@ class SliceBatches(beam.DoFn):
         weights = concatenate_rows([part[2] for part in parts])
         size = sum(part[3] for part in parts)
         emitted: set[SliceKey] = set()  # fixed slices may repeat another spec's slice
+        groups: dict[int, list[tuple[SliceKey, np.ndarray]]] = {}
         for spec in self._specs:
             for key, rows in slice_rows(spec, columns, size):
                 if key in emitted:
@@ -294,6 +321,8 @@ class SliceBatches(beam.DoFn):
                 emitted.add(key)
                 if rows is None:
                     yield key, SliceBatch(stats_batch, weights)
+                elif self._group_of is not None:
+                    groups.setdefault(self._group_of(key), []).append((key, rows))
                 else:
                     yield (
                         key,
@@ -302,3 +331,13 @@ class SliceBatches(beam.DoFn):
                             None if weights is None else weights[rows],
                         ),
                     )
+        for group, members in groups.items():
+            yield TaggedOutput(GROUPS_TAG, (group, _group_batch(stats_batch, members)))
+
+
+def _group_batch(stats_batch: Any, members: list[tuple[SliceKey, np.ndarray]]) -> Any:
+    """The `SliceGroupBatch` of some slices' rows of a batch."""
+    lengths = [len(rows) for _, rows in members]
+    ids = np.repeat(np.arange(len(members), dtype=np.int64), lengths)
+    rows = np.concatenate([rows for _, rows in members])
+    return SliceGroupBatch(tuple(key for key, _ in members), ids, take_rows(stats_batch, rows))

@@ -22,7 +22,7 @@ examples, cross workers. A baseline model is a second `EvaluateModel` branch of 
 parsed batches: the records are read and parsed once, and each model infers and writes into
 its own directory. `batch_stages` lists the per-batch stages (read to slice) as the
 transforms apply them, and `slice_stats` the statistics they combine, so that a benchmark can
-run them one after another without Beam.
+run them one after another without Beam (with `group_stats` for grouped slices).
 """
 
 from __future__ import annotations
@@ -46,7 +46,12 @@ from tfx_heads.components.evaluator.config import EvaluationConfig
 from tfx_heads.components.evaluator.example_inputs import ParseExamples
 from tfx_heads.components.evaluator.inference import InferLogits
 from tfx_heads.components.evaluator.reading import ReadExamples
-from tfx_heads.components.evaluator.slicing import OVERALL, SliceBatches
+from tfx_heads.components.evaluator.slice_groups import (
+    SliceGroupCombineFn,
+    SliceGroupStats,
+    group_of,
+)
+from tfx_heads.components.evaluator.slicing import GROUPS_TAG, OVERALL, SliceBatches
 from tfx_heads.components.evaluator.writers import WriteResults, eval_config
 
 
@@ -99,11 +104,20 @@ def prepare_batches(config: EvaluationConfig) -> PrepareHeadBatches:
 
 
 def slice_batches(config: EvaluationConfig) -> SliceBatches:
-    """The stage cutting prepared batches into slices (with bootstrap weights)."""
+    """The stage cutting prepared batches into slices (with bootstrap weights), the
+    slicings' slices in groups where `grouped_slices` holds."""
     options = config.options
     replicates = options.bootstrap_replicates
     poisson = PoissonCounts(replicates, options.bootstrap_seed) if replicates else None
-    return SliceBatches(config.slices, poisson)
+    return SliceBatches(
+        config.slices, poisson, group_of=group_of if grouped_slices(config) else None
+    )
+
+
+def grouped_slices(config: EvaluationConfig) -> bool:
+    """Whether the slicings' slices are combined in groups (`slice_groups`): for a binary
+    head without bootstrap (each replicate needs statistics of its own)."""
+    return config.input_spec.head.kind == "binary" and not config.options.bootstrap_replicates
 
 
 def batch_stages(config: EvaluationConfig) -> tuple[tuple[str, beam.DoFn], ...]:
@@ -139,6 +153,14 @@ def stats_options(config: EvaluationConfig) -> dict[str, Any]:
 def slice_stats(config: EvaluationConfig) -> SliceStats:
     """The statistics of one slice that the combine stage accumulates and finalizes."""
     return SliceStats(config.input_spec.head, **stats_options(config))
+
+
+def group_stats(config: EvaluationConfig) -> SliceGroupStats | None:
+    """The statistics of a group of slices that the group combine accumulates and finalizes,
+    or None where the slices are not grouped (`grouped_slices`)."""
+    if not grouped_slices(config):
+        return None
+    return SliceGroupStats(config.input_spec.head, **stats_options(config))
 
 
 def write_results(config: EvaluationConfig, counts: beam.PCollection) -> WriteResults:
@@ -247,9 +269,26 @@ class EvaluateModel(beam.PTransform):
             | constants.GATHER_COUNTS_STAGE >> beam.Flatten()
             | constants.COUNT_STAGE >> beam.CombineGlobally(ExampleCountsCombineFn())
         )
-        sliced = prepared.batches | constants.SLICE_STAGE >> beam.ParDo(slice_batches(config))
-        results = _combine_per_slice(sliced, config)
+        sliced = prepared.batches | constants.SLICE_STAGE >> beam.ParDo(
+            slice_batches(config)
+        ).with_outputs(GROUPS_TAG, main="slices")
+        results = _combine_per_slice(
+            sliced.slices, config
+        ) | constants.LIST_RESULTS_STAGE >> beam.Map(_listed)
+        if grouped_slices(config):
+            combine = SliceGroupCombineFn(config.input_spec.head, **stats_options(config))
+            groups = (
+                sliced[GROUPS_TAG]
+                | constants.COMBINE_GROUPS_STAGE >> beam.CombinePerKey(combine)
+                | constants.GROUP_RESULTS_STAGE >> beam.Values()
+            )
+            results = (results, groups) | constants.GATHER_GROUPS_STAGE >> beam.Flatten()
         return results | constants.WRITE_RESULTS_STAGE >> write_results(config, counts)
+
+
+def _listed(item: Any) -> list:
+    """A slice's `(key, SliceResult)` as a list of one, as a group's results are."""
+    return [item]
 
 
 def _combine_per_slice(sliced: beam.PCollection, config: EvaluationConfig) -> beam.PCollection:

@@ -80,7 +80,6 @@ from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.encoding import (
     EncodedJSON,
     EncodedSlice,
-    EncodeSlices,
     SliceEncoder,
     count_keys,
     slice_entry,
@@ -261,7 +260,9 @@ class WriteResults(beam.PTransform):
 
     def expand(self, results: beam.PCollection) -> beam.PCollection:
         output = self._output
-        encoded = results | constants.ENCODE_SLICES_STAGE >> beam.ParDo(EncodeSlices(self._head))
+        encoded = results | constants.ENCODE_SLICES_STAGE >> beam.ParDo(
+            EncodeSliceGroups(self._head)
+        )
         # One write of every slice, also when there is none (every example rejected): a
         # single element, with the encoded slices as a side input, which the runner keeps
         # encoded until the writer reads it (gathering them with `ToList` instead held
@@ -281,6 +282,18 @@ class WriteResults(beam.PTransform):
             output=output,
             min_slice_size=self._min_slice_size,
         )
+
+
+class EncodeSliceGroups(beam.DoFn):  # TEMPORARY until encoding's lands
+    def __init__(self, head):
+        self._head = head
+
+    def setup(self):
+        self._encode = SliceEncoder(self._head)
+
+    def process(self, items):
+        for item in items:
+            yield self._encode(item)
 
 
 def write_validation_result(

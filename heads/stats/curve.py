@@ -70,6 +70,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from heads.stats.grouped import pad, padded_groups
 from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
     DEFAULT_NUM_BUCKETS,
@@ -87,6 +88,7 @@ __all__ = [
     "binary_curve",
     "binary_curve_validate_args",
     "curve_metrics",
+    "exact_curves",
 ]
 
 
@@ -144,15 +146,14 @@ def _x_log1p_ratio(factor: np.ndarray, step: np.ndarray, base: np.ndarray) -> np
     return factor * np.log1p(quotient, out=quotient)
 
 
-def _descending_shares(neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per-group PR quantities, highest scores first, of ascending groups `neg`, `pos`.
+def _descending_shares(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """PR quantities of groups given highest scores first: `a`, `b` `[..., K]` the groups'
+    positive and negative weights (a row each along the last axis).
 
-    Returns `(a, b, tp0, fp0, p0, pr)`: the group's positive and negative weight, the
-    positive, negative and total weight of the higher groups, and the group's interpolated
-    PR AUC share (times the total positive weight).
+    Returns `(tp0, fp0, p0, pr)`: the positive, negative and total weight of the higher
+    groups, and the group's interpolated PR AUC share (times the total positive weight).
     """
-    a, b = pos[::-1], neg[::-1]
-    groups = np.empty((2, a.size))
+    groups = np.empty((2,) + a.shape)
     groups[0], groups[1] = a, b
     tp0, fp0 = _exclusive_cumsum(groups)  # one call for both rows: the same sums
     p0 = tp0 + fp0
@@ -160,12 +161,13 @@ def _descending_shares(neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ..
     slope = a / d
     intercept = tp0 - slope * p0
     pr = slope * (a + _x_log1p_ratio(intercept, d, p0))
-    return a, b, tp0, fp0, p0, pr
+    return tp0, fp0, p0, pr
 
 
-def _roc_numerator(neg: np.ndarray, pos: np.ndarray) -> float:
-    """Positive-negative pairs ranked right, ties counted half (ascending groups)."""
-    return (pos * (_exclusive_cumsum(neg) + 0.5 * neg)).sum()
+def _roc_numerator(neg: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Positive-negative pairs ranked right, ties counted half (ascending groups along the
+    last axis)."""
+    return (pos * (_exclusive_cumsum(neg) + 0.5 * neg)).sum(axis=-1)
 
 
 def _curve(occupied: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[float, ...]:
@@ -182,7 +184,8 @@ def _curve(occupied: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[floa
     roc_error = 0.5 * np.sum(pos * neg)
 
     # PR and AP: descending buckets (highest threshold first).
-    a, b, tp0, fp0, p0, pr = _descending_shares(neg, pos)
+    a, b = pos[::-1], neg[::-1]
+    tp0, fp0, p0, pr = _descending_shares(a, b)
     pr_upper = a - _x_log1p_ratio(fp0, a, p0)
     lower = a - _x_log1p_ratio(fp0 + b, a, p0 + b)
     # A bucket with empty neighbours is taken as tied scores (one AP step), others as
@@ -205,28 +208,60 @@ def _curve(occupied: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[floa
     )
 
 
-def _exact_curve(negatives: np.ndarray, positives: np.ndarray) -> tuple[float, ...]:
-    """The six `CurveMetrics` values of exact counts: one group per distinct score.
+def exact_curves(starts: np.ndarray, negatives: np.ndarray, positives: np.ndarray) -> CurveMetrics:
+    """The `CurveMetrics` of `G` curves of exact counts (one group per distinct score), all
+    at once: padded rows of curves of similar length (`heads.stats.grouped`), so each
+    cumulative sum adds a curve's weights in its own order.
 
-    `negatives`, `positives`: float64 `[K]` weights of the distinct scores in ascending
-    order. The same formulas as a histogram's, with every group one threshold of tied
-    scores: the ROC AUC counts tied pairs half (scikit-learn's trapezoid), the average
-    precision takes one step per score (`sum (R_n - R_n-1) P_n`), and every bound is 0.
+    The same formulas as a histogram's, with every group one threshold of tied scores: the
+    ROC AUC counts tied pairs half (scikit-learn's trapezoid), the average precision takes
+    one step per score (`sum (R_n - R_n-1) P_n`), and every bound is 0. A score with both
+    weights 0 is ignored.
+
+    Args:
+        starts: int `[G + 1]` offsets: curve `g` is entries `starts[g]:starts[g + 1]`.
+        negatives: float64 `[K]` negative weight of each curve's distinct scores, ascending.
+        positives: float64 `[K]` their positive weights.
+
+    Returns:
+        `CurveMetrics` of float64 `[G]` arrays.
     """
+    negatives = np.asarray(negatives, dtype=np.float64)
+    positives = np.asarray(positives, dtype=np.float64)
+    starts = np.asarray(starts)
     occupied = (negatives != 0) | (positives != 0)
-    neg, pos = negatives, positives
     if not occupied.all():
-        neg, pos = negatives[occupied], positives[occupied]
-    total_pos = pos.sum()
-    a, b, tp0, _, p0, pr = _descending_shares(neg, pos)
-    ap = a * (tp0 + a) / (p0 + a + b)
-    return (
-        _ratio(_roc_numerator(neg, pos), total_pos * neg.sum()),
-        0.0,
-        _ratio(pr.sum(), total_pos),
-        0.0,
-        _ratio(ap.sum(), total_pos),
-        0.0,
+        starts = np.concatenate(([0], np.cumsum(occupied)))[starts]
+        negatives, positives = negatives[occupied], positives[occupied]
+    # Rows: ROC numerator, negative and positive totals, PR AUC and AP numerators.
+    sums = np.zeros((5, starts.size - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for part in padded_groups(starts):
+            neg, pos = pad(negatives, part), pad(positives, part)
+            # Rows reversed: padding first, and a cumsum adds nothing exactly until a curve's
+            # highest score, then the same sums as the curve's own reversed cumsum.
+            a, b = pos[:, ::-1], neg[:, ::-1]
+            tp0, _, p0, pr = _descending_shares(a, b)
+            ap = a * (tp0 + a) / (p0 + a + b)
+            mask = part.mask[:, ::-1]
+            columns = (
+                _roc_numerator(neg, pos),
+                neg.sum(axis=1),
+                pos.sum(axis=1),
+                np.where(mask, pr, 0.0).sum(axis=1),
+                np.where(mask, ap, 0.0).sum(axis=1),
+            )
+            for row, column in zip(sums, columns, strict=True):
+                row[part.groups] = column
+    roc, total_neg, total_pos, pr_sum, ap_sum = sums
+    zeros = np.zeros(sums.shape[1])
+    return CurveMetrics(
+        _safe_divide(roc, total_pos * total_neg),
+        zeros,
+        _safe_divide(pr_sum, total_pos),
+        zeros.copy(),
+        _safe_divide(ap_sum, total_pos),
+        zeros.copy(),
     )
 
 
@@ -245,19 +280,22 @@ def curve_metrics(histograms: np.ndarray, counts: ScoreCounts | None = None) -> 
         histograms = np.asarray(histograms, dtype=np.float64)
     single = len(histograms.shape) == 2
     curves = [histograms] if single else histograms
-    values = []
+    exact = [None if counts is None else counts.curve_counts(i) for i in range(len(curves))]
+    values = np.zeros((len(CurveMetrics._fields), len(curves)))
     with np.errstate(divide="ignore", invalid="ignore"):
         for index, histogram in enumerate(curves):
-            exact = None if counts is None else counts.curve_counts(index)
-            if exact is None:
-                values.append(_curve(*occupied_buckets(histogram)))
-            else:
-                values.append(_exact_curve(exact[1], exact[2]))
+            if exact[index] is None:
+                values[:, index] = _curve(*occupied_buckets(histogram))
+    counted = [index for index, found in enumerate(exact) if found is not None]
+    if counted:
+        found = [exact[index] for index in counted]
+        starts = np.cumsum([0] + [keys.size for keys, _, _ in found])
+        negatives = np.concatenate([neg for _, neg, _ in found])
+        positives = np.concatenate([pos for _, _, pos in found])
+        values[:, counted] = exact_curves(starts, negatives, positives)
     if single:
-        return CurveMetrics(*values[0])
-    if not values:
-        return CurveMetrics(*(np.zeros(0) for _ in CurveMetrics._fields))
-    return CurveMetrics(*(np.array(column) for column in zip(*values, strict=True)))
+        return CurveMetrics(*(float(value) for value in values[:, 0]))
+    return CurveMetrics(*values)
 
 
 def _binary_curve_compute(histogram: np.ndarray) -> CurveMetrics:

@@ -1,6 +1,7 @@
 """Plot data from label-split logit histograms: exact counts at the kept thresholds."""
 
 import numpy as np
+import pytest
 
 import heads
 from heads.stats import stats_for_head
@@ -130,3 +131,121 @@ def test_the_kept_edges_are_those_of_each_target_on_ties_tiny_weights_and_roundi
         plot = plots.histogram_plot(histogram, 4.0, points)
         expected = _edges_one_target_at_a_time(histogram, points)
         np.testing.assert_array_equal(plot.thresholds, edge_probabilities[expected])
+
+
+def _one_plot(buckets, negatives, positives, num_buckets, logit_range, max_points):
+    """Per-histogram reference of `histogram_plots` (the former `histogram_plot`): targets
+    looked up with `searchsorted`, one histogram at a time."""
+    edge_probabilities, centres = plots._grid(num_buckets, logit_range)
+    size = buckets.size
+    weights = negatives + positives
+    below = np.zeros((4, size + 1))
+    np.cumsum([weights, negatives, positives, weights * centres[buckets]], axis=1, out=below[:, 1:])
+    targets = below[0, -1] * np.arange(max_points + 1.0) / max_points
+    reached = np.searchsorted(targets, below[0], side="right")
+    kept = np.zeros(size + 1, dtype=bool)
+    kept[0] = True
+    if size:
+        kept[1:size] = reached[1:size] > reached[: size - 1]
+        kept[size] = reached[size - 1] <= max_points
+    edges = np.flatnonzero(kept)
+    bucket_ids = np.concatenate(([0], buckets[edges[1:] - 1] + 1))
+    if bucket_ids[-1] != num_buckets:
+        edges, bucket_ids = np.append(edges, size), np.append(bucket_ids, num_buckets)
+    sums = below[:, edges]
+    above, steps = sums[:, -1:] - sums, np.diff(sums, axis=1)
+    bounds = edge_probabilities[bucket_ids].copy()
+    bounds[0], bounds[-1] = -np.inf, np.inf
+    return plots.HistogramPlot(
+        "", None, edge_probabilities[bucket_ids], above[2], above[1], sums[1], sums[2],
+        bounds, steps[0], steps[2], steps[3],
+    )  # fmt: skip
+
+
+def _random_histograms(rng, num_buckets):
+    """Occupied buckets of histograms of many sizes and kinds: `(buckets, neg, pos)`."""
+    found = []
+    for case, size in enumerate([0, 1, 2, 100, 5000, 0, 1, 2, 3, 97, 130, 1, 4999, 2, 60]):
+        buckets = np.sort(rng.choice(num_buckets, size, replace=False))
+        if case % 4 == 1 and size:
+            buckets[0] = 0  # the first and last buckets
+        if case % 4 == 3 and size:
+            buckets[-1] = num_buckets - 1
+        if case % 2:
+            neg = rng.integers(0, 3, size).astype(float)
+            pos = rng.integers(0, 3, size).astype(float)
+        else:
+            neg, pos = rng.exponential(size=size) * 1e-3, rng.exponential(size=size) * 1e6
+            neg[rng.random(size) < 0.4] = 0.0
+            pos[(rng.random(size) < 0.4) & (neg != 0)] = 0.0  # both stay in some buckets
+        if case % 5 == 1:
+            neg[:] = 0.0  # only positives
+        elif case % 5 == 3:
+            pos[:] = 0.0  # only negatives
+        pos[(neg == 0) & (pos == 0)] = 1.0  # occupied: a weight in either row
+        found.append((buckets, neg, pos))
+    return found
+
+
+@pytest.mark.parametrize("max_points", [1, 3, 1000])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_histogram_plots_are_each_histogram_plotted_alone(seed, max_points):
+    histograms = _random_histograms(np.random.default_rng(seed), 8192)
+    starts = np.cumsum([0] + [buckets.size for buckets, _, _ in histograms])
+    flat = [np.concatenate([h[column] for h in histograms]) for column in range(3)]
+    found = plots.histogram_plots(starts, *flat, 8192, 8.0, max_points)
+    assert len(found) == len(histograms)
+    for plot, histogram in zip(found, histograms, strict=True):
+        expected = _one_plot(*histogram, 8192, 8.0, max_points)
+        assert plot.output_name == "" and plot.class_id is None
+        for field, value, wanted in zip(plot._fields[2:], plot[2:], expected[2:], strict=True):
+            assert np.array_equal(value, wanted), field
+
+
+def test_histogram_plot_of_a_dense_histogram_is_its_occupied_buckets_plotted():
+    rng = np.random.default_rng(4)
+    for buckets, neg, pos in _random_histograms(rng, 8192):
+        dense = np.zeros((2, 8192))
+        dense[0, buckets], dense[1, buckets] = neg, pos
+        plot = plots.histogram_plot(dense, 4.0, 7, output_name="h", class_id=2)
+        assert plot[:2] == ("h", 2)
+        expected = _one_plot(buckets, neg, pos, 8192, 4.0, 7)
+        for field, value, wanted in zip(plot._fields[2:], plot[2:], expected[2:], strict=True):
+            assert np.array_equal(value, wanted), field
+
+
+def test_histogram_plots_keep_the_edges_where_cumulative_weights_hit_targets_exactly():
+    # Weights of 1 and 0.5 with totals a multiple of max_points put cumulative weights
+    # exactly on targets, where an estimate `weight / total * max_points` rounds either way.
+    rng = np.random.default_rng(8)
+    for max_points in (3, 7, 10, 50, 100, 1000):
+        histograms = []
+        for repeat in range(1, 30):
+            size = max_points * repeat if max_points <= 100 else max_points
+            buckets = np.sort(rng.choice(8192, size, replace=False))
+            neg = rng.integers(0, 2, size) * 0.5
+            histograms.append((buckets, neg, 0.5 - neg + 0.5 * (repeat % 2)))
+        starts = np.cumsum([0] + [h[0].size for h in histograms])
+        flat = [np.concatenate([h[column] for h in histograms]) for column in range(3)]
+        found = plots.histogram_plots(starts, *flat, 8192, 8.0, max_points)
+        for plot, histogram in zip(found, histograms, strict=True):
+            expected = _one_plot(*histogram, 8192, 8.0, max_points)
+            assert np.array_equal(plot.thresholds, expected.thresholds), max_points
+
+
+def test_histogram_plots_of_subnormal_weights_keep_the_edges_of_coarsely_rounded_targets():
+    # Targets `total * k / max_points` below 2.2e-308 round to a few multiples of 5e-324.
+    rng = np.random.default_rng(9)
+    histograms = []
+    for scale in (5e-324, 1e-320, 1e-310, 1e-305, 1.0):
+        for size in (1, 5, 40):
+            buckets = np.sort(rng.choice(64, size, replace=False))
+            neg = rng.integers(0, 4, size) * scale
+            histograms.append((buckets, neg, np.where(neg == 0, scale, 0.0)))
+    starts = np.cumsum([0] + [h[0].size for h in histograms])
+    flat = [np.concatenate([h[column] for h in histograms]) for column in range(3)]
+    for max_points in (1, 3, 7, 1000):
+        found = plots.histogram_plots(starts, *flat, 64, 4.0, max_points)
+        for plot, histogram in zip(found, histograms, strict=True):
+            expected = _one_plot(*histogram, 64, 4.0, max_points)
+            assert np.array_equal(plot.thresholds, expected.thresholds), (max_points, histogram)

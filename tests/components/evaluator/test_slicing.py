@@ -4,10 +4,17 @@ import itertools
 
 import numpy as np
 import pytest
+from apache_beam.pvalue import TaggedOutput
 
 from tfx_heads.components.evaluator.bootstrap import PoissonCounts
 from tfx_heads.components.evaluator.rows import RaggedColumn
-from tfx_heads.components.evaluator.slicing import SliceBatches, SliceSpec, slice_rows, slice_specs
+from tfx_heads.components.evaluator.slicing import (
+    GROUPS_TAG,
+    SliceBatches,
+    SliceSpec,
+    slice_rows,
+    slice_specs,
+)
 
 
 def _column(rows, dtype=None):
@@ -119,7 +126,11 @@ def _run_bundle(stage, *batches):
     """The `(key, SliceBatch)` pairs a bundle of `batches` yields, as a runner runs it."""
     stage.start_bundle()
     out = [item for batch in batches for item in stage.process(batch)]
-    return out + [windowed.value for windowed in stage.finish_bundle()]
+    finished = list(stage.finish_bundle())
+    return out + [
+        TaggedOutput(item.tag, item.value.value) if isinstance(item, TaggedOutput) else item.value
+        for item in finished
+    ]
 
 
 class _Prepared:
@@ -162,6 +173,30 @@ def test_held_batches_are_cut_together_one_element_per_slice():
     first = list(stage.process(batches[0]))
     assert [key for key, _ in first] == [(), (("g", "x"),), (("g", "y"),)]
     assert list(stage.finish_bundle()) == []
+
+
+def test_grouped_slices_hold_the_rows_of_their_slices():
+    """With `group_of`, the slicings' slices leave as `(group, SliceGroupBatch)` in the
+    output tagged `GROUPS_TAG`, each group holding the rows of each of its slices, in order;
+    the overall slice as before."""
+    batches = [
+        _Prepared("a", [[b"x"], [], [b"y", b"x"]], first_label=0),
+        _Prepared("b", [[b"y"], [b"x"], [b"z"]], first_label=10),
+    ]
+    plain = dict(_run_bundle(SliceBatches(slice_specs(["g"])), *batches))
+    group = {"x": 1, "y": 0, "z": 1}
+    stage = SliceBatches(slice_specs(["g"]), group_of=lambda key: group[key[0][1]])
+    out = _run_bundle(stage, *batches)
+    assert len(out) == 3 and out[0][0] == ()
+    np.testing.assert_array_equal(out[0][1].batch["labels"], plain[()].batch["labels"])
+    tagged = {item.value[0]: item.value[1] for item in out[1:] if item.tag == GROUPS_TAG}
+    assert sorted(tagged) == [0, 1]
+    assert tagged[0].slice_keys == ((("g", "y"),),)
+    assert tagged[1].slice_keys == ((("g", "x"),), (("g", "z"),))
+    for item in tagged.values():
+        for position, key in enumerate(item.slice_keys):
+            rows = item.slice_ids == position
+            np.testing.assert_array_equal(item.batch["labels"][rows], plain[key].batch["labels"])
 
 
 def test_bytes_values_group_as_python_compares_them_trailing_nul_bytes_included():

@@ -8,6 +8,7 @@ from heads.stats.curve import (
     _binary_curve_compute,
     _binary_curve_update,
     binary_curve,
+    exact_curves,
 )
 from heads.stats.histogram import logit_histogram
 from heads.stats.inputs import binary_labels
@@ -167,3 +168,82 @@ def test_validation_errors():
         binary_curve(np.zeros(2), np.zeros(2), logit_range="16")
     with pytest.raises(ValueError, match="Invalid `labels`: expected values in \\[0, 1\\]"):
         binary_curve(np.zeros(2), np.array([0.0, 2.0]))
+
+
+def _one_exact_curve(negatives, positives):
+    """Per-curve reference of `exact_curves` (the former `_exact_curve`): ROC AUC, PR AUC
+    and AP of one curve's distinct scores (ascending), each cumulative sum a plain cumsum."""
+    keep = (negatives != 0) | (positives != 0)
+    neg, pos = negatives[keep], positives[keep]
+    a, b = pos[::-1], neg[::-1]
+    tp0 = np.concatenate(([0.0], np.cumsum(a)[:-1]))
+    p0 = tp0 + np.concatenate(([0.0], np.cumsum(b)[:-1]))
+    slope = a / (a + b)
+    ratio = np.divide(a + b, p0, out=np.zeros(a.shape), where=p0 != 0)
+    pr = slope * (a + (tp0 - slope * p0) * np.log1p(ratio))
+    ap = a * (tp0 + a) / (p0 + a + b)
+    roc = (pos * (np.concatenate(([0.0], np.cumsum(neg)[:-1])) + 0.5 * neg)).sum()
+    total_pos, pairs = pos.sum(), pos.sum() * neg.sum()
+    return (
+        roc / pairs if pairs else 0.0,
+        pr.sum() / total_pos if total_pos else 0.0,
+        ap.sum() / total_pos if total_pos else 0.0,
+    )
+
+
+def _random_curves(rng):
+    """Curves of many sizes and kinds (distinct scores' weights, ascending scores)."""
+    curves = []
+    for case, size in enumerate([0, 1, 2, 100, 5000, 0, 1, 2, 3, 97, 130, 1, 4999, 2, 60]):
+        if case % 2:
+            neg = rng.integers(0, 3, size).astype(float)  # with scores of no weight at all
+            pos = rng.integers(0, 3, size).astype(float)
+        else:
+            neg, pos = rng.exponential(size=size), rng.exponential(size=size)
+            neg[rng.random(size) < 0.5] = 0.0
+            pos[(rng.random(size) < 0.5) & (neg != 0)] = 0.0  # ties where both stay
+        if case % 5 == 1:
+            neg[:] = 0.0  # only positives
+        elif case % 5 == 3:
+            pos[:] = 0.0  # only negatives
+        scale = 1e6 if size >= 4999 else 1e-3  # small curves after large ones
+        curves.append((neg * scale, pos * scale))
+    return curves
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_curves_match_each_curve_computed_alone(seed):
+    curves = _random_curves(np.random.default_rng(seed))
+    starts = np.cumsum([0] + [neg.size for neg, _ in curves])
+    negatives = np.concatenate([neg for neg, _ in curves])
+    positives = np.concatenate([pos for _, pos in curves])
+    metrics = exact_curves(starts, negatives, positives)
+    expected = np.array([_one_exact_curve(neg, pos) for neg, pos in curves])
+    found = [metrics.auc, metrics.auc_precision_recall, metrics.average_precision]
+    np.testing.assert_allclose(np.transpose(found), expected, rtol=1e-12, atol=1e-15)
+    bounds = [metrics.auc_error_bound, metrics.auc_precision_recall_error_bound]
+    assert not np.any(bounds) and not np.any(metrics.average_precision_error_bound)
+
+
+def test_exact_curves_agree_with_sklearn_on_mixed_curves(reference):
+    rng = np.random.default_rng(5)
+    curves = [c for c in _random_curves(rng) if c[0].sum() > 0 and c[1].sum() > 0]
+    starts = np.cumsum([0] + [neg.size for neg, _ in curves])
+    metrics = exact_curves(
+        starts, np.concatenate([c[0] for c in curves]), np.concatenate([c[1] for c in curves])
+    )
+    for index, (neg, pos) in enumerate(curves):
+        scores = np.tile(np.arange(neg.size, dtype=float), 2)  # one score per distinct score
+        labels = np.repeat([0.0, 1.0], neg.size)
+        weights = np.concatenate((neg, pos))
+        assert abs(metrics.auc[index] - reference.roc_auc(scores, labels, weights)) < 1e-9
+        ap = reference.average_precision(scores, labels, weights)
+        assert abs(metrics.average_precision[index] - ap) < 1e-9
+        pr = reference.keras_pr_auc(scores, labels, weights)
+        assert abs(metrics.auc_precision_recall[index] - pr) < 1e-9
+
+
+def test_exact_curves_of_no_curves_and_of_empty_curves_are_zero():
+    assert exact_curves(np.array([0]), np.zeros(0), np.zeros(0)).auc.shape == (0,)
+    metrics = exact_curves(np.array([0, 0, 2]), np.zeros(2), np.zeros(2))
+    assert all(np.array_equal(field, np.zeros(2)) for field in metrics)

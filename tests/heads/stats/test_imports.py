@@ -12,6 +12,7 @@ _MODULES = (
     "heads.stats.binary_stats",
     "heads.stats.curve",
     "heads.stats.factory",
+    "heads.stats.grouped",
     "heads.stats.histogram",
     "heads.stats.inputs",
     "heads.stats.losses",
