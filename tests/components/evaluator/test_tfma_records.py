@@ -19,7 +19,9 @@ from tfx_heads.components.evaluator.plots import HistogramPlot
 from tfx_heads.components.evaluator.slicing import SliceBatch, slice_specs
 from tfx_heads.components.evaluator.tfma_records import (
     tfma_metrics,
+    tfma_metrics_many,
     tfma_plots,
+    tfma_plots_many,
     write_tfma_results,
 )
 from tfx_heads.components.evaluator.writers import eval_config
@@ -216,3 +218,38 @@ def test_plots_with_zero_minus_zero_nan_and_infinities_are_tfma_s(results):
     odd = SliceResult({}, None, [_odd_plot()])
     expected = convert_slice_plots_to_proto(_tfma_plots_input((), odd), None)
     assert tfma_plots(((), odd)) == expected.SerializeToString()
+
+
+def _multi_class(rows, seed):
+    """A real `SliceResult` of a 3-class head (per-class curves of every class)."""
+    rng = np.random.default_rng(seed)
+    batch = {"logits": rng.normal(size=(rows, 3)), "labels": rng.integers(0, 3, rows)}
+    stats = SliceStats(heads.describe(heads.MultiClassHead(n_classes=3)), num_buckets=256)
+    return stats.finalize(stats.update(stats.create(), SliceBatch(batch, None)))
+
+
+def test_many_slices_at_once_are_each_slice_s_tfma_records(results):
+    """One call for a mix of slices: bootstrapped and not, counts only, several plots (per
+    class, per output), none, a multi-class head's, non-ASCII keys and values, odd values;
+    each record is TFMA's own (not only the one-slice wrapper's)."""
+    multi_class = _multi_class(30, 4)
+    assert len(multi_class.plots) > 1
+    odd_plots = SliceResult({"é": -0.0}, None, [_odd_plot(), _odd_plot()._replace(class_id=None)])
+    items = [
+        *results,
+        ((("ü类", "ş"),), multi_class),
+        ((("g", b"raw"),), odd_plots),
+        *results[::-1],
+    ]
+    metrics, plots = tfma_metrics_many(items), tfma_plots_many(items)
+    assert len(metrics) == len(plots) == len(items)
+    for item, metric_record, plot_record in zip(items, metrics, plots, strict=True):
+        expected = convert_slice_metrics_to_proto(_tfma_metrics_input(*item), None)
+        assert metric_record == expected.SerializeToString(), item[0]
+        expected = convert_slice_plots_to_proto(_tfma_plots_input(*item), None)
+        assert plot_record == expected.SerializeToString(), item[0]
+        assert (metric_record, plot_record) == (tfma_metrics(item), tfma_plots(item))
+
+
+def test_no_slices_make_no_records():
+    assert tfma_metrics_many([]) == tfma_plots_many([]) == []
