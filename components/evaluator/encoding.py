@@ -1,12 +1,12 @@
 """Encoding a finished slice as it is written: its TFMA records and its `metrics.json` entry.
 
-`EncodeSlices` runs where a slice is finalized (right after the combine), so a finished slice
-travels to the single write (`writers.WriteResults`) as a few byte strings: its serialized
-`MetricsForSlice` and `PlotsForSlice` (`tfma_records`) and its `metrics.json` entry as JSON
-text (`slice_entry`, structured per head by `head_metrics`). `EncodeSliceGroups` encodes the
-slices finalized together (a list of them, one element) together: their TFMA records in one
-NumPy pass (`tfma_records.tfma_metrics_many`, `tfma_plots_many`), so that a slice costs
-tens of microseconds, not a few hundred.
+`EncodeSliceGroups` runs where slices are finalized (right after the combine), so a finished
+slice travels to the single write (`writers.WriteResults`) as a few byte strings: its
+serialized `MetricsForSlice` and `PlotsForSlice` (`tfma_records`) and its `metrics.json` entry
+as JSON text (`slice_entry`, structured per head by `head_metrics`). Its elements are lists
+of slices finalized together (a slice group's, or one slice's): their TFMA records are built
+in one NumPy pass (`tfma_records.tfma_metrics_many`, `tfma_plots_many`), so that a slice of
+a group costs tens of microseconds, not a few hundred.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class EncodedSlice(NamedTuple):
 class SliceEncoder:
     """Encodes `(slice key, SliceResult)` into an `EncodedSlice`.
 
-    Done where the slice is finalized (`EncodeSlices`): a finished slice then travels to the
+    Done where the slice is finalized (`EncodeSliceGroups`): a finished slice then travels to the
     writer as a few byte strings, not as metrics and plot arrays that Beam pickles again at
     every stage boundary (about 8 times a slice before the final write), and the encoding
     of many slices is spread over the workers.
@@ -230,19 +230,6 @@ curve of 100 thresholds, in a few copies) stay tens of MB, and the cost of a cal
 200 microseconds) a fraction of a microsecond a slice."""
 _MAX_TEMPLATES = 256
 """The most entry shapes a `SliceEncoder` keeps (all of them are dropped past it)."""
-
-
-class EncodeSlices(beam.DoFn):
-    """`(slice key, SliceResult)` -> `EncodedSlice` (a `SliceEncoder` per worker)."""
-
-    def __init__(self, head: HeadDescription) -> None:
-        self._head = head
-
-    def setup(self) -> None:
-        self._encode = SliceEncoder(self._head)
-
-    def process(self, item: tuple[SliceKey, SliceResult]) -> Iterator[EncodedSlice]:
-        yield self._encode(item)
 
 
 class EncodeSliceGroups(beam.DoFn):

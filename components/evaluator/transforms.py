@@ -9,11 +9,15 @@ Stage graph (labels from `constants`):
            InferLogits (the SavedModel's `predict` signature; skipped with logits features)
            -> PrepareHeadBatches (labels and weights converted and checked; -> counts)
            -> SliceBatches ((slice key, rows) for the overall slice and each slicing; with
-              slicings, a bundle's batches are cut together)
+              slicings, a bundle's batches are cut together; for a binary head without
+              bootstrap the slicings' slices go out as (group, SliceGroupBatch))
            -> CombineStatsPerSlice (CombinePerKey of the heads' statistics; finalize; with a
-              minimum slice size the overall slice has its own CombineStatsOverall)
-           -> WriteResults (EncodeSlices: each slice's TFMA records and metrics.json entry,
-              where it is finalized; then the TFMA files and metrics.json, in slice order)
+              minimum slice size the overall slice has its own CombineStatsOverall), and
+              CombineSliceGroups (CombinePerKey of `slice_groups`: every small slice of a
+              group finalized together)
+           -> WriteResults (EncodeSlices: the TFMA records and metrics.json entry of the
+              slices finalized together, where they are finalized; then the TFMA files and
+              metrics.json, in slice order)
          counts -> CombineExampleCounts -> (metrics.json's `rejected`)
 
 Every stage after reading works on whole batches; the combine is lifted by Beam (each worker

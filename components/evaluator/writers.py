@@ -25,7 +25,7 @@ from the finished slices, not through TFMA's Beam file sinks (a dozen stages tha
   evaluation. TFMA's writer is not used for it: without thresholds in the `EvalConfig` it
   writes `validation_ok=False`.
 
-Each slice is encoded where it is finalized (`EncodeSlices`: its two TFMA records and its
+Each slice is encoded where it is finalized (`EncodeSliceGroups`: its two TFMA records and its
 `metrics.json` entry), and the files are written once from the encoded slices, in slice order.
 
 `metrics.json` (`json_lines`: one line per slice):
@@ -80,6 +80,7 @@ from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.encoding import (
     EncodedJSON,
     EncodedSlice,
+    EncodeSliceGroups,
     SliceEncoder,
     count_keys,
     slice_entry,
@@ -217,7 +218,8 @@ def json_lines(document: Mapping[str, Any]) -> str:
 
 
 class WriteResults(beam.PTransform):
-    """Writes the per-slice results: TFMA's files and `metrics.json`.
+    """Writes the per-slice results: TFMA's files and `metrics.json`. Its input holds lists
+    of `(slice key, SliceResult)`, the slices finalized together (a slice group's, or one).
 
     Args:
         output: the output directory.
@@ -282,18 +284,6 @@ class WriteResults(beam.PTransform):
             output=output,
             min_slice_size=self._min_slice_size,
         )
-
-
-class EncodeSliceGroups(beam.DoFn):  # TEMPORARY until encoding's lands
-    def __init__(self, head):
-        self._head = head
-
-    def setup(self):
-        self._encode = SliceEncoder(self._head)
-
-    def process(self, items):
-        for item in items:
-            yield self._encode(item)
 
 
 def write_validation_result(
