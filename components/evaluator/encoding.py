@@ -1,12 +1,13 @@
 """Encoding a finished slice as it is written: its TFMA records and its `metrics.json` entry.
 
-`EncodeSliceGroups` runs where slices are finalized (right after the combine), so a finished
-slice travels to the single write (`writers.WriteResults`) as a few byte strings: its
-serialized `MetricsForSlice` and `PlotsForSlice` (`tfma_records`) and its `metrics.json` entry
-as JSON text (`slice_entry`, structured per head by `head_metrics`). Its elements are lists
-of slices finalized together (a slice group's, or one slice's): their TFMA records are built
-in one NumPy pass (`tfma_records.tfma_metrics_many`, `tfma_plots_many`), so that a slice of
-a group costs tens of microseconds, not a few hundred.
+Slices are encoded where they are finalized (`EncodeSlices` right after the combine, and a
+slice group's combine itself, `slice_groups`), so a finished slice travels to the single
+write (`writers.WriteResults`) as a few byte strings: its serialized `MetricsForSlice` and
+`PlotsForSlice` (`tfma_records`) and its `metrics.json` entry as JSON text (`slice_entry`,
+structured per head by `head_metrics`). The slices finalized together (a group's, or a
+bundle's) are encoded together, their TFMA records in one NumPy pass
+(`tfma_records.tfma_metrics_many`, `tfma_plots_many`), so that a slice costs tens of
+microseconds, not a few hundred, and travel as one `EncodedSlices`.
 """
 
 from __future__ import annotations
@@ -15,15 +16,20 @@ import contextlib
 import gc
 import json
 import operator
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from math import isfinite
 from typing import Any, NamedTuple
 
 import apache_beam as beam
+import numpy as np
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from heads.description import HeadDescription
 from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from tfx_heads.components.evaluator.bootstrap import Interval
+from tfx_heads.components.evaluator.coders import BatchCoder
 from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
 from tfx_heads.components.evaluator.slicing import SliceKey
@@ -158,13 +164,64 @@ class EncodedSlice(NamedTuple):
     """The slice's `metrics.json` entry (`slice_entry`) as JSON."""
 
 
+class EncodedSlices(NamedTuple):
+    """Slices encoded together (a slice group's, or a bundle's), as one Beam element: their
+    keys (pickled) and their records and entries joined, so that Beam encodes, copies and
+    sizes a few strings, not thousands of small objects (`pack`, `unpack`)."""
+
+    keys: bytes
+    """The pickled list of the slices' keys."""
+    metrics_records: bytes
+    plots_records: bytes
+    entries: str
+    ends: np.ndarray
+    """int64 `[3, S]`: where each slice's metrics record, plots record and entry end."""
+
+    @classmethod
+    def pack(cls, items: Sequence[EncodedSlice]) -> EncodedSlices:
+        columns = [[item[field] for item in items] for field in range(1, 4)]
+        ends = np.zeros((3, len(items)), np.int64)
+        for row, column in zip(ends, columns, strict=True):
+            np.cumsum(np.fromiter(map(len, column), np.int64, len(column)), out=row)
+        return cls(
+            pickle.dumps([item.slice_key for item in items], pickle.HIGHEST_PROTOCOL),
+            b"".join(columns[0]),
+            b"".join(columns[1]),
+            "".join(columns[2]),
+            ends,
+        )
+
+    def unpack(self) -> list[EncodedSlice]:
+        """The slices' `EncodedSlice`s, in order."""
+        keys = pickle.loads(self.keys)
+        starts = np.zeros_like(self.ends)
+        starts[:, 1:] = self.ends[:, :-1]
+        metrics, plots, entries = self.metrics_records, self.plots_records, self.entries
+        return [
+            EncodedSlice(key, metrics[m0:m1], plots[p0:p1], EncodedJSON(entries[e0:e1]))
+            for key, m0, p0, e0, m1, p1, e1 in zip(
+                keys, *starts.tolist(), *self.ends.tolist(), strict=True
+            )
+        ]
+
+
+class EncodedSlicesCoder(BatchCoder):
+    """`BatchCoder` of `EncodedSlices`, sized by their strings' lengths."""
+
+    def estimate_size(self, value: EncodedSlices) -> int:
+        return len(value.metrics_records) + len(value.plots_records) + len(value.entries)
+
+
+beam.coders.registry.register_coder(EncodedSlices, EncodedSlicesCoder)
+
+
 class SliceEncoder:
     """Encodes `(slice key, SliceResult)` into an `EncodedSlice`.
 
-    Done where the slice is finalized (`EncodeSliceGroups`): a finished slice then travels to the
-    writer as a few byte strings, not as metrics and plot arrays that Beam pickles again at
-    every stage boundary (about 8 times a slice before the final write), and the encoding
-    of many slices is spread over the workers.
+    Done where the slice is finalized (`EncodeSlices`, `slice_groups`): a finished slice then
+    travels to the writer as a few byte strings, not as metrics and plot arrays that Beam
+    pickles again at every stage boundary (about 8 times a slice before the final write),
+    and the encoding of many slices is spread over the workers.
     """
 
     def __init__(self, head: HeadDescription) -> None:
@@ -232,10 +289,13 @@ _MAX_TEMPLATES = 256
 """The most entry shapes a `SliceEncoder` keeps (all of them are dropped past it)."""
 
 
-class EncodeSliceGroups(beam.DoFn):
-    """`[(slice key, SliceResult), ...]` -> an `EncodedSlice` per item, in order: the
-    slices finalized together (many small slices, one combine element) encoded together
-    (`SliceEncoder.encode_many`, a `SliceEncoder` per worker)."""
+@beam.typehints.with_input_types(tuple[tuple, SliceResult])
+@beam.typehints.with_output_types(EncodedSlices)
+class EncodeSlices(beam.DoFn):
+    """`(slice key, SliceResult)`s -> `EncodedSlices` of up to `_GROUP_SLICES` of them: the
+    slices finalized in a bundle are encoded together (`SliceEncoder.encode_many`, a
+    `SliceEncoder` per worker) and travel as one element, since Beam's work per element
+    (encoding, sizing) would otherwise repeat per slice."""
 
     def __init__(self, head: HeadDescription) -> None:
         self._head = head
@@ -243,8 +303,21 @@ class EncodeSliceGroups(beam.DoFn):
     def setup(self) -> None:
         self._encode = SliceEncoder(self._head)
 
-    def process(self, items: list[tuple[SliceKey, SliceResult]]) -> Iterator[EncodedSlice]:
-        yield from self._encode.encode_many(items)
+    def start_bundle(self) -> None:
+        self._held: list[tuple[SliceKey, SliceResult]] = []
+
+    def process(self, item: tuple[SliceKey, SliceResult]) -> Iterator[EncodedSlices]:
+        self._held.append(item)
+        if len(self._held) >= _GROUP_SLICES:
+            yield self._encoded()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        if self._held:
+            yield GlobalWindows.windowed_value(self._encoded())
+
+    def _encoded(self) -> EncodedSlices:
+        held, self._held = self._held, []
+        return EncodedSlices.pack(self._encode.encode_many(held))
 
 
 @contextlib.contextmanager

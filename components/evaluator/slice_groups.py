@@ -31,6 +31,7 @@ from heads.stats.binary_groups import binary_group_metrics
 from heads.stats.binary_stats import BinaryStats
 from tfx_heads.components.evaluator.coders import AccumulatorCoder
 from tfx_heads.components.evaluator.combine import SliceResult, SliceStats
+from tfx_heads.components.evaluator.encoding import EncodedSlices, SliceEncoder
 from tfx_heads.components.evaluator.plots import histogram_plots
 from tfx_heads.components.evaluator.rows import concatenate_rows, take_rows
 from tfx_heads.components.evaluator.slicing import SliceBatch, SliceGroupBatch, SliceKey
@@ -193,8 +194,10 @@ def _joined(parts: list[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, Any]:
 
 
 @beam.typehints.with_input_types(SliceGroupBatch)
+@beam.typehints.with_output_types(EncodedSlices)
 class SliceGroupCombineFn(beam.CombineFn):
-    """Combines `SliceGroupBatch`es of one group into its slices' `(key, SliceResult)`s.
+    """Combines `SliceGroupBatch`es of one group into its slices' results, encoded where
+    they are finalized (`encoding.EncodedSlices`).
 
     Args:
         head: a binary head's description.
@@ -206,15 +209,20 @@ class SliceGroupCombineFn(beam.CombineFn):
         self._options = options
 
     def setup(self) -> None:
-        _ = self._stats
+        _ = self._stats, self._encode
 
     @functools.cached_property
     def _stats(self) -> SliceGroupStats:
         return SliceGroupStats(self._head, **self._options)
 
+    @functools.cached_property
+    def _encode(self) -> SliceEncoder:
+        return SliceEncoder(self._head)
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_stats", None)
+        state.pop("_encode", None)
         return state
 
     def create_accumulator(self) -> dict[str, Any]:
@@ -232,5 +240,5 @@ class SliceGroupCombineFn(beam.CombineFn):
     def get_accumulator_coder(self) -> AccumulatorCoder:
         return AccumulatorCoder()
 
-    def extract_output(self, accumulator: dict[str, Any]) -> list[tuple[SliceKey, SliceResult]]:
-        return self._stats.finalize(accumulator)
+    def extract_output(self, accumulator: dict[str, Any]) -> EncodedSlices:
+        return EncodedSlices.pack(self._encode.encode_many(self._stats.finalize(accumulator)))

@@ -15,9 +15,9 @@ Stage graph (labels from `constants`):
               minimum slice size the overall slice has its own CombineStatsOverall), and
               CombineSliceGroups (CombinePerKey of `slice_groups`: every small slice of a
               group finalized together)
-           -> WriteResults (EncodeSlices: the TFMA records and metrics.json entry of the
-              slices finalized together, where they are finalized; then the TFMA files and
-              metrics.json, in slice order)
+           -> EncodeSlices (the TFMA records and metrics.json entries of the slices a
+              bundle finalized, together; a slice group's combine encodes its own)
+           -> WriteResults (the TFMA files and metrics.json, in slice order)
          counts -> CombineExampleCounts -> (metrics.json's `rejected`)
 
 Every stage after reading works on whole batches; the combine is lifted by Beam (each worker
@@ -47,6 +47,7 @@ from tfx_heads.components.evaluator.combine import (
     SliceStats,
 )
 from tfx_heads.components.evaluator.config import EvaluationConfig
+from tfx_heads.components.evaluator.encoding import EncodedSlices, EncodeSlices
 from tfx_heads.components.evaluator.example_inputs import ParseExamples
 from tfx_heads.components.evaluator.inference import InferLogits
 from tfx_heads.components.evaluator.reading import ReadExamples
@@ -276,23 +277,19 @@ class EvaluateModel(beam.PTransform):
         sliced = prepared.batches | constants.SLICE_STAGE >> beam.ParDo(
             slice_batches(config)
         ).with_outputs(GROUPS_TAG, main="slices")
-        results = _combine_per_slice(
+        head = config.input_spec.head
+        encoded = _combine_per_slice(
             sliced.slices, config
-        ) | constants.LIST_RESULTS_STAGE >> beam.Map(_listed)
+        ) | constants.ENCODE_SLICES_STAGE >> beam.ParDo(EncodeSlices(head))
         if grouped_slices(config):
-            combine = SliceGroupCombineFn(config.input_spec.head, **stats_options(config))
+            combine = SliceGroupCombineFn(head, **stats_options(config))
             groups = (
                 sliced[GROUPS_TAG]
                 | constants.COMBINE_GROUPS_STAGE >> beam.CombinePerKey(combine)
-                | constants.GROUP_RESULTS_STAGE >> beam.Values()
+                | constants.GROUP_RESULTS_STAGE >> beam.Values().with_output_types(EncodedSlices)
             )
-            results = (results, groups) | constants.GATHER_GROUPS_STAGE >> beam.Flatten()
-        return results | constants.WRITE_RESULTS_STAGE >> write_results(config, counts)
-
-
-def _listed(item: Any) -> list:
-    """A slice's `(key, SliceResult)` as a list of one, as a group's results are."""
-    return [item]
+            encoded = (encoded, groups) | constants.GATHER_GROUPS_STAGE >> beam.Flatten()
+        return encoded | constants.WRITE_RESULTS_STAGE >> write_results(config, counts)
 
 
 def _combine_per_slice(sliced: beam.PCollection, config: EvaluationConfig) -> beam.PCollection:

@@ -25,7 +25,7 @@ from the finished slices, not through TFMA's Beam file sinks (a dozen stages tha
   evaluation. TFMA's writer is not used for it: without thresholds in the `EvalConfig` it
   writes `validation_ok=False`.
 
-Each slice is encoded where it is finalized (`EncodeSliceGroups`: its two TFMA records and its
+Each slice is encoded where it is finalized (`encoding`: its two TFMA records and its
 `metrics.json` entry), and the files are written once from the encoded slices, in slice order.
 
 `metrics.json` (`json_lines`: one line per slice):
@@ -79,8 +79,7 @@ from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
 from tfx_heads.components.evaluator.encoding import (
     EncodedJSON,
-    EncodedSlice,
-    EncodeSliceGroups,
+    EncodedSlices,
     SliceEncoder,
     count_keys,
     slice_entry,
@@ -218,8 +217,8 @@ def json_lines(document: Mapping[str, Any]) -> str:
 
 
 class WriteResults(beam.PTransform):
-    """Writes the per-slice results: TFMA's files and `metrics.json`. Its input holds lists
-    of `(slice key, SliceResult)`, the slices finalized together (a slice group's, or one).
+    """Writes the per-slice results, `encoding.EncodedSlices`: TFMA's files and
+    `metrics.json`.
 
     Args:
         output: the output directory.
@@ -260,16 +259,13 @@ class WriteResults(beam.PTransform):
         self._model_location = model_location
         self._min_slice_size = min_slice_size
 
-    def expand(self, results: beam.PCollection) -> beam.PCollection:
+    def expand(self, encoded: beam.PCollection) -> beam.PCollection:
         output = self._output
-        encoded = results | constants.ENCODE_SLICES_STAGE >> beam.ParDo(
-            EncodeSliceGroups(self._head)
-        )
         # One write of every slice, also when there is none (every example rejected): a
         # single element, with the encoded slices as a side input, which the runner keeps
         # encoded until the writer reads it (gathering them with `ToList` instead held
         # several copies, 1 GB for 10,000 slices).
-        once = results.pipeline | "WriteOnce" >> beam.Create([None])
+        once = encoded.pipeline | "WriteOnce" >> beam.Create([None])
         return once | constants.WRITE_METRICS_JSON_STAGE >> beam.Map(
             _write_once,
             encoded=beam.pvalue.AsIter(encoded),
@@ -305,7 +301,7 @@ def _write_once(_: None, **arguments: Any) -> str:
 
 
 def _write_documents(
-    encoded: Iterable[EncodedSlice],
+    encoded: Iterable[EncodedSlices],
     counts: ExampleCounts,
     empty: SliceResult,
     specs: Sequence[SliceSpec],
@@ -318,12 +314,16 @@ def _write_documents(
     min_slice_size: int = 1,
 ) -> str:
     """Writes TFMA's files (`tfma_records.write_tfma_results`), `metrics.json`,
-    `validations.tfrecord` and `head_config.json` from the encoded slices, in slice order
+    `validations.tfrecord` and `head_config.json` from the encoded slices (in lists, as
+    `EncodedSlices`, as `EncodeSliceGroups` yields them), in slice order
     (`empty` as the overall slice when no example was evaluated); returns the path of
     `metrics.json`."""
     tf.io.gfile.makedirs(output)
     order = slice_order(specs)
-    encoded = sorted(encoded, key=lambda item: order(item.slice_key))
+    encoded = sorted(
+        (item for group in encoded for item in group.unpack()),
+        key=lambda item: order(item.slice_key),
+    )
     if not encoded or encoded[0].slice_key != ():
         encoded.insert(0, SliceEncoder(head)(((), empty)))
     records = [(item.metrics_record, item.plots_record) for item in encoded]

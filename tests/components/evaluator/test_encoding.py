@@ -15,7 +15,8 @@ from tfx_heads.components.evaluator import encoding
 from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.combine import SliceResult, SliceStats
 from tfx_heads.components.evaluator.encoding import (
-    EncodeSliceGroups,
+    EncodedSlices,
+    EncodeSlices,
     SliceEncoder,
     count_keys,
     slice_entry,
@@ -138,15 +139,34 @@ def test_encode_many_is_each_slice_encoded_alone(multi_head_items, group, monkey
     assert SliceEncoder(heads.describe(_MULTI_HEAD)).encode_many([]) == []
 
 
-def test_encode_slice_groups_yields_each_group_s_slices_in_order(multi_head_items):
+def test_encoded_slices_pack_and_unpack_the_same_slices(multi_head_items):
+    encoded = SliceEncoder(heads.describe(_MULTI_HEAD)).encode_many(multi_head_items)
+    assert EncodedSlices.pack(encoded).unpack() == encoded
+    assert EncodedSlices.pack([]).unpack() == []
+    assert EncodedSlices.pack(encoded[2:3]).unpack() == encoded[2:3]
+
+
+def test_encode_slices_encodes_a_bundle_s_slices_together(multi_head_items, monkeypatch):
+    monkeypatch.setattr(encoding, "_GROUP_SLICES", 3)  # so that a bundle gives several
     description = heads.describe(_MULTI_HEAD)
-    groups = [multi_head_items[:4], [], multi_head_items[4:]]
     expected = SliceEncoder(description).encode_many(multi_head_items)
     with beam.Pipeline() as pipeline:
         encoded = (
             pipeline
-            | beam.Create(groups)
-            | beam.ParDo(EncodeSliceGroups(description))
-            | beam.Map(lambda one: (one.slice_key, one))
+            | beam.Create(multi_head_items)
+            | beam.ParDo(EncodeSlices(description))
+            | beam.Map(lambda group: len(group.unpack()))
         )
-        assert_that(encoded, equal_to([(one.slice_key, one) for one in expected]))
+
+        def at_most_three_a_group(sizes):
+            assert sum(sizes) == len(expected) and max(sizes) <= 3, sizes
+
+        assert_that(encoded, at_most_three_a_group)
+    with beam.Pipeline() as pipeline:
+        encoded = (
+            pipeline
+            | beam.Create(multi_head_items)
+            | beam.ParDo(EncodeSlices(description))
+            | beam.FlatMap(EncodedSlices.unpack)
+        )
+        assert_that(encoded, equal_to(expected))

@@ -1,5 +1,6 @@
 """Slice groups give each slice the result of its own `SliceStats`, however the rows arrive."""
 
+import json
 import pickle
 
 import numpy as np
@@ -130,12 +131,13 @@ def test_the_combine_fn_pickles_without_its_state():
     combine = SliceGroupCombineFn(heads.describe(heads.BinaryClassHead()), **OPTIONS)
     combine.setup()
     clone = pickle.loads(pickle.dumps(combine))
-    assert "_stats" not in clone.__dict__
+    assert "_stats" not in clone.__dict__ and "_encode" not in clone.__dict__
     accumulators = [clone.add_input(clone.create_accumulator(), item) for item in items]
     merged = clone.compact(clone.merge_accumulators(accumulators))
     assert len(merged["parts"]) == 1
-    results = dict(clone.extract_output(merged))
-    assert sum(result.metrics["example_count"] for result in results.values()) == 30
+    encoded = clone.extract_output(merged).unpack()
+    assert sorted(item.slice_key for item in encoded) == keys
+    assert sum(json.loads(item.entry)["example_count"] for item in encoded) == 30
 
 
 def test_groups_are_for_binary_heads_without_bootstrap():

@@ -12,7 +12,7 @@ import heads
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.combine import SliceResult
-from tfx_heads.components.evaluator.encoding import SliceEncoder, count_keys
+from tfx_heads.components.evaluator.encoding import EncodedSlices, SliceEncoder, count_keys
 from tfx_heads.components.evaluator.plots import histogram_plot
 from tfx_heads.components.evaluator.slicing import slice_specs
 from tfx_heads.components.evaluator.tfma_records import tfma_metrics, tfma_plots
@@ -154,9 +154,10 @@ def test_slices_encoded_where_finalized_write_the_same_files(tmp_path):
     encode = SliceEncoder(head)
     for written, expected_results in ((results, results), (results[::2], None)):
         output = tmp_path / str(len(written))
+        encoded = [EncodedSlices.pack([encode(item)]) for item in written]
         path = _write_documents(
-            [encode(item) for item in written], counts, _result(0), specs, head,
-            {"head": "config"}, eval_config(specs, "y", False), "data", "model", str(output),
+            encoded, counts, _result(0), specs, head, {"head": "config"},
+            eval_config(specs, "y", False), "data", "model", str(output),
         )  # fmt: skip
         expected_results = expected_results or [((), _result(0)), *written]
         expected = metrics_json(expected_results, counts, specs, head)
