@@ -16,18 +16,22 @@ import contextlib
 import gc
 import json
 import operator
+import os
 import pickle
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from math import isfinite
 from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
+import tensorflow as tf
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from heads.description import HeadDescription
 from heads.stats.metric_keys import StatsMetricKeys, suffixed
+from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.coders import BatchCoder
 from tfx_heads.components.evaluator.combine import SliceResult
@@ -165,51 +169,68 @@ class EncodedSlice(NamedTuple):
 
 
 class EncodedSlices(NamedTuple):
-    """Slices encoded together (a slice group's, or a bundle's), as one Beam element: their
-    keys (pickled) and their records and entries joined, so that Beam encodes, copies and
-    sizes a few strings, not thousands of small objects (`pack`, `unpack`)."""
+    """Slices encoded together (a slice group's, or up to 1,024 of a bundle's), as one Beam
+    element: their keys, and the file where their records and entries are (`pack`,
+    `unpack`).
+
+    The records are most of an evaluation's output (about 16 KB of plots a slice of 100
+    examples: 160 MB for 10,000 slices); written where they are encoded, as Beam's file
+    sinks write temporary shards, they do not travel through the runner (encoded, copied
+    between stages, sized, decoded: about a second for those 160 MB in-process), and the
+    final write reads them once. `writers.WriteResults` removes the files.
+    """
 
     keys: bytes
     """The pickled list of the slices' keys."""
-    metrics_records: bytes
-    plots_records: bytes
-    entries: str
+    path: str
+    """The file holding every slice's metrics record, then every plots record, then every
+    `metrics.json` entry (UTF-8)."""
     ends: np.ndarray
-    """int64 `[3, S]`: where each slice's metrics record, plots record and entry end."""
+    """int64 `[3, S]`: where each slice's metrics record, plots record and entry end in the
+    file."""
 
     @classmethod
-    def pack(cls, items: Sequence[EncodedSlice]) -> EncodedSlices:
-        columns = [[item[field] for item in items] for field in range(1, 4)]
-        ends = np.zeros((3, len(items)), np.int64)
-        for row, column in zip(ends, columns, strict=True):
-            np.cumsum(np.fromiter(map(len, column), np.int64, len(column)), out=row)
-        return cls(
-            pickle.dumps([item.slice_key for item in items], pickle.HIGHEST_PROTOCOL),
-            b"".join(columns[0]),
-            b"".join(columns[1]),
-            "".join(columns[2]),
-            ends,
-        )
+    def pack(cls, items: Sequence[EncodedSlice], directory: str) -> EncodedSlices:
+        """Writes `items`' records and entries into a new file of `directory`."""
+        entries = [item.entry.encode() for item in items]
+        columns = [[item.metrics_record for item in items], [item.plots_record for item in items]]
+        columns.append(entries)
+        lengths = np.array([[len(value) for value in column] for column in columns], np.int64)
+        ends = np.cumsum(lengths.reshape(-1)).reshape(3, len(items))
+        tf.io.gfile.makedirs(directory)
+        path = os.path.join(directory, f"{uuid.uuid4().hex}.slices")
+        with tf.io.gfile.GFile(path, "wb") as f:
+            f.write(b"".join(value for column in columns for value in column))
+        keys = pickle.dumps([item.slice_key for item in items], pickle.HIGHEST_PROTOCOL)
+        return cls(keys, path, ends)
 
     def unpack(self) -> list[EncodedSlice]:
-        """The slices' `EncodedSlice`s, in order."""
-        keys = pickle.loads(self.keys)
-        starts = np.zeros_like(self.ends)
-        starts[:, 1:] = self.ends[:, :-1]
-        metrics, plots, entries = self.metrics_records, self.plots_records, self.entries
+        """The slices' `EncodedSlice`s, in order (read from `path`)."""
+        with tf.io.gfile.GFile(self.path, "rb") as f:
+            data = f.read()
+        ends = self.ends.reshape(-1)
+        starts = np.zeros_like(ends)
+        starts[1:] = ends[:-1]  # each part starts where the one before it ends
+        starts, ends = starts.reshape(self.ends.shape).tolist(), self.ends.tolist()
         return [
-            EncodedSlice(key, metrics[m0:m1], plots[p0:p1], EncodedJSON(entries[e0:e1]))
+            EncodedSlice(key, data[m0:m1], data[p0:p1], EncodedJSON(data[e0:e1].decode()))
             for key, m0, p0, e0, m1, p1, e1 in zip(
-                keys, *starts.tolist(), *self.ends.tolist(), strict=True
+                pickle.loads(self.keys), *starts, *ends, strict=True
             )
         ]
 
 
+def encoded_slices_directory(output: str) -> str:
+    """A new directory under an evaluation's `output` for its `EncodedSlices` files (one per
+    run: a retried or failed run leaves its own, which the final write does not read)."""
+    return os.path.join(output, f"{constants.ENCODED_SLICES_PREFIX}{uuid.uuid4().hex}")
+
+
 class EncodedSlicesCoder(BatchCoder):
-    """`BatchCoder` of `EncodedSlices`, sized by their strings' lengths."""
+    """`BatchCoder` of `EncodedSlices`, sized by their keys' and offsets' bytes."""
 
     def estimate_size(self, value: EncodedSlices) -> int:
-        return len(value.metrics_records) + len(value.plots_records) + len(value.entries)
+        return len(value.keys) + len(value.path) + value.ends.nbytes
 
 
 beam.coders.registry.register_coder(EncodedSlices, EncodedSlicesCoder)
@@ -292,13 +313,14 @@ _MAX_TEMPLATES = 256
 @beam.typehints.with_input_types(tuple[tuple, SliceResult])
 @beam.typehints.with_output_types(EncodedSlices)
 class EncodeSlices(beam.DoFn):
-    """`(slice key, SliceResult)`s -> `EncodedSlices` of up to `_GROUP_SLICES` of them: the
-    slices finalized in a bundle are encoded together (`SliceEncoder.encode_many`, a
-    `SliceEncoder` per worker) and travel as one element, since Beam's work per element
-    (encoding, sizing) would otherwise repeat per slice."""
+    """`(slice key, SliceResult)`s -> `EncodedSlices` of up to `_GROUP_SLICES` of them, in
+    `directory`: the slices finalized in a bundle are encoded together
+    (`SliceEncoder.encode_many`, a `SliceEncoder` per worker) and travel as one element,
+    since Beam's work per element (encoding, sizing) would otherwise repeat per slice."""
 
-    def __init__(self, head: HeadDescription) -> None:
+    def __init__(self, head: HeadDescription, directory: str) -> None:
         self._head = head
+        self._directory = directory
 
     def setup(self) -> None:
         self._encode = SliceEncoder(self._head)
@@ -317,7 +339,7 @@ class EncodeSlices(beam.DoFn):
 
     def _encoded(self) -> EncodedSlices:
         held, self._held = self._held, []
-        return EncodedSlices.pack(self._encode.encode_many(held))
+        return EncodedSlices.pack(self._encode.encode_many(held), self._directory)
 
 
 @contextlib.contextmanager

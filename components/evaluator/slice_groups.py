@@ -201,11 +201,13 @@ class SliceGroupCombineFn(beam.CombineFn):
 
     Args:
         head: a binary head's description.
+        directory: where the encoded slices are written (`EncodedSlices.pack`).
         options: keyword arguments of `SliceStats` besides the head, without bootstrap.
     """
 
-    def __init__(self, head: HeadDescription, **options: Any) -> None:
+    def __init__(self, head: HeadDescription, directory: str, **options: Any) -> None:
         self._head = head
+        self._directory = directory
         self._options = options
 
     def setup(self) -> None:
@@ -241,4 +243,5 @@ class SliceGroupCombineFn(beam.CombineFn):
         return AccumulatorCoder()
 
     def extract_output(self, accumulator: dict[str, Any]) -> EncodedSlices:
-        return EncodedSlices.pack(self._encode.encode_many(self._stats.finalize(accumulator)))
+        encoded = self._encode.encode_many(self._stats.finalize(accumulator))
+        return EncodedSlices.pack(encoded, self._directory)

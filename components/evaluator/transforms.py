@@ -47,7 +47,11 @@ from tfx_heads.components.evaluator.combine import (
     SliceStats,
 )
 from tfx_heads.components.evaluator.config import EvaluationConfig
-from tfx_heads.components.evaluator.encoding import EncodedSlices, EncodeSlices
+from tfx_heads.components.evaluator.encoding import (
+    EncodedSlices,
+    EncodeSlices,
+    encoded_slices_directory,
+)
 from tfx_heads.components.evaluator.example_inputs import ParseExamples
 from tfx_heads.components.evaluator.inference import InferLogits
 from tfx_heads.components.evaluator.reading import ReadExamples
@@ -278,11 +282,12 @@ class EvaluateModel(beam.PTransform):
             slice_batches(config)
         ).with_outputs(GROUPS_TAG, main="slices")
         head = config.input_spec.head
+        directory = encoded_slices_directory(config.output)
         encoded = _combine_per_slice(
             sliced.slices, config
-        ) | constants.ENCODE_SLICES_STAGE >> beam.ParDo(EncodeSlices(head))
+        ) | constants.ENCODE_SLICES_STAGE >> beam.ParDo(EncodeSlices(head, directory))
         if grouped_slices(config):
-            combine = SliceGroupCombineFn(head, **stats_options(config))
+            combine = SliceGroupCombineFn(head, directory, **stats_options(config))
             groups = (
                 sliced[GROUPS_TAG]
                 | constants.COMBINE_GROUPS_STAGE >> beam.CombinePerKey(combine)

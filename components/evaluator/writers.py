@@ -314,14 +314,14 @@ def _write_documents(
     min_slice_size: int = 1,
 ) -> str:
     """Writes TFMA's files (`tfma_records.write_tfma_results`), `metrics.json`,
-    `validations.tfrecord` and `head_config.json` from the encoded slices (in lists, as
-    `EncodedSlices`, as `EncodeSliceGroups` yields them), in slice order
-    (`empty` as the overall slice when no example was evaluated); returns the path of
-    `metrics.json`."""
+    `validations.tfrecord` and `head_config.json` from the encoded slices, in slice order
+    (`empty` as the overall slice when no example was evaluated), then removes the
+    encoded slices' files; returns the path of `metrics.json`."""
     tf.io.gfile.makedirs(output)
     order = slice_order(specs)
+    groups = list(encoded)
     encoded = sorted(
-        (item for group in encoded for item in group.unpack()),
+        (item for group in groups for item in group.unpack()),
         key=lambda item: order(item.slice_key),
     )
     if not encoded or encoded[0].slice_key != ():
@@ -333,4 +333,6 @@ def _write_documents(
     write_json(document, path)
     write_validation_result(output)
     write_json(head_config, os.path.join(output, constants.HEAD_CONFIG_FILE))
+    for directory in {os.path.dirname(group.path) for group in groups}:
+        tf.io.gfile.rmtree(directory)  # with any file of a retried bundle
     return path

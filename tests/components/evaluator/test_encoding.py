@@ -3,6 +3,7 @@ the encoder makes of the slice alone, and their entries what `slice_entry` gives
 
 import json
 import math
+import pickle
 
 import apache_beam as beam
 import numpy as np
@@ -139,14 +140,16 @@ def test_encode_many_is_each_slice_encoded_alone(multi_head_items, group, monkey
     assert SliceEncoder(heads.describe(_MULTI_HEAD)).encode_many([]) == []
 
 
-def test_encoded_slices_pack_and_unpack_the_same_slices(multi_head_items):
+def test_encoded_slices_pack_and_unpack_the_same_slices(multi_head_items, tmp_path):
     encoded = SliceEncoder(heads.describe(_MULTI_HEAD)).encode_many(multi_head_items)
-    assert EncodedSlices.pack(encoded).unpack() == encoded
-    assert EncodedSlices.pack([]).unpack() == []
-    assert EncodedSlices.pack(encoded[2:3]).unpack() == encoded[2:3]
+    directory = str(tmp_path / "encoded")
+    packs = [EncodedSlices.pack(part, directory) for part in (encoded, [], encoded[2:3])]
+    assert len({pack.path for pack in packs}) == 3  # a file each
+    assert [pack.unpack() for pack in packs] == [encoded, [], encoded[2:3]]
+    assert pickle.loads(pickle.dumps(packs[0])).unpack() == encoded
 
 
-def test_encode_slices_encodes_a_bundle_s_slices_together(multi_head_items, monkeypatch):
+def test_encode_slices_encodes_a_bundle_s_slices_together(multi_head_items, monkeypatch, tmp_path):
     monkeypatch.setattr(encoding, "_GROUP_SLICES", 3)  # so that a bundle gives several
     description = heads.describe(_MULTI_HEAD)
     expected = SliceEncoder(description).encode_many(multi_head_items)
@@ -154,7 +157,7 @@ def test_encode_slices_encodes_a_bundle_s_slices_together(multi_head_items, monk
         encoded = (
             pipeline
             | beam.Create(multi_head_items)
-            | beam.ParDo(EncodeSlices(description))
+            | beam.ParDo(EncodeSlices(description, str(tmp_path)))
             | beam.Map(lambda group: len(group.unpack()))
         )
 
@@ -166,7 +169,7 @@ def test_encode_slices_encodes_a_bundle_s_slices_together(multi_head_items, monk
         encoded = (
             pipeline
             | beam.Create(multi_head_items)
-            | beam.ParDo(EncodeSlices(description))
+            | beam.ParDo(EncodeSlices(description, str(tmp_path)))
             | beam.FlatMap(EncodedSlices.unpack)
         )
         assert_that(encoded, equal_to(expected))

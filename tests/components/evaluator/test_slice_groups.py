@@ -124,11 +124,11 @@ def test_a_slice_whose_curve_needs_its_histogram_is_computed_on_its_own():
     assert results[keys[1]].metrics["auc/error_bound"] > 0  # from the histogram
 
 
-def test_the_combine_fn_pickles_without_its_state():
+def test_the_combine_fn_pickles_without_its_state(tmp_path):
     rng = np.random.default_rng(2)
     keys = [(("f", "a"),), (("f", "b"),)]
     items = _items(rng, keys, [10, 20], rng.integers(0, 2, 30))
-    combine = SliceGroupCombineFn(heads.describe(heads.BinaryClassHead()), **OPTIONS)
+    combine = SliceGroupCombineFn(heads.describe(heads.BinaryClassHead()), str(tmp_path), **OPTIONS)
     combine.setup()
     clone = pickle.loads(pickle.dumps(combine))
     assert "_stats" not in clone.__dict__ and "_encode" not in clone.__dict__

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -154,7 +155,8 @@ def test_slices_encoded_where_finalized_write_the_same_files(tmp_path):
     encode = SliceEncoder(head)
     for written, expected_results in ((results, results), (results[::2], None)):
         output = tmp_path / str(len(written))
-        encoded = [EncodedSlices.pack([encode(item)]) for item in written]
+        directory = str(tmp_path / f"encoded-{len(written)}")
+        encoded = [EncodedSlices.pack([encode(item)], directory) for item in written]
         path = _write_documents(
             encoded, counts, _result(0), specs, head, {"head": "config"},
             eval_config(specs, "y", False), "data", "model", str(output),
@@ -173,3 +175,4 @@ def test_slices_encoded_where_finalized_write_the_same_files(tmp_path):
         ]
         assert keys == ordered
         assert tfma.load_eval_result(str(output)).get_metrics_for_slice(()) is not None
+        assert not os.path.exists(directory)  # the encoded slices' files are removed
