@@ -8,8 +8,9 @@ over `GROUP_SHARDS` keys by a hash of their slice key, and each key's accumulato
 rows of its slices (`SliceGroupBatch`); `finalize` computes every small slice's metrics and
 plot together (`heads.stats.binary_groups`). A slice that reaches `LARGE_SLICE_ROWS` held
 rows leaves the group for statistics of its own (`combine.SliceStats`), whose size is
-bounded by the histogram's: so an accumulator holds at most that many rows per small slice,
-about as much as the exact score counts of `SliceStats` would keep for them.
+bounded by the histogram's. The held rows are looked over each time they double, so an
+accumulator holds up to about twice that many rows per small slice (20-30 bytes a row of a
+binary head), about as much as the exact score counts of `SliceStats` would keep for them.
 
 The results are those of `combine.SliceStats`, slice by slice (up to float64 rounding, as
 for any merge order); a slice whose curve comes from its histogram (a NaN logit, more
