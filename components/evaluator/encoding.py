@@ -249,6 +249,8 @@ class SliceEncoder:
         self._layout = HeadMetricLayout(head)
         self._keys = count_keys(head)
         self._templates: dict[tuple, _EntryTemplate] = {}
+        self._seen: set[tuple] = set()
+        """The entry shapes met once (see `entry_text`)."""
 
     def __call__(self, item: tuple[SliceKey, SliceResult]) -> EncodedSlice:
         return self.encode_many([item])[0]
@@ -280,12 +282,19 @@ class SliceEncoder:
         slice_key, result = item
         metrics, intervals = result.metrics, result.intervals
         shape = (tuple(metrics), intervals if intervals is None else tuple(intervals))
-        template = self._templates.get((*shape, result.counts_only))
+        shape += (result.counts_only,)
+        template = self._templates.get(shape)
         if template is None:
+            if shape not in self._seen:
+                # A shape's first slice: a template costs more than one `json.dumps` (two
+                # seconds for a head of 100,000 classes), and may never be used again.
+                if len(self._seen) >= _MAX_TEMPLATES:
+                    self._seen.clear()
+                self._seen.add(shape)
+                return EncodedJSON(json.dumps(slice_entry(item, self._layout, self._keys)))
             if len(self._templates) >= _MAX_TEMPLATES:
                 self._templates.clear()
-            template = _EntryTemplate.of(self._layout, (*shape, result.counts_only))
-            self._templates[(*shape, result.counts_only)] = template
+            template = self._templates[shape] = _EntryTemplate.of(self._layout, shape)
         values = list(metrics.values())
         for interval in (intervals or {}).values():
             values += (interval.lower, interval.upper, interval.standard_error)
@@ -307,7 +316,8 @@ _GROUP_SLICES = 1024
 curve of 100 thresholds, in a few copies) stay tens of MB, and the cost of a call (about
 200 microseconds) a fraction of a microsecond a slice."""
 _MAX_TEMPLATES = 256
-"""The most entry shapes a `SliceEncoder` keeps (all of them are dropped past it)."""
+"""The most entry shapes a `SliceEncoder` keeps templates of, or remembers as met once (all
+of them are dropped past it)."""
 
 
 @beam.typehints.with_input_types(tuple[tuple, SliceResult])
