@@ -9,6 +9,7 @@ import pytest
 _MODULES = (
     "heads.stats",
     "heads.stats.base_stats",
+    "heads.stats.binary_groups",
     "heads.stats.binary_stats",
     "heads.stats.curve",
     "heads.stats.factory",
