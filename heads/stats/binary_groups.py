@@ -21,7 +21,7 @@ the caller computes it with `BinaryStats`.
 >>> metrics = dict(zip(groups.keys, groups.metrics[0].tolist()))
 >>> metrics["accuracy"], metrics["auc"], metrics["example_count"]
 (0.5, 0.5, 4.0)
->>> groups.metrics[1, groups.keys.index("recall")]
+>>> float(groups.metrics[1, groups.keys.index("recall")])
 1.0
 """
 

@@ -1,4 +1,4 @@
-"""Slices encoded together (`SliceEncoder.encode_many`, `EncodeSliceGroups`) are each what
+"""Slices encoded together (`SliceEncoder.encode_many`, `EncodeSlices`) are each what
 the encoder makes of the slice alone, and their entries what `slice_entry` gives."""
 
 import json

@@ -140,7 +140,7 @@ def test_json_lines_is_the_indented_document_one_slice_a_line():
 
 
 def test_slices_encoded_where_finalized_write_the_same_files(tmp_path):
-    """Slices encoded one by one (`SliceEncoder`, as `EncodeSliceGroups` does on the workers)
+    """Slices encoded one by one (`SliceEncoder`, as the workers encode them)
     and written in any order give `metrics_json`'s document and TFMA's records in slice
     order; without an overall slice, `empty` is written as it."""
     specs = slice_specs(["g"])
