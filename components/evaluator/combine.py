@@ -228,20 +228,27 @@ class HeadStatsCombineFn(beam.CombineFn):
         options: keyword arguments of `SliceStats` besides the head.
     """
 
+    _statistics: Any = SliceStats
+    """The statistics it wraps, built from the head and the options (a subclass's own)."""
+    _worker_state: tuple[str, ...] = ("_stats",)
+    """What each worker builds for itself (not pickled with the CombineFn)."""
+
     def __init__(self, head: HeadDescription, **options: Any) -> None:
         self._head = head
         self._options = options
 
     def setup(self) -> None:
-        _ = self._stats  # Also built on first use, where a runner skips setup.
+        for name in self._worker_state:  # Also built on first use, where a runner skips setup.
+            getattr(self, name)
 
     @functools.cached_property
-    def _stats(self) -> SliceStats:
-        return SliceStats(self._head, **self._options)
+    def _stats(self) -> Any:
+        return self._statistics(self._head, **self._options)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("_stats", None)
+        for name in self._worker_state:
+            state.pop(name, None)
         return state
 
     def create_accumulator(self) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Iterable
 from typing import Any
 
 import apache_beam as beam
@@ -30,8 +29,7 @@ import numpy as np
 from heads.description import HeadDescription
 from heads.stats.binary_groups import binary_group_metrics
 from heads.stats.binary_stats import BinaryStats
-from tfx_heads.components.evaluator.coders import AccumulatorCoder
-from tfx_heads.components.evaluator.combine import SliceResult, SliceStats
+from tfx_heads.components.evaluator.combine import HeadStatsCombineFn, SliceResult, SliceStats
 from tfx_heads.components.evaluator.encoding import EncodedSlices, SliceEncoder
 from tfx_heads.components.evaluator.plots import histogram_plots
 from tfx_heads.components.evaluator.rows import concatenate_rows, take_rows
@@ -196,9 +194,10 @@ def _joined(parts: list[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, Any]:
 
 @beam.typehints.with_input_types(SliceGroupBatch)
 @beam.typehints.with_output_types(EncodedSlices)
-class SliceGroupCombineFn(beam.CombineFn):
+class SliceGroupCombineFn(HeadStatsCombineFn):
     """Combines `SliceGroupBatch`es of one group into its slices' results, encoded where
-    they are finalized (`encoding.EncodedSlices`).
+    they are finalized (`encoding.EncodedSlices`): `HeadStatsCombineFn` around
+    `SliceGroupStats`.
 
     Args:
         head: a binary head's description.
@@ -206,42 +205,16 @@ class SliceGroupCombineFn(beam.CombineFn):
         options: keyword arguments of `SliceStats` besides the head, without bootstrap.
     """
 
+    _statistics = SliceGroupStats
+    _worker_state = ("_stats", "_encode")
+
     def __init__(self, head: HeadDescription, directory: str, **options: Any) -> None:
-        self._head = head
+        super().__init__(head, **options)
         self._directory = directory
-        self._options = options
-
-    def setup(self) -> None:
-        _ = self._stats, self._encode
-
-    @functools.cached_property
-    def _stats(self) -> SliceGroupStats:
-        return SliceGroupStats(self._head, **self._options)
 
     @functools.cached_property
     def _encode(self) -> SliceEncoder:
         return SliceEncoder(self._head)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_stats", None)
-        state.pop("_encode", None)
-        return state
-
-    def create_accumulator(self) -> dict[str, Any]:
-        return self._stats.create()
-
-    def add_input(self, accumulator: dict[str, Any], element: SliceGroupBatch) -> dict[str, Any]:
-        return self._stats.update(accumulator, element)
-
-    def merge_accumulators(self, accumulators: Iterable[dict[str, Any]]) -> dict[str, Any]:
-        return functools.reduce(self._stats.merge, accumulators)
-
-    def compact(self, accumulator: dict[str, Any]) -> dict[str, Any]:
-        return self._stats.compact(accumulator)
-
-    def get_accumulator_coder(self) -> AccumulatorCoder:
-        return AccumulatorCoder()
 
     def extract_output(self, accumulator: dict[str, Any]) -> EncodedSlices:
         encoded = self._encode.encode_many(self._stats.finalize(accumulator))

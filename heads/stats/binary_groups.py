@@ -35,7 +35,6 @@ import numpy as np
 from heads.stats.binary_stats import BinaryStats
 from heads.stats.curve import exact_curves
 from heads.stats.histogram import _flat_bucket_index
-from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
 from heads.stats.threshold_counts import _LABEL_COLUMNS
 
 __all__ = ["GroupMetrics", "binary_group_metrics"]
@@ -85,13 +84,7 @@ def binary_group_metrics(
             f"Invalid `groups`: expected one group per row, shape {logits.shape}; received "
             f"shape {groups.shape}."
         )
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        loss = rows["unreduced_loss"]
-        if loss is None:
-            probabilities, loss = _sigmoid_and_cross_entropy(rows["labels"], logits)
-        else:
-            probabilities = _sigmoid(logits)
-        cells = stats_obj._cells(logits, probabilities, rows["label_classes"])
+    probabilities, loss, cells = stats_obj._per_example(rows)
     confusion = _confusion_counts(stats_obj, groups, cells, weights, n_groups)
     weight = confusion[:, 0, 0]
     soft = rows["soft_labels"]
@@ -101,11 +94,11 @@ def binary_group_metrics(
         _sums(groups, probabilities, weights, n_groups),
         label_sum,
     )
-    order = np.lexsort((logits, groups))
-    curves, exact = _exact_curves(stats_obj, groups[order], logits[order], rows, order, n_groups)
+    sorted_rows = _sorted_rows(groups, rows, n_groups)
+    curves, exact = _exact_curves(stats_obj, sorted_rows)
     example_count = np.bincount(groups, minlength=n_groups).astype(np.float64)
     metrics = _metric_rows(confusion, sums, curves, example_count)
-    buckets = _occupied_buckets(stats_obj, groups[order], logits[order], rows, order, n_groups)
+    buckets = _occupied_buckets(stats_obj, sorted_rows)
     return GroupMetrics(
         stats_obj._compute_keys,
         metrics,
@@ -200,64 +193,63 @@ def _run_starts(sorted_groups: np.ndarray, sorted_values: np.ndarray) -> np.ndar
     return np.flatnonzero(changed)
 
 
-def _split_weights(rows: Mapping[str, Any], order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """float64 negative and positive weight of each row, in `order` (as `ScoreCounts`)."""
+class _SortedRows(NamedTuple):
+    """The rows sorted by group, then logit, with their label-split weights (as
+    `ScoreCounts` splits them)."""
+
+    groups: np.ndarray
+    logits: np.ndarray
+    negatives: np.ndarray
+    positives: np.ndarray
+    n_groups: int
+
+
+def _sorted_rows(groups: np.ndarray, rows: Mapping[str, Any], n_groups: int) -> _SortedRows:
+    logits, weights = rows["logits"], rows["weights"]
+    order = np.lexsort((logits, groups))
     positive = np.asarray(rows["positive"], dtype=bool)[order]
-    weights = rows["weights"]
     if weights is None:
         positives = positive.astype(np.float64)
-        return 1.0 - positives, positives
-    weights = weights[order]
-    positives = np.where(positive, weights, 0.0)
-    return weights - positives, positives
+        negatives = 1.0 - positives
+    else:
+        weights = weights[order]
+        positives = np.where(positive, weights, 0.0)
+        negatives = weights - positives
+    return _SortedRows(groups[order], logits[order], negatives, positives, n_groups)
 
 
-def _exact_curves(
-    stats_obj: BinaryStats,
-    sorted_groups: np.ndarray,
-    sorted_logits: np.ndarray,
-    rows: Mapping[str, Any],
-    order: np.ndarray,
-    n_groups: int,
-) -> tuple[np.ndarray, np.ndarray]:
+def _run_sums(rows: _SortedRows, values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Where each run of equal (group, value) starts in the sorted rows (`values` sorted
+    within each group), and its negative and positive weights."""
+    starts = _run_starts(rows.groups, values)
+    if not starts.size:
+        return starts, rows.negatives, rows.positives
+    return starts, np.add.reduceat(rows.negatives, starts), np.add.reduceat(rows.positives, starts)
+
+
+def _exact_curves(stats_obj: BinaryStats, rows: _SortedRows) -> tuple[np.ndarray, np.ndarray]:
     """float64 `[G, 6]` `CurveMetrics` of each group's exact counts, and bool `[G]` whether
     the group has them (no NaN logit, at most `max_exact_scores` distinct scores)."""
-    starts = _run_starts(sorted_groups, sorted_logits)
-    negatives, positives = _split_weights(rows, order)
-    run_groups = sorted_groups[starts]
-    distinct = np.bincount(run_groups, minlength=n_groups)
-    nan = np.bincount(sorted_groups, np.isnan(sorted_logits), minlength=n_groups) > 0
+    starts, negatives, positives = _run_sums(rows, rows.logits)
+    run_groups = rows.groups[starts]
+    distinct = np.bincount(run_groups, minlength=rows.n_groups)
+    nan = np.bincount(rows.groups, np.isnan(rows.logits), minlength=rows.n_groups) > 0
     exact = (distinct <= stats_obj._max_exact_scores) & ~nan
     if stats_obj._max_exact_scores == 0:
         exact[:] = False
-    negatives = np.add.reduceat(negatives, starts) if starts.size else negatives
-    positives = np.add.reduceat(positives, starts) if starts.size else positives
-    group_starts = np.searchsorted(run_groups, np.arange(n_groups + 1))
+    group_starts = np.searchsorted(run_groups, np.arange(rows.n_groups + 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         curves = np.stack(exact_curves(group_starts, negatives, positives), axis=1)
     return curves, exact
 
 
-def _occupied_buckets(
-    stats_obj: BinaryStats,
-    sorted_groups: np.ndarray,
-    sorted_logits: np.ndarray,
-    rows: Mapping[str, Any],
-    order: np.ndarray,
-    n_groups: int,
-) -> tuple[np.ndarray, ...]:
+def _occupied_buckets(stats_obj: BinaryStats, rows: _SortedRows) -> tuple[np.ndarray, ...]:
     """`(starts, buckets, negatives, positives)` of each group's occupied histogram buckets
     (`SparseHistogram.occupied`): the logits sorted within each group lie in ascending
     buckets, so each run of one (group, bucket) is one bucket."""
-    buckets = _flat_bucket_index(
-        sorted_logits, False, stats_obj._num_buckets, stats_obj._logit_range
-    )
-    starts = _run_starts(sorted_groups, buckets)
-    negatives, positives = _split_weights(rows, order)
-    if starts.size:
-        negatives = np.add.reduceat(negatives, starts)
-        positives = np.add.reduceat(positives, starts)
+    buckets = _flat_bucket_index(rows.logits, False, stats_obj._num_buckets, stats_obj._logit_range)
+    starts, negatives, positives = _run_sums(rows, buckets)
     occupied = (negatives != 0) | (positives != 0)
-    run_groups = sorted_groups[starts][occupied]
-    group_starts = np.searchsorted(run_groups, np.arange(n_groups + 1))
-    return group_starts, buckets[starts][occupied], negatives[occupied], positives[occupied]
+    starts = starts[occupied]
+    group_starts = np.searchsorted(rows.groups[starts], np.arange(rows.n_groups + 1))
+    return group_starts, buckets[starts], negatives[occupied], positives[occupied]

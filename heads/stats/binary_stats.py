@@ -245,15 +245,7 @@ class BinaryStats(SingleHeadStats):
         one of those counts.
         """
         logits, weights = rows["logits"], rows["weights"]
-        # One errstate for the whole chunk (entering one costs about 8 us): overflow to inf
-        # and NaN propagate as in TensorFlow.
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            loss = rows["unreduced_loss"]
-            if loss is None:
-                probabilities, loss = _sigmoid_and_cross_entropy(rows["labels"], logits)
-            else:
-                probabilities = _sigmoid(logits)
-            cells = self._cells(logits, probabilities, rows["label_classes"])
+        probabilities, loss, cells = self._per_example(rows)
         counts = self._count_map(weighted_cell_counts(cells, weights, self._count_map.n_cells))
         stats["confusion_counts"] += counts
         # counts[0] holds the weight total and the weight of the labels equal to 1, which is
@@ -271,6 +263,21 @@ class BinaryStats(SingleHeadStats):
             stats["histogram"], logits, rows["positive"], weights, self._logit_range
         )
         stats["scores"].add(logits[:, None], rows["positive"][:, None], weights)
+
+    def _per_example(self, rows: Mapping[str, np.ndarray | None]) -> tuple[np.ndarray, ...]:
+        """`(probabilities, loss, cells)` of prepared rows: the sigmoid and the loss (the
+        supplied `unreduced_loss`, else the cross-entropy) and each example's cell."""
+        logits = rows["logits"]
+        # One errstate for the whole chunk (entering one costs about 8 us): overflow to inf
+        # and NaN propagate as in TensorFlow.
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            loss = rows["unreduced_loss"]
+            if loss is None:
+                probabilities, loss = _sigmoid_and_cross_entropy(rows["labels"], logits)
+            else:
+                probabilities = _sigmoid(logits)
+            cells = self._cells(logits, probabilities, rows["label_classes"])
+        return probabilities, loss, cells
 
     def _cells(
         self, logits: np.ndarray, probabilities: np.ndarray, classes: np.ndarray

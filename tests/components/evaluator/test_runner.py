@@ -812,3 +812,37 @@ def test_min_slice_size_reduces_small_slices_never_the_overall_one(tmp_path, hel
             whole_days
         )
         assert sorted(entry["example_count"] for entry in by_day.values()) == [10, 20]
+
+
+@pytest.mark.parametrize("workers", [None, pytest.param(2, marks=pytest.mark.slow)])
+def test_many_slices_of_a_binary_head_each_match_their_reference(tmp_path, helpers, workers):
+    """A binary head's slices are combined in groups (`slice_groups`): every slice of 60
+    (some examples in two of them) still gets the metrics of its own examples, in-process
+    and on two worker processes, and the encoded slices' temporary files are gone."""
+    rng = np.random.default_rng(11)
+    size = 900
+    y = rng.integers(0, 2, size)
+    logits = rng.normal(y - 0.5, 1.0).astype(np.float32)
+    weights = rng.integers(1, 4, size).astype(np.float64)
+    cities = [sorted({f"c{rng.integers(0, 60)}" for _ in range(rng.integers(1, 3))}) for _ in y]
+    rows = [
+        {"y": [int(y[i])], "logit": [float(logits[i])], "w": [weights[i]], "city": cities[i]}
+        for i in range(size)
+    ]
+    helpers.write_examples(tmp_path / "part-0.tfrecord.gz", rows)
+    output = tmp_path / "out"
+    document = runner.evaluate(
+        str(tmp_path / "part-*"), str(output), head=heads.BinaryClassHead(weight_column="w"),
+        logits_features="logit", label_keys="y", slices=["city"], num_workers=workers,
+    )  # fmt: skip
+    by_city = {entry["slice"]["city"]: entry for entry in document["slices"][1:]}
+    assert sorted(by_city) == sorted({city for row in cities for city in row})
+    for city, entry in by_city.items():
+        rows_of = np.array([city in row for row in cities])
+        reference = binary_reference(y[rows_of], logits[rows_of], weights[rows_of], ())
+        assert entry["example_count"] == rows_of.sum()
+        assert_matches_reference(entry["metrics"], reference)
+    assert sorted(os.listdir(output)) == [  # no temporary file left
+        "eval_config.json", "head_config.json", "metrics-00000-of-00001.tfrecord",
+        "metrics.json", "plots-00000-of-00001.tfrecord", "validations.tfrecord",
+    ]  # fmt: skip
