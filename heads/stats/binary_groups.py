@@ -35,6 +35,7 @@ import numpy as np
 from heads.stats.binary_stats import BinaryStats
 from heads.stats.curve import exact_curves
 from heads.stats.histogram import _flat_bucket_index
+from heads.stats.score_counts import sortable_bits, stable_radix_order
 from heads.stats.threshold_counts import _LABEL_COLUMNS
 
 __all__ = ["GroupMetrics", "binary_group_metrics"]
@@ -206,7 +207,12 @@ class _SortedRows(NamedTuple):
 
 def _sorted_rows(groups: np.ndarray, rows: Mapping[str, Any], n_groups: int) -> _SortedRows:
     logits, weights = rows["logits"], rows["weights"]
-    order = np.lexsort((logits, groups))
+    if logits.dtype == np.float32 and n_groups <= 2**16:  # three 16-bit radix passes
+        bits = sortable_bits(logits)  # a NaN sorts within its group, which BinaryStats takes
+        low, high = bits.astype(np.uint16), (bits >> 16).astype(np.uint16)
+        order = stable_radix_order(low, high, groups.astype(np.uint16))
+    else:
+        order = np.lexsort((logits, groups))
     positive = np.asarray(rows["positive"], dtype=bool)[order]
     if weights is None:
         positives = positive.astype(np.float64)

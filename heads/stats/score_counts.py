@@ -90,6 +90,22 @@ _SMALL_SORT = 1024
 """Up to this many float32 keys `_sort_order` takes one stable sort of the 32-bit form."""
 
 
+def sortable_bits(keys: np.ndarray) -> np.ndarray:
+    """uint32 `[M]` of float32 keys in the same order (NaN-free): their bits with the sign
+    bit flipped for positives and all bits flipped for negatives."""
+    bits = keys.view(np.uint32)
+    return bits ^ np.where(bits >> 31, np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
+
+
+def stable_radix_order(*columns: np.ndarray) -> np.ndarray:
+    """The stable permutation sorting rows by `columns` (uint16 arrays, least significant
+    first), one `argsort(kind="stable")` each: NumPy's radix sort for 16-bit integers."""
+    order = np.argsort(columns[0], kind="stable")
+    for column in columns[1:]:
+        order = order[np.argsort(column[order], kind="stable")]
+    return order
+
+
 def _sort_order(keys: np.ndarray) -> np.ndarray:
     """The permutation that sorts `keys` (NaN-free).
 
@@ -100,13 +116,10 @@ def _sort_order(keys: np.ndarray) -> np.ndarray:
     """
     if keys.dtype != np.float32:
         return np.argsort(keys)
-    bits = keys.view(np.uint32)
-    sortable = bits ^ np.where(bits >> 31, np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
+    sortable = sortable_bits(keys)
     if keys.size <= _SMALL_SORT:  # one stable sort: the same order, fewer calls
         return np.argsort(sortable, kind="stable")
-    low = np.argsort(sortable.astype(np.uint16), kind="stable")
-    high = np.argsort((sortable[low] >> 16).astype(np.uint16), kind="stable")
-    return low[high]
+    return stable_radix_order(sortable.astype(np.uint16), (sortable >> 16).astype(np.uint16))
 
 
 def _joined(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> tuple:

@@ -68,9 +68,10 @@ def test_each_group_gets_binary_stats_compute_of_its_rows(case):
         compare(result.positives[span], positives)
 
 
-def test_groups_with_a_nan_logit_or_too_many_scores_are_left_to_binary_stats():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_groups_with_a_nan_logit_or_too_many_scores_are_left_to_binary_stats(dtype):
     rng = np.random.default_rng(7)
-    batch = _data(rng, 400)
+    batch = _data(rng, 400, dtype=dtype)
     groups = np.repeat(np.arange(4), 100)
     batch["logits"][150, 0] = np.nan  # group 1
     batch["logits"][300:, 0] = np.round(batch["logits"][300:, 0])  # group 3: few scores
