@@ -35,6 +35,7 @@ import numpy as np
 from heads.stats.binary_stats import BinaryStats
 from heads.stats.curve import exact_curves
 from heads.stats.histogram import _flat_bucket_index
+from heads.stats.moments import safe_divide
 from heads.stats.score_counts import sortable_bits, stable_radix_order
 from heads.stats.threshold_counts import _LABEL_COLUMNS
 
@@ -140,12 +141,6 @@ def _confusion_counts(
     return np.concatenate((total[:, None], class_ids[:, None], thresholds), axis=1)
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """`numerator / denominator`, 0 where the denominator is 0 (`moments.ratio`)."""
-    out = np.zeros(np.shape(numerator))
-    return np.divide(numerator, denominator, out=out, where=denominator != 0)
-
-
 def _threshold_metrics(confusion: np.ndarray) -> np.ndarray:
     """float64 `[G, T + 1, 3]`: accuracy, precision and recall of each predicate row of
     `confusion` (`threshold_counts._threshold_counts_compute`, per group)."""
@@ -153,9 +148,9 @@ def _threshold_metrics(confusion: np.ndarray) -> np.ndarray:
     predicted, true_positives, true_ones = np.moveaxis(confusion[:, 1:], -1, 0)
     false_positives = predicted - true_positives
     true_negatives = (total - total_positive) - false_positives
-    accuracy = _ratio(true_ones + true_negatives, np.broadcast_to(total, predicted.shape))
-    precision = _ratio(true_positives, predicted)
-    recall = _ratio(true_positives, np.broadcast_to(total_positive, predicted.shape))
+    accuracy = safe_divide(true_ones + true_negatives, total)
+    precision = safe_divide(true_positives, predicted)
+    recall = safe_divide(true_positives, total_positive)
     return np.stack([accuracy, precision, recall], axis=-1)
 
 
@@ -167,11 +162,11 @@ def _metric_rows(
     weight = confusion[:, 0, 0]
     at = _threshold_metrics(confusion)
     columns = [
-        _ratio(loss_sum, weight),
+        safe_divide(loss_sum, weight),
         *at[:, 0].T,
-        _ratio(prediction_sum, weight),
-        _ratio(label_sum, weight),
-        _ratio(np.maximum(label_sum, weight - label_sum), weight),
+        safe_divide(prediction_sum, weight),
+        safe_divide(label_sum, weight),
+        safe_divide(np.maximum(label_sum, weight - label_sum), weight),
         curves[:, 0],
         curves[:, 2],
         *at[:, 1:].reshape(len(weight), -1).T,
