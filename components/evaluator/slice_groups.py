@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import apache_beam as beam
@@ -133,10 +134,9 @@ class SliceGroupStats:
             self._slice_stats.update(stats, SliceBatch(batch, None))
             accumulator["parts"] = []
         elif moving:
-            order = np.argsort(ids, kind="stable")
-            starts = np.concatenate(([0], np.cumsum(held)))
+            rows_of = _rows_of_slices(ids, held)
             for i in moving:
-                rows = order[starts[i] : starts[i + 1]]
+                rows = rows_of(i)
                 stats = large.setdefault(keys[i], self._slice_stats.create())
                 self._slice_stats.update(stats, SliceBatch(take_rows(batch, rows), None))
             kept = np.flatnonzero(~np.isin(ids, moving))
@@ -167,10 +167,12 @@ class SliceGroupStats:
         )
         metrics, counts = groups.metrics.tolist(), groups.counts.tolist()
         minimum = self._slice_stats.min_slice_size
+        held = groups.counts[:, 0].astype(np.int64)
+        rows_of = None if groups.exact.all() else _rows_of_slices(ids, held)
         results = []
-        for slice_id in np.flatnonzero(groups.counts[:, 0]).tolist():
+        for slice_id in np.flatnonzero(held).tolist():
             if not groups.exact[slice_id]:
-                result = self._own_result(batch, np.flatnonzero(ids == slice_id))
+                result = self._own_result(batch, rows_of(slice_id))
             elif counts[slice_id][0] < minimum:
                 values = dict(zip(self._count_keys, counts[slice_id], strict=True))
                 result = SliceResult(values, None, [], counts_only=True)
@@ -186,6 +188,14 @@ class SliceGroupStats:
             self._slice_stats.create(), SliceBatch(take_rows(batch, rows), None)
         )
         return self._slice_stats.finalize(stats)
+
+
+def _rows_of_slices(ids: np.ndarray, held: np.ndarray) -> Callable[[int], np.ndarray]:
+    """`slice id -> its rows` (ascending), from one stable sort of the rows by slice;
+    `held`: each slice's row count (`bincount(ids)`)."""
+    order = np.argsort(ids, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(held)))
+    return lambda slice_id: order[starts[slice_id] : starts[slice_id + 1]]
 
 
 def _joined(parts: list[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, Any]:

@@ -262,9 +262,7 @@ class WriteResults(beam.PTransform):
     def expand(self, encoded: beam.PCollection) -> beam.PCollection:
         output = self._output
         # One write of every slice, also when there is none (every example rejected): a
-        # single element, with the encoded slices as a side input, which the runner keeps
-        # encoded until the writer reads it (gathering them with `ToList` instead held
-        # several copies, 1 GB for 10,000 slices).
+        # single element, with the encoded slices (their keys and files) as a side input.
         once = encoded.pipeline | "WriteOnce" >> beam.Create([None])
         return once | constants.WRITE_METRICS_JSON_STAGE >> beam.Map(
             _write_once,
