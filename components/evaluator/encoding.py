@@ -12,8 +12,6 @@ microseconds, not a few hundred, and travel as one `EncodedSlices`.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import operator
 import os
@@ -250,8 +248,7 @@ class SliceEncoder:
         encoded = []
         for start in range(0, len(items), _GROUP_SLICES):
             group = items[start : start + _GROUP_SLICES]
-            with _collection_paused():
-                texts = [self.entry_text(item) for item in group]
+            texts = [self.entry_text(item) for item in group]
             records = zip(tfma_metrics_many(group), tfma_plots_many(group), strict=True)
             encoded += [
                 EncodedSlice(slice_key, metrics, plots, text)
@@ -339,19 +336,3 @@ class EncodeSlices(beam.DoFn):
     def _encoded(self) -> EncodedSlices:
         held, self._held = self._held, []
         return EncodedSlices.pack(self._encode.encode_many(held), self._directory)
-
-
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused: `metrics.json` is a tree of hundreds of
-    thousands of new dicts and lists (a head of 100,000 classes, 10,000 slices), whose
-    allocation would start collections that each go over every object of the process
-    (TensorFlow's and Beam's too): half of `metrics_json`'s time. A tree has no cycles; its
-    objects are freed by reference counting as ever."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
