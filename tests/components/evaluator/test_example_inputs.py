@@ -201,3 +201,6 @@ def test_joined_rows_are_the_parts_in_order():
     assert joined_rows["b"]["c"] is None
     assert row_bytes({"x": joined.values, "y": None}) == joined.values.nbytes
     assert row_bytes(joined) == joined.values.nbytes + joined.row_splits.nbytes
+    numbers = {"a": 0.5, "b": np.float64(1.0), "c": 3, "d": True, "e": None, "f": np.int64(2)}
+    nested = {"m": numbers, "k": ("ab", b"xyz", [1.5, None]), "x": np.zeros(4, np.float32)}
+    assert row_bytes(nested) == 5 * 8 + 2 + 3 + 8 + 16
