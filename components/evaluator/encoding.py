@@ -32,7 +32,7 @@ from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.coders import BatchCoder
 from tfx_heads.components.evaluator.combine import SliceResult
-from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout, json_strings
+from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout, json_string_bodies
 from tfx_heads.components.evaluator.slicing import SliceKey
 from tfx_heads.components.evaluator.tfma_records import tfma_metrics_many, tfma_plots_many
 
@@ -106,8 +106,8 @@ def _result_json(layout: HeadMetricLayout, shape: tuple, texts: Sequence[str]) -
 
 def _object_json(texts: Mapping[str, str]) -> str:
     """The JSON object of `texts`' keys and the values whose JSON texts they map to."""
-    pairs = zip(json_strings(list(texts)), texts.values(), strict=True)
-    return f"{{{', '.join([f'{key}: {text}' for key, text in pairs])}}}"
+    pairs = zip(json_string_bodies(list(texts)), texts.values(), strict=True)
+    return "{" + ", ".join([f'"{key}": {text}' for key, text in pairs]) + "}"
 
 
 class _EntryTemplate(NamedTuple):

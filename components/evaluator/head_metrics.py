@@ -181,8 +181,8 @@ class _SingleLayout:
         class_columns = _class_columns(class_ids, curve_classes, names, *suffixes)
         self._classes = _Table(
             [
-                f'{{"class_id": {class_id:d}, "class_name": {name}, '
-                for class_id, name in zip(class_ids, json_strings(names), strict=True)
+                f'{{"class_id": {class_id}, "class_name": "{name}", '
+                for class_id, name in zip(class_ids, json_string_bodies(names), strict=True)
             ],
             class_columns,
         )
@@ -223,13 +223,13 @@ class _SingleLayout:
         return f'{own[:-1]}, "thresholds": [{thresholds}], "classes": [{classes}]}}'
 
 
-def json_strings(strings: Sequence[str]) -> list[str]:
-    """`[json.dumps(s) for s in strings]`, from one `json.dumps` of the list (3x faster): in
-    its text, `", "` is only ever where one string ends and the next starts, since a quote
-    inside a string is written `\\"`."""
+def json_string_bodies(strings: Sequence[str]) -> list[str]:
+    """Each string's `json.dumps` without its quotes, from one `json.dumps` of the list (4x
+    faster than one each): in its text, `", "` is only ever where one string ends and the
+    next starts, since a quote inside a string is written `\\"`."""
     if not strings:
         return []
-    return [f'"{text}"' for text in json.dumps(list(strings))[2:-2].split('", "')]
+    return json.dumps(list(strings))[2:-2].split('", "')
 
 
 def _suffixes(name: str | None) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from heads.stats import stats_for_head
 from heads.stats.multilabel_stats import MultilabelStats
 from tfx_heads.components.evaluator import head_metrics
 from tfx_heads.components.evaluator.bootstrap import Interval
-from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout, json_strings
+from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout, json_string_bodies
 
 _BATCHES = {
     "a": {"logits": np.array([[1.0], [3.0]]), "labels": np.array([[0.0], [3.0]])},
@@ -139,10 +139,11 @@ def test_entries_json_of_odd_class_names_bounds_without_values_and_intervals():
     assert entry["classes"][2]["confidence_intervals"]["auc"]["upper"] == float("inf")
 
 
-def test_json_strings_are_each_string_s_json():
-    strings = ['a", "b', "\\", "", '"', "é", "\x00", ", "]
-    assert json_strings(strings) == [json.dumps(string) for string in strings]
-    assert json_strings([]) == []
+def test_json_string_bodies_are_each_string_s_json_within_its_quotes():
+    strings = ['a", "b', "\\", "", '"', "é", "\x00", ", ", '\\", "']
+    bodies = json_string_bodies(strings)
+    assert [f'"{body}"' for body in bodies] == [json.dumps(string) for string in strings]
+    assert json_string_bodies([]) == []
 
 
 def _sigmoid(logits):
