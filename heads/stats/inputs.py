@@ -21,6 +21,7 @@ __all__ = [
     "BinaryLabels",
     "binary_labels",
     "as_float_array",
+    "flatten_binary_labels",
     "flatten_logits",
     "flatten_per_class",
     "flatten_per_example",
@@ -207,7 +208,36 @@ def flatten_per_class(
     Returns:
         float `[M, dimension]`.
     """
-    array = as_float_array(values, arg)
+    return _per_class_rows(as_float_array(values, arg), leading_shape, dimension, arg)
+
+
+def flatten_binary_labels(
+    values: Any, leading_shape: Sequence[int], dimension: int, arg: str = "labels"
+) -> BinaryLabels:
+    """Checks per-class labels in `[0, 1]` (shaped as for `flatten_per_class`) and returns
+    their `BinaryLabels` `[M, dimension]`.
+
+    Bool and integer labels are not copied to float: once in range they are 0/1, and their
+    positive mask is all the statistics need (a float64 copy of a batch of 100,000-class
+    multi-hot labels would cost more than the statistics themselves).
+
+    Raises:
+        ValueError: for a wrong shape or a label outside `[0, 1]`.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in "biu":
+        return binary_labels(flatten_per_class(array, leading_shape, dimension, arg), arg)
+    rows = _per_class_rows(array, leading_shape, dimension, arg)
+    if rows.dtype.kind != "b":
+        validate_unit_interval(rows, arg)
+    positive = rows.astype(bool, copy=False)
+    return BinaryLabels(positive, positive, positive, True)
+
+
+def _per_class_rows(
+    array: np.ndarray, leading_shape: Sequence[int], dimension: int, arg: str
+) -> np.ndarray:
+    """`array` as `[M, dimension]` rows, after checking its shape (see `flatten_per_class`)."""
     leading = tuple(leading_shape)
     shapes = [leading + (dimension,)] + ([leading] if dimension == 1 else [])
     if array.shape not in shapes:

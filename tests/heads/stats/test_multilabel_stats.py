@@ -87,6 +87,19 @@ def test_pooled_and_per_class_metrics_match_references(classes, exact, reference
         )
 
 
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int64])
+def test_integer_and_bool_labels_give_the_float_labels_statistics(dtype):
+    rng = np.random.default_rng(8)
+    logits, labels, weights = _data(rng, 3_000, 5)
+    stats_obj = MultilabelStats(
+        5, thresholds=(0.4,), classes_for_class_based_metrics=(1, 4), num_buckets=256
+    )
+    want = stats_obj.compute(stats_obj.update(None, {"logits": logits, "labels": labels}))
+    hard = labels.astype(dtype)
+    got = stats_obj.compute(stats_obj.update(None, {"logits": logits, "labels": hard}))
+    assert got == want
+
+
 def test_pooled_histogram_is_derived_when_every_class_is_selected():
     rng = np.random.default_rng(6)
     logits, labels, weights = _data(rng, 500, 3)
