@@ -345,10 +345,18 @@ class MultilabelStats(SingleHeadStats):
     ) -> None:
         if not self._all_classes:
             probabilities = probabilities[:, self._class_index]
-        if weights is None:
-            stats["class_probability_sums"] += probabilities.sum(axis=0, dtype=np.float64)
+        sums = stats["class_probability_sums"]
+        if probabilities.shape[0] == 1:  # a chunk of one wide row: no float64 copy of it
+            row = probabilities[0]
+            np.add(
+                sums,
+                row if weights is None else np.multiply(row, weights[0], dtype=sums.dtype),
+                out=sums,
+            )
+        elif weights is None:
+            sums += probabilities.sum(axis=0, dtype=np.float64)
         else:
-            stats["class_probability_sums"] += weights @ probabilities.astype(np.float64)
+            sums += weights @ probabilities.astype(np.float64)
         if not self._curve_classes:
             return
         if not self._all_curves:
