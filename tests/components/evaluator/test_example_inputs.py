@@ -178,3 +178,7 @@ def test_joined_rows_are_the_parts_in_order():
     assert joined_rows["b"]["c"] is None
     assert row_bytes({"x": joined.values, "y": None}) == joined.values.nbytes
     assert row_bytes(joined) == joined.values.nbytes + joined.row_splits.nbytes
+    # A long collection is estimated from its first items (its length times their mean).
+    metrics = {f"probability_mean/class{c}": 0.5 for c in range(100_000)}
+    assert row_bytes(metrics) == 8 * 100_000
+    assert row_bytes([b"ab"] * 256 + [b"abcd"] * 256) == 2 * 512
