@@ -131,7 +131,7 @@ def validate_class_ids(classes: Any, n_classes: int) -> tuple[int, ...]:
     if isinstance(classes, (str, bytes)) or not isinstance(classes, Iterable):
         raise TypeError(invalid("classes_for_class_based_metrics", "a sequence of ints", classes))
     values = tuple(classes)
-    if all(type(value) is int for value in values) and (
+    if set(map(type, values)) <= {int} and (
         not values or (min(values) >= 0 and max(values) < n_classes)
     ):
         return values  # The common case, checked without a Python call per class.

@@ -234,7 +234,7 @@ class MultilabelStats(SingleHeadStats):
             if curve_classes is None
             else validate_class_ids(curve_classes, self._n_classes)
         )
-        if not set(self._curve_classes) <= set(self._classes):
+        if self._curve_classes and not set(self._curve_classes) <= set(self._classes):
             raise ValueError(
                 invalid(
                     "curve_classes", "classes among classes_for_class_based_metrics", curve_classes
