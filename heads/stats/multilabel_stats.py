@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,13 +39,18 @@ from heads.stats.inputs import (
     validate_batch_keys,
     validate_class_ids,
     validate_n_classes,
-    validate_num_buckets,
     validate_thresholds,
     validate_vocabulary,
 )
 from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
-from heads.stats.metric_keys import StatsMetricKeys, class_key
+from heads.stats.metric_keys import StatsMetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
+from heads.stats.per_class import (
+    class_mean_keys,
+    class_num_buckets_or_default,
+    per_class_curves,
+    per_class_entries,
+)
 from heads.stats.score_counts import (
     DEFAULT_MAX_EXACT_SCORES,
     ScoreCounts,
@@ -57,106 +63,18 @@ from heads.stats.threshold_counts import (
     threshold_predicates,
 )
 
-__all__ = [
-    "CLASS_HISTOGRAMS_BYTES",
-    "MAX_DEFAULT_CLASS_CURVES",
-    "MultilabelStats",
-    "class_num_buckets_or_default",
-    "default_class_num_buckets",
-    "per_class_curves",
-    "per_class_entries",
-]
+__all__ = ["MAX_DEFAULT_CLASS_CURVES", "MultilabelStats"]
 
 _BATCH_KEYS = ("logits", "labels")
 _OPTIONAL_BATCH_KEYS = ("weights", "unreduced_loss")
 
 
-CLASS_HISTOGRAMS_BYTES = 2**24
-"""Memory the per-class histograms of one accumulator stay within by default (16 MiB)."""
-MIN_CLASS_NUM_BUCKETS = 2**8
-"""The default per-class resolution never goes below this (10,000 selected classes take 40
-MiB)."""
 MAX_DEFAULT_CLASS_CURVES = 1000
 """The most classes that get per-class curves (histograms and exact counts) when a head
 selects none: 16 MiB per accumulator at `default_class_num_buckets`. A head with more
 classes gets per-class curves only for the classes it selects
 (`classes_for_class_based_metrics`); its per-class probability means stay exact for every
 class."""
-
-
-def default_class_num_buckets(n_curves: int, num_buckets: int) -> int:
-    """Per-class histogram resolution for `n_curves` per-class curves.
-
-    The largest power of two up to `num_buckets` that keeps `n_curves` histograms within
-    `CLASS_HISTOGRAMS_BYTES`, but at least `MIN_CLASS_NUM_BUCKETS` (or `num_buckets` when
-    that is smaller): 16 classes keep the full 2**16, 1,000 classes get 2**10 (16 MB in
-    all). Coarser histograms only widen the reported `/error_bound` of the per-class
-    curves; the accumulator never outgrows this bound, whatever the number of examples.
-
-    >>> default_class_num_buckets(3, 2**16), default_class_num_buckets(1000, 2**16)
-    (65536, 1024)
-    """
-    if n_curves == 0:
-        return num_buckets
-    fits = max(1, CLASS_HISTOGRAMS_BYTES // (16 * n_curves))
-    return min(num_buckets, max(1 << (fits.bit_length() - 1), MIN_CLASS_NUM_BUCKETS))
-
-
-def class_num_buckets_or_default(
-    class_num_buckets: int | None, n_curves: int, num_buckets: int
-) -> int:
-    """The checked `class_num_buckets`, or `default_class_num_buckets` when it is None."""
-    if class_num_buckets is None:
-        return default_class_num_buckets(n_curves, num_buckets)
-    return validate_num_buckets(class_num_buckets, "class_num_buckets")
-
-
-def per_class_curves(classes: Sequence[int], class_histograms: np.ndarray) -> list[CurveHistogram]:
-    """One `CurveHistogram` per selected class, from the `[C, 2, N]` per-class histograms."""
-    return [
-        CurveHistogram("", class_id, histogram)
-        for class_id, histogram in zip(classes, class_histograms, strict=True)
-    ]
-
-
-def per_class_entries(
-    key: Any,
-    classes: Sequence[int],
-    vocabulary: Sequence[str] | None,
-    probability_means: np.ndarray,
-    class_curves: Any,
-    curve_classes: Sequence[int] | None = None,
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Per-class `probability_mean`, `auc`, `auc_precision_recall` keys and added keys.
-
-    `class_curves` are the curves of `curve_classes` (default: `classes`), in order; a
-    class without a curve gets its `probability_mean` only.
-
-    Returns:
-        `(own, added)` dicts: the head's per-class keys in class order, and the per-class
-        average precision and error bounds.
-    """
-    own: dict[str, float] = {}
-    added: dict[str, float] = {}
-    curve_classes = classes if curve_classes is None else curve_classes
-    curve_positions = {class_id: position for position, class_id in enumerate(curve_classes)}
-    for position, class_id in enumerate(classes):
-        own[key(class_key(StatsMetricKeys.PROBABILITY_MEAN_AT_CLASS, class_id, vocabulary))] = (
-            float(probability_means[position])
-        )
-        if class_id not in curve_positions:
-            continue
-        class_own, class_added = curve_entries(
-            key,
-            class_curves,
-            curve_positions[class_id],
-            auc_key=class_key(StatsMetricKeys.AUC_AT_CLASS, class_id, vocabulary),
-            auc_pr_key=class_key(StatsMetricKeys.AUC_PR_AT_CLASS, class_id, vocabulary),
-            ap_key=class_key(StatsMetricKeys.AVERAGE_PRECISION_AT_CLASS, class_id, vocabulary),
-        )
-        own.update(class_own)
-        added.update(class_added)
-    return own, added
 
 
 class MultilabelStats(SingleHeadStats):
@@ -367,6 +285,10 @@ class MultilabelStats(SingleHeadStats):
         _class_histograms_update(stats["class_histograms"], buckets, labels, weights)
         stats["class_scores"].add(logits, labels.positive, weights)
 
+    @functools.cached_property
+    def _class_mean_keys(self) -> tuple[str, ...]:
+        return class_mean_keys(self._key, self._classes, self._vocabulary)
+
     def _pooled_histogram(self, stats: Stats) -> np.ndarray:
         if self._pooled_from_classes:
             return stats["class_histograms"].pooled()
@@ -391,6 +313,7 @@ class MultilabelStats(SingleHeadStats):
             safe_divide(stats["class_probability_sums"], weight),
             curve_metrics(stats["class_histograms"], stats["class_scores"]),
             self._curve_classes,
+            self._class_mean_keys,
         )
         metrics.update(class_own)
         metrics.update(added)
