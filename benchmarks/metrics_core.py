@@ -55,7 +55,7 @@ from heads.stats import BinaryStats, MulticlassStats, MultilabelStats, binary_cu
 from heads.stats.curve import _binary_curve_update  # noqa: E402
 from heads.stats.histogram import bucketize  # noqa: E402
 from heads.stats.inputs import binary_labels  # noqa: E402
-from heads.stats.multilabel_stats import default_class_num_buckets  # noqa: E402
+from heads.stats.per_class import default_class_num_buckets  # noqa: E402
 from heads.stats.score_counts import ScoreCounts  # noqa: E402
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "BinaryLabels",
     "binary_labels",
     "as_float_array",
+    "flatten_binary_labels",
     "flatten_logits",
     "flatten_per_class",
     "flatten_per_example",
@@ -130,7 +131,7 @@ def validate_class_ids(classes: Any, n_classes: int) -> tuple[int, ...]:
     if isinstance(classes, (str, bytes)) or not isinstance(classes, Iterable):
         raise TypeError(invalid("classes_for_class_based_metrics", "a sequence of ints", classes))
     values = tuple(classes)
-    if all(type(value) is int for value in values) and (
+    if set(map(type, values)) <= {int} and (
         not values or (min(values) >= 0 and max(values) < n_classes)
     ):
         return values  # The common case, checked without a Python call per class.
@@ -207,7 +208,36 @@ def flatten_per_class(
     Returns:
         float `[M, dimension]`.
     """
-    array = as_float_array(values, arg)
+    return _per_class_rows(as_float_array(values, arg), leading_shape, dimension, arg)
+
+
+def flatten_binary_labels(
+    values: Any, leading_shape: Sequence[int], dimension: int, arg: str = "labels"
+) -> BinaryLabels:
+    """Checks per-class labels in `[0, 1]` (shaped as for `flatten_per_class`) and returns
+    their `BinaryLabels` `[M, dimension]`.
+
+    Bool and integer labels are not copied to float: once in range they are 0/1, and their
+    positive mask is all the statistics need (a float64 copy of a batch of 100,000-class
+    multi-hot labels would cost more than the statistics themselves).
+
+    Raises:
+        ValueError: for a wrong shape or a label outside `[0, 1]`.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in "biu":
+        return binary_labels(flatten_per_class(array, leading_shape, dimension, arg), arg)
+    rows = _per_class_rows(array, leading_shape, dimension, arg)
+    if rows.dtype.kind != "b":
+        validate_unit_interval(rows, arg)
+    positive = rows.astype(bool, copy=False)
+    return BinaryLabels(positive, positive, positive, True)
+
+
+def _per_class_rows(
+    array: np.ndarray, leading_shape: Sequence[int], dimension: int, arg: str
+) -> np.ndarray:
+    """`array` as `[M, dimension]` rows, after checking its shape (see `flatten_per_class`)."""
     leading = tuple(leading_shape)
     shapes = [leading + (dimension,)] + ([leading] if dimension == 1 else [])
     if array.shape not in shapes:

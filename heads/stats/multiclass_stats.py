@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,7 +41,8 @@ from heads.stats.inputs import (
 from heads.stats.losses import multiclass_softmax
 from heads.stats.metric_keys import StatsMetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
-from heads.stats.multilabel_stats import (
+from heads.stats.per_class import (
+    class_mean_keys,
     class_num_buckets_or_default,
     per_class_curves,
     per_class_entries,
@@ -183,6 +185,10 @@ class MulticlassStats(SingleHeadStats):
         else:
             stats["class_probability_sums"] += weights @ softmax.probabilities
 
+    @functools.cached_property
+    def _class_mean_keys(self) -> tuple[str, ...]:
+        return class_mean_keys(self._key, self._classes, self._vocabulary)
+
     def compute(self, stats: Stats) -> dict[str, float]:
         weight, loss_sum, correct_sum = (float(value) for value in stats["moments"])
         key = self._key
@@ -197,6 +203,7 @@ class MulticlassStats(SingleHeadStats):
                 self._vocabulary,
                 safe_divide(stats["class_probability_sums"], weight),
                 curve_metrics(stats["class_histograms"], stats["class_scores"]),
+                mean_keys=self._class_mean_keys,
             )
             metrics.update(class_own)
             metrics.update(class_added)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,29 +25,32 @@ from heads.stats.histogram import (
     DEFAULT_LOGIT_RANGE,
     DEFAULT_NUM_BUCKETS,
     _class_histograms_update,
-    _histogram_add,
+    _histogram_add_logits,
     bucketize,
     logit_histogram_validate_args,
 )
 from heads.stats.inputs import (
     BinaryLabels,
-    binary_labels,
+    flatten_binary_labels,
     flatten_logits,
-    flatten_per_class,
     flatten_per_example,
     flatten_weights,
     invalid,
     validate_batch_keys,
     validate_class_ids,
     validate_n_classes,
-    validate_num_buckets,
     validate_thresholds,
-    validate_unit_interval,
     validate_vocabulary,
 )
-from heads.stats.losses import sigmoid, sigmoid_cross_entropy
-from heads.stats.metric_keys import StatsMetricKeys, class_key
+from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
+from heads.stats.metric_keys import StatsMetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
+from heads.stats.per_class import (
+    class_mean_keys,
+    class_num_buckets_or_default,
+    per_class_curves,
+    per_class_entries,
+)
 from heads.stats.score_counts import (
     DEFAULT_MAX_EXACT_SCORES,
     ScoreCounts,
@@ -59,106 +63,18 @@ from heads.stats.threshold_counts import (
     threshold_predicates,
 )
 
-__all__ = [
-    "CLASS_HISTOGRAMS_BYTES",
-    "MAX_DEFAULT_CLASS_CURVES",
-    "MultilabelStats",
-    "class_num_buckets_or_default",
-    "default_class_num_buckets",
-    "per_class_curves",
-    "per_class_entries",
-]
+__all__ = ["MAX_DEFAULT_CLASS_CURVES", "MultilabelStats"]
 
 _BATCH_KEYS = ("logits", "labels")
 _OPTIONAL_BATCH_KEYS = ("weights", "unreduced_loss")
 
 
-CLASS_HISTOGRAMS_BYTES = 2**24
-"""Memory the per-class histograms of one accumulator stay within by default (16 MiB)."""
-MIN_CLASS_NUM_BUCKETS = 2**8
-"""The default per-class resolution never goes below this (10,000 selected classes take 40
-MiB)."""
 MAX_DEFAULT_CLASS_CURVES = 1000
 """The most classes that get per-class curves (histograms and exact counts) when a head
 selects none: 16 MiB per accumulator at `default_class_num_buckets`. A head with more
 classes gets per-class curves only for the classes it selects
 (`classes_for_class_based_metrics`); its per-class probability means stay exact for every
 class."""
-
-
-def default_class_num_buckets(n_curves: int, num_buckets: int) -> int:
-    """Per-class histogram resolution for `n_curves` per-class curves.
-
-    The largest power of two up to `num_buckets` that keeps `n_curves` histograms within
-    `CLASS_HISTOGRAMS_BYTES`, but at least `MIN_CLASS_NUM_BUCKETS` (or `num_buckets` when
-    that is smaller): 16 classes keep the full 2**16, 1,000 classes get 2**10 (16 MB in
-    all). Coarser histograms only widen the reported `/error_bound` of the per-class
-    curves; the accumulator never outgrows this bound, whatever the number of examples.
-
-    >>> default_class_num_buckets(3, 2**16), default_class_num_buckets(1000, 2**16)
-    (65536, 1024)
-    """
-    if n_curves == 0:
-        return num_buckets
-    fits = max(1, CLASS_HISTOGRAMS_BYTES // (16 * n_curves))
-    return min(num_buckets, max(1 << (fits.bit_length() - 1), MIN_CLASS_NUM_BUCKETS))
-
-
-def class_num_buckets_or_default(
-    class_num_buckets: int | None, n_curves: int, num_buckets: int
-) -> int:
-    """The checked `class_num_buckets`, or `default_class_num_buckets` when it is None."""
-    if class_num_buckets is None:
-        return default_class_num_buckets(n_curves, num_buckets)
-    return validate_num_buckets(class_num_buckets, "class_num_buckets")
-
-
-def per_class_curves(classes: Sequence[int], class_histograms: np.ndarray) -> list[CurveHistogram]:
-    """One `CurveHistogram` per selected class, from the `[C, 2, N]` per-class histograms."""
-    return [
-        CurveHistogram("", class_id, histogram)
-        for class_id, histogram in zip(classes, class_histograms, strict=True)
-    ]
-
-
-def per_class_entries(
-    key: Any,
-    classes: Sequence[int],
-    vocabulary: Sequence[str] | None,
-    probability_means: np.ndarray,
-    class_curves: Any,
-    curve_classes: Sequence[int] | None = None,
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Per-class `probability_mean`, `auc`, `auc_precision_recall` keys and added keys.
-
-    `class_curves` are the curves of `curve_classes` (default: `classes`), in order; a
-    class without a curve gets its `probability_mean` only.
-
-    Returns:
-        `(own, added)` dicts: the head's per-class keys in class order, and the per-class
-        average precision and error bounds.
-    """
-    own: dict[str, float] = {}
-    added: dict[str, float] = {}
-    curve_classes = classes if curve_classes is None else curve_classes
-    curve_positions = {class_id: position for position, class_id in enumerate(curve_classes)}
-    for position, class_id in enumerate(classes):
-        own[key(class_key(StatsMetricKeys.PROBABILITY_MEAN_AT_CLASS, class_id, vocabulary))] = (
-            float(probability_means[position])
-        )
-        if class_id not in curve_positions:
-            continue
-        class_own, class_added = curve_entries(
-            key,
-            class_curves,
-            curve_positions[class_id],
-            auc_key=class_key(StatsMetricKeys.AUC_AT_CLASS, class_id, vocabulary),
-            auc_pr_key=class_key(StatsMetricKeys.AUC_PR_AT_CLASS, class_id, vocabulary),
-            ap_key=class_key(StatsMetricKeys.AVERAGE_PRECISION_AT_CLASS, class_id, vocabulary),
-        )
-        own.update(class_own)
-        added.update(class_added)
-    return own, added
 
 
 class MultilabelStats(SingleHeadStats):
@@ -186,12 +102,15 @@ class MultilabelStats(SingleHeadStats):
     2**16 up to 16 classes, 2**10 for 1,000), plus the pooled histogram, which is not
     stored when every class is selected at the pooled resolution (it is then the sum of
     the class histograms). A batch costs O(batch x classes), never O(histogram size): all
-    per-class histograms are updated with one `np.add.at`. Measured on one core
-    (benchmarks/metrics_core.py): about 20 ns per (example, class) cell for the pooled
-    metrics; per-class histograms add a scatter over the accumulator, which is
-    memory-latency bound when it is large (about 20-40 ns per cell at 1 GiB); a
-    per-batch `bincount` of the histogram's size would cost about 1.6 ms per example
-    instead. `compute` finalizes 1,000 classes at 2**16 buckets in about a second.
+    per-class histograms are updated with one `np.add.at`. Bool (or integer) 0/1 labels
+    are used as they are, never copied to float. Measured on one core: about 8 ns per
+    (example, class) cell for the pooled metrics and every class's probability mean
+    (float32 logits, bool labels, 80 x 100,000 batches; 16 ns before the labels stayed
+    bool and the pooled histogram took its index in one pass); per-class histograms add a
+    scatter over the accumulator, which is memory-latency bound when it is large (about
+    20-40 ns per cell at 1 GiB); a per-batch `bincount` of the histogram's size would cost
+    about 1.6 ms per example instead. `compute` finalizes 1,000 classes at 2**16 buckets
+    in about a second.
 
     Args:
         n_classes: number of classes (>= 2).
@@ -233,7 +152,7 @@ class MultilabelStats(SingleHeadStats):
             if curve_classes is None
             else validate_class_ids(curve_classes, self._n_classes)
         )
-        if not set(self._curve_classes) <= set(self._classes):
+        if self._curve_classes and not set(self._curve_classes) <= set(self._classes):
             raise ValueError(
                 invalid(
                     "curve_classes", "classes among classes_for_class_based_metrics", curve_classes
@@ -284,12 +203,16 @@ class MultilabelStats(SingleHeadStats):
     def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
         batch = validate_batch_keys(batch, _BATCH_KEYS, _OPTIONAL_BATCH_KEYS)
         logits, leading = flatten_logits(batch["logits"], self._n_classes)
-        labels = flatten_per_class(batch["labels"], leading, self._n_classes, "labels")
+        labels = flatten_binary_labels(batch["labels"], leading, self._n_classes)
         weights = flatten_weights(batch.get("weights"), leading)
         loss = batch.get("unreduced_loss")
         return {
             "logits": logits,
-            "labels": validate_unit_interval(labels, "labels"),
+            "positive": labels.positive,
+            # 0/1 labels are their positive mask; soft ones keep their values and the mask
+            # of the labels equal to 1.
+            "soft_labels": None if labels.hard else labels.values,
+            "one": None if labels.hard else labels.one,
             "weights": None if weights is None else weights.astype(np.float64),
             "unreduced_loss": None
             if loss is None
@@ -297,31 +220,38 @@ class MultilabelStats(SingleHeadStats):
         }
 
     def _add_rows(self, stats: Stats, rows: Mapping[str, np.ndarray | None]) -> None:
-        logits, weights = rows["logits"], rows["weights"]
-        labels = binary_labels(rows["labels"])
+        """Adds a chunk: the sigmoid and the cross-entropy share one `exp` (as in
+        `BinaryStats`), the pooled counts and histogram take every (example, class) cell."""
+        logits, weights, positive = rows["logits"], rows["weights"], rows["positive"]
+        labels = (
+            BinaryLabels(positive, positive, positive, True)
+            if rows["soft_labels"] is None
+            else BinaryLabels(rows["soft_labels"], positive, rows["one"], False)
+        )
         loss = rows["unreduced_loss"]
-        if loss is None:
-            loss = sigmoid_cross_entropy(labels.values, logits).mean(axis=1)
-        probabilities = sigmoid(logits)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            if loss is None:
+                probabilities, cross_entropy = _sigmoid_and_cross_entropy(labels.values, logits)
+                loss = cross_entropy.mean(axis=1)
+            else:
+                probabilities = _sigmoid(logits)
         stats["example_count"] += logits.shape[0]
         _weighted_mean_update(stats["moments"], [loss], weights)
         predicates = threshold_predicates(probabilities, np.asarray(self._thresholds))
         _threshold_counts_update(stats["confusion_counts"], predicates, labels, weights)
-        buckets = bucketize(logits, self._num_buckets, self._logit_range)
         # The pooled curve's cells: every (example, class), with its example's weight.
         cell_weights = None if weights is None else np.repeat(weights, self._n_classes)
-        stats["scores"].add(logits.reshape(-1, 1), labels.positive.reshape(-1, 1), cell_weights)
+        stats["scores"].add(logits.reshape(-1, 1), positive.reshape(-1, 1), cell_weights)
         if not self._pooled_from_classes:
-            flat = BinaryLabels(*(part.reshape(-1) for part in labels[:3]), labels.hard)
-            _histogram_add(
+            _histogram_add_logits(
                 stats["histogram"],
-                buckets.reshape(-1).copy(),
-                flat,
+                logits.reshape(-1),
+                positive.reshape(-1),
                 cell_weights,
-                self._num_buckets,
+                self._logit_range,
             )
         if self._classes:
-            self._add_classes(stats, logits, labels, weights, probabilities, buckets)
+            self._add_classes(stats, logits, labels, weights, probabilities)
 
     def _add_classes(
         self,
@@ -330,25 +260,34 @@ class MultilabelStats(SingleHeadStats):
         labels: BinaryLabels,
         weights: np.ndarray | None,
         probabilities: np.ndarray,
-        buckets: np.ndarray,
     ) -> None:
         if not self._all_classes:
             probabilities = probabilities[:, self._class_index]
-        if weights is None:
-            stats["class_probability_sums"] += probabilities.sum(axis=0, dtype=np.float64)
+        sums = stats["class_probability_sums"]
+        if probabilities.shape[0] == 1:  # a chunk of one wide row: no float64 copy of it
+            row = probabilities[0]
+            np.add(
+                sums,
+                row if weights is None else np.multiply(row, weights[0], dtype=sums.dtype),
+                out=sums,
+            )
+        elif weights is None:
+            sums += probabilities.sum(axis=0, dtype=np.float64)
         else:
-            stats["class_probability_sums"] += weights @ probabilities.astype(np.float64)
+            sums += weights @ probabilities.astype(np.float64)
         if not self._curve_classes:
             return
         if not self._all_curves:
             select = self._curve_index
             labels = BinaryLabels(*(part[:, select] for part in labels[:3]), labels.hard)
             logits = logits[:, select]
-            buckets = buckets[:, select]
-        if self._class_num_buckets != self._num_buckets:
-            buckets = bucketize(logits, self._class_num_buckets, self._logit_range)
+        buckets = bucketize(logits, self._class_num_buckets, self._logit_range)
         _class_histograms_update(stats["class_histograms"], buckets, labels, weights)
         stats["class_scores"].add(logits, labels.positive, weights)
+
+    @functools.cached_property
+    def _class_mean_keys(self) -> tuple[str, ...]:
+        return class_mean_keys(self._key, self._classes, self._vocabulary)
 
     def _pooled_histogram(self, stats: Stats) -> np.ndarray:
         if self._pooled_from_classes:
@@ -374,6 +313,7 @@ class MultilabelStats(SingleHeadStats):
             safe_divide(stats["class_probability_sums"], weight),
             curve_metrics(stats["class_histograms"], stats["class_scores"]),
             self._curve_classes,
+            self._class_mean_keys,
         )
         metrics.update(class_own)
         metrics.update(added)

@@ -211,7 +211,7 @@ def _weighted_counts(features: list[np.ndarray], weights: np.ndarray | None) -> 
     """
     if not features:
         return np.zeros(0)
-    if features[0].ndim == 1 and weights is None:
+    if weights is None:
         return np.array([np.count_nonzero(feature) for feature in features], dtype=np.float64)
     rows = np.empty((len(features), features[0].shape[0]))
     for row, feature in zip(rows, features, strict=True):

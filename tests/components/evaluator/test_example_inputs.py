@@ -204,3 +204,7 @@ def test_joined_rows_are_the_parts_in_order():
     numbers = {"a": 0.5, "b": np.float64(1.0), "c": 3, "d": True, "e": None, "f": np.int64(2)}
     nested = {"m": numbers, "k": ("ab", b"xyz", [1.5, None]), "x": np.zeros(4, np.float32)}
     assert row_bytes(nested) == 5 * 8 + 2 + 3 + 8 + 16
+    # A long collection is estimated from its first items (its length times their mean).
+    metrics = {f"probability_mean/class{c}": 0.5 for c in range(100_000)}
+    assert row_bytes(metrics) == 8 * 100_000
+    assert row_bytes([b"ab"] * 256 + [b"abcd"] * 256) == 2 * 512

@@ -80,6 +80,7 @@ def test_multi_label_formats():
     ids = _head("multi_label", "class_ids", 3)
     checks = _checks(4)
     labels = head_labels(ids, _column([[0, 2], [], [1, 1], [3]]), checks)
+    assert labels.dtype == bool  # a byte a cell: 100,000 classes stay 100 KB a row
     assert labels[:3].tolist() == [[1, 0, 1], [0, 0, 0], [0, 1, 0]]
     assert checks.rejected == {"label_out_of_range/h": 1}
     names = _head("multi_label", "class_names", 3, vocabulary=("x", "y", "z"))

@@ -6,6 +6,7 @@ import pytest
 from heads.stats.inputs import (
     as_float_array,
     binary_labels,
+    flatten_binary_labels,
     flatten_logits,
     flatten_per_class,
     flatten_per_example,
@@ -135,3 +136,26 @@ def test_binary_labels():
     with pytest.raises(ValueError, match="Invalid `labels`: expected values in \\[0, 1\\]"):
         binary_labels(np.array([0.0, -0.5]))
     validate_unit_interval(np.array([np.nan, 0.5]), "labels")  # NaN is not rejected
+
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int64, np.float32])
+def test_flatten_binary_labels_keeps_0_1_labels_as_their_mask(dtype):
+    values = np.array([[[1, 0, 1]], [[0, 0, 1]]], dtype=dtype)  # [2, 1, 3]
+    labels = flatten_binary_labels(values, (2, 1), 3)
+    assert labels.hard
+    assert labels.positive.dtype == bool and labels.positive.shape == (2, 3)
+    assert labels.positive.tolist() == [[True, False, True], [False, False, True]]
+    assert np.array_equal(labels.one, labels.positive)
+    if dtype is not np.float32:  # integer labels are not copied to float
+        assert labels.values.dtype == bool
+
+
+def test_flatten_binary_labels_soft_and_bad_labels():
+    soft = flatten_binary_labels(np.array([[0.5, 1.0]]), (1,), 2)
+    assert not soft.hard and soft.values.tolist() == [[0.5, 1.0]]
+    assert soft.one.tolist() == [[False, True]]
+    for bad in (np.array([[0, 2]]), np.array([[-1, 0]], dtype=np.int8), np.array([[0.0, 1.5]])):
+        with pytest.raises(ValueError, match="Invalid `labels`: expected values in \\[0, 1\\]"):
+            flatten_binary_labels(bad, (1,), 2)
+    with pytest.raises(ValueError, match="Invalid `labels`: expected shape \\(1, 3\\)"):
+        flatten_binary_labels(np.zeros((1, 2), dtype=bool), (1,), 3)

@@ -87,6 +87,38 @@ def test_pooled_and_per_class_metrics_match_references(classes, exact, reference
         )
 
 
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int64])
+def test_integer_and_bool_labels_give_the_float_labels_statistics(dtype):
+    rng = np.random.default_rng(8)
+    logits, labels, weights = _data(rng, 3_000, 5)
+    stats_obj = MultilabelStats(
+        5, thresholds=(0.4,), classes_for_class_based_metrics=(1, 4), num_buckets=256
+    )
+    want = stats_obj.compute(stats_obj.update(None, {"logits": logits, "labels": labels}))
+    hard = labels.astype(dtype)
+    got = stats_obj.compute(stats_obj.update(None, {"logits": logits, "labels": hard}))
+    assert got == want
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_rows_wider_than_a_chunk_give_exact_class_means(weighted):
+    # 40,000 classes: each chunk of the update is a single row (the one-row path).
+    rng = np.random.default_rng(9)
+    logits, labels, weights = _data(rng, 3, 40_000)
+    logits = logits.astype(np.float32)
+    stats_obj = MultilabelStats(
+        40_000, classes_for_class_based_metrics=range(40_000), curve_classes=()
+    )
+    batch = {"logits": logits, "labels": labels.astype(bool)}
+    if weighted:
+        batch["weights"] = weights
+    metrics = stats_obj.compute(stats_obj.update(None, batch))
+    probabilities = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    means = np.average(probabilities, axis=0, weights=weights if weighted else None)
+    got = [metrics[f"probability_mean/class{c}"] for c in (0, 17, 39_999)]
+    assert got == pytest.approx(means[[0, 17, 39_999]], rel=1e-6)  # float32 sigmoid
+
+
 def test_pooled_histogram_is_derived_when_every_class_is_selected():
     rng = np.random.default_rng(6)
     logits, labels, weights = _data(rng, 500, 3)
