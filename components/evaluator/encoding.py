@@ -12,14 +12,12 @@ microseconds, not a few hundred, and travel as one `EncodedSlices`.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import operator
 import os
 import pickle
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from math import isfinite
 from typing import Any, NamedTuple
 
@@ -32,10 +30,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 from heads.description import HeadDescription
 from heads.stats.metric_keys import StatsMetricKeys, suffixed
 from tfx_heads.components.evaluator import constants
-from tfx_heads.components.evaluator.bootstrap import Interval
 from tfx_heads.components.evaluator.coders import BatchCoder
 from tfx_heads.components.evaluator.combine import SliceResult
-from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
+from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout, json_string_bodies
 from tfx_heads.components.evaluator.slicing import SliceKey
 from tfx_heads.components.evaluator.tfma_records import tfma_metrics_many, tfma_plots_many
 
@@ -85,14 +82,32 @@ def _result_entry(result: SliceResult, layout: HeadMetricLayout) -> dict[str, An
     return entry
 
 
-class _Slot:
-    """A stand-in for a value in an `_EntryTemplate`: the `index`-th of the slice's values
-    (its metrics', then its intervals' lower, upper and standard error bounds)."""
+def _result_json(layout: HeadMetricLayout, shape: tuple, texts: Sequence[str]) -> str:
+    """`json.dumps(_result_entry(...))` of a slice of `shape` (its metric keys, interval keys
+    or None, counts only), from the JSON texts of its values (`SliceEncoder.entry_text`'s
+    order: the metrics', then each interval's lower, upper and standard error bounds)."""
+    keys, interval_keys, counts_only = shape
+    metrics = dict(zip(keys, texts[: len(keys)], strict=True))
+    intervals = {}
+    if interval_keys is not None:
+        bounds = [texts[len(keys) + index :: 3] for index in range(3)]
+        intervals = {
+            key: f'{{"lower": {lower}, "upper": {upper}, "standard_error": {error}}}'
+            for key, lower, upper, error in zip(interval_keys, *bounds, strict=True)
+        }
+    text = f'{{"metrics": {_object_json(metrics)}, "heads": '
+    text += layout.entries_json(metrics, intervals)
+    if counts_only:
+        text += ', "counts_only": true'
+    if interval_keys is not None:
+        text += f', "confidence_intervals": {_object_json(intervals)}'
+    return text + "}"
 
-    __slots__ = ("index",)
 
-    def __init__(self, index: int) -> None:
-        self.index = index
+def _object_json(texts: Mapping[str, str]) -> str:
+    """The JSON object of `texts`' keys and the values whose JSON texts they map to."""
+    pairs = zip(json_string_bodies(list(texts)), texts.values(), strict=True)
+    return "{" + ", ".join([f'"{key}": {text}' for key, text in pairs]) + "}"
 
 
 class _EntryTemplate(NamedTuple):
@@ -104,45 +119,15 @@ class _EntryTemplate(NamedTuple):
 
     @classmethod
     def of(cls, layout: HeadMetricLayout, shape: tuple) -> _EntryTemplate:
-        keys, interval_keys, counts_only = shape
-        metrics = {key: _Slot(index) for index, key in enumerate(keys)}
-        intervals = None
-        if interval_keys is not None:
-            slots = [_Slot(len(keys) + index) for index in range(3 * len(interval_keys))]
-            bounds = zip(slots[::3], slots[1::3], slots[2::3], strict=True)
-            intervals = {
-                key: Interval(0.0, 0.0, error, 0, lower, upper)  # type: ignore[arg-type]
-                for key, (lower, upper, error) in zip(interval_keys, bounds, strict=True)
-            }
-        parts: list[str | _Slot] = []
-        _json_parts(_result_entry(SliceResult(metrics, intervals, [], counts_only), layout), parts)
-        text = "".join(
-            "%s" if isinstance(part, _Slot) else part.replace("%", "%%") for part in parts
-        )
-        indices = [part.index for part in parts if isinstance(part, _Slot)]
+        """The template of `shape`: `_result_json` of marks in place of the values' texts
+        (`\0<index>\0`: a NUL is never raw in JSON text), cut at the marks."""
+        keys, interval_keys, _ = shape
+        marks = [f"\0{index}\0" for index in range(len(keys) + 3 * len(interval_keys or ()))]
+        parts = _result_json(layout, shape, marks).replace("%", "%%").split("\0")
+        indices = list(map(int, parts[1::2]))
         if len(indices) > 1:
-            return cls(text, operator.itemgetter(*indices))
-        return cls(text, lambda texts: tuple(texts[index] for index in indices))
-
-
-def _json_parts(value: Any, parts: list[str | _Slot]) -> None:
-    """Adds `json.dumps(value)` to `parts`, a `_Slot` for each one in `value`."""
-    if isinstance(value, _Slot):
-        parts.append(value)
-    elif isinstance(value, dict):
-        parts.append("{")
-        for position, (key, item) in enumerate(value.items()):
-            parts.append(", " * (position > 0) + json.dumps({key: None})[1:-7] + ": ")
-            _json_parts(item, parts)
-        parts.append("}")
-    elif isinstance(value, list | tuple):
-        parts.append("[")
-        for position, item in enumerate(value):
-            parts.append(", " * (position > 0))
-            _json_parts(item, parts)
-        parts.append("]")
-    else:
-        parts.append(json.dumps(value))
+            return cls("%s".join(parts[::2]), operator.itemgetter(*indices))
+        return cls("%s".join(parts[::2]), lambda texts: tuple(texts[index] for index in indices))
 
 
 def _number(value: Any) -> str:
@@ -263,8 +248,7 @@ class SliceEncoder:
         encoded = []
         for start in range(0, len(items), _GROUP_SLICES):
             group = items[start : start + _GROUP_SLICES]
-            with _collection_paused():
-                texts = [self.entry_text(item) for item in group]
+            texts = [self.entry_text(item) for item in group]
             records = zip(tfma_metrics_many(group), tfma_plots_many(group), strict=True)
             encoded += [
                 EncodedSlice(slice_key, metrics, plots, text)
@@ -275,40 +259,42 @@ class SliceEncoder:
         return encoded
 
     def entry_text(self, item: tuple[SliceKey, SliceResult]) -> EncodedJSON:
-        """`json.dumps(slice_entry(item, ...))`, each value written once: the text around
-        the values is the same for every slice of one shape (metric keys, interval keys,
-        counts only), kept as an `_EntryTemplate`, and a metric's value appears in both the
-        flat `metrics` and its head's entry (its text was most of `json.dumps`'s time)."""
+        """`json.dumps(slice_entry(item, ...))`, from the texts of the values, each written
+        once (a metric's value is in both the flat `metrics` and its head's entry): directly
+        for a shape's first slice (`_result_json`), then from the shape's `_EntryTemplate`
+        (the text around the values is the same for every slice of one shape: metric keys,
+        interval keys, counts only)."""
         slice_key, result = item
         metrics, intervals = result.metrics, result.intervals
         shape = (tuple(metrics), intervals if intervals is None else tuple(intervals))
         shape += (result.counts_only,)
-        template = self._templates.get(shape)
-        if template is None:
-            if shape not in self._seen:
-                # A shape's first slice: a template costs more than one `json.dumps` (two
-                # seconds for a head of 100,000 classes), and may never be used again.
-                if len(self._seen) >= _MAX_TEMPLATES:
-                    self._seen.clear()
-                self._seen.add(shape)
-                return EncodedJSON(json.dumps(slice_entry(item, self._layout, self._keys)))
-            if len(self._templates) >= _MAX_TEMPLATES:
-                self._templates.clear()
-            template = self._templates[shape] = _EntryTemplate.of(self._layout, shape)
         values = list(metrics.values())
         for interval in (intervals or {}).values():
             values += (interval.lower, interval.upper, interval.standard_error)
-        texts = [  # `_number`, inline: a call per value would be half of the time.
-            float.__repr__(v) if isinstance(v, float) and isfinite(v) else _number(v)
-            for v in values
-        ]
+        # Each value's `json.dumps`, from one of them all: no number's text holds ", ".
+        texts = json.dumps(values)[1:-1].split(", ") if values else []
+        template = self._templates.get(shape)
+        if template is not None:
+            body = template.text % template.values(texts)
+        elif shape not in self._seen:
+            # A shape's first slice is written as it is: a template costs about as much
+            # again (0.2 s for a head of 100,000 classes), and may never be used again.
+            if len(self._seen) >= _MAX_TEMPLATES:
+                self._seen.clear()
+            self._seen.add(shape)
+            body = _result_json(self._layout, shape, texts)
+        else:
+            if len(self._templates) >= _MAX_TEMPLATES:
+                self._templates.clear()
+            template = self._templates[shape] = _EntryTemplate.of(self._layout, shape)
+            body = template.text % template.values(texts)
         count_key, weighted_key = self._keys
         prefix = (
             f'{{"slice": {json.dumps(dict(slice_key))}, '
             f'"example_count": {int(metrics.get(count_key, 0))}, '
             f'"weighted_example_count": {_number(float(metrics.get(weighted_key, 0.0)))}, '
         )
-        return EncodedJSON(prefix + template.text[1:] % template.values(texts))
+        return EncodedJSON(prefix + body[1:])
 
 
 _GROUP_SLICES = 1024
@@ -350,19 +336,3 @@ class EncodeSlices(beam.DoFn):
     def _encoded(self) -> EncodedSlices:
         held, self._held = self._held, []
         return EncodedSlices.pack(self._encode.encode_many(held), self._directory)
-
-
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused: `metrics.json` is a tree of hundreds of
-    thousands of new dicts and lists (a head of 100,000 classes, 10,000 slices), whose
-    allocation would start collections that each go over every object of the process
-    (TensorFlow's and Beam's too): half of `metrics_json`'s time. A tree has no cycles; its
-    objects are freed by reference counting as ever."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

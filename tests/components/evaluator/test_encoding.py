@@ -101,6 +101,7 @@ def multi_head_items():
         ((("g", "odd"),), _odd(plain)),
         ((("g", "hand"),), SliceResult({"ü/ctr": 1.5, "auc/ctr": -0.0, "c": 7}, None, [])),
         ((("g", "text"),), _textual()),
+        ((("g", "text again"),), _textual()),  # a shape's second slice: its template
         ((("g", "none"),), SliceResult({}, None, [])),
         ((("g", "none bounded"),), SliceResult({}, {}, [])),
         ((("g", "y"),), plain),

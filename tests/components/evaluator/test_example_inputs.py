@@ -146,8 +146,9 @@ def test_sampling_a_corrupt_file_names_the_file_and_the_record(tmp_path, helpers
 def test_the_sample_stops_after_max_bytes_and_keeps_each_record_once(tmp_path, helpers):
     rows = [{"y": i} for i in range(250)]
     path = helpers.write_examples(tmp_path / "data.tfrecord", rows, gzip=False)
-    size = len(next(iter(tf.data.TFRecordDataset(path))).numpy())
-    assert len(sample_examples([path], "auto", max_bytes=150 * size)) == 200  # whole batches
+    sizes = [len(record) for record in tf.data.TFRecordDataset(path).as_numpy_iterator()]
+    assert len(sample_examples([path], "auto", max_bytes=sum(sizes[:150]))) == 150
+    assert len(sample_examples([path], "auto", max_bytes=sum(sizes[:150]) + 1)) == 151
     assert len(sample_examples([path], "auto")) == 250
     start_of_record_150 = os.path.getsize(
         helpers.write_examples(tmp_path / "head.tfrecord", rows[:150], gzip=False)
@@ -161,6 +162,28 @@ def test_the_sample_stops_after_max_bytes_and_keeps_each_record_once(tmp_path, h
     assert [example.features.feature["y"].int64_list.value[0] for example in sample] == list(
         range(150)
     )
+
+
+def test_wide_records_are_sampled_within_the_byte_cap_and_typed(tmp_path, helpers):
+    width = 3000
+    hot = [i % 2 for i in range(width)]
+    rows = [{"logits": np.full(width, 0.25), "hot": hot, "y": i} for i in range(40)]
+    path = helpers.write_examples(tmp_path / "wide.tfrecord", rows, gzip=False)
+    size = len(next(iter(tf.data.TFRecordDataset(path))).numpy())
+    assert size > 3 * width  # 4 bytes a logit, 1 a multi-hot value
+    sample = sample_examples([path], "auto", max_bytes=12 * size)
+    assert [example.features.feature["y"].int64_list.value[0] for example in sample] == list(
+        range(12)
+    )
+    assert feature_types(sample, ["logits", "hot", "y"]) == {
+        "logits": "float",
+        "hot": "int64",
+        "y": "int64",
+    }
+    assert looks_multi_hot(sample, "hot", width)
+    assert len(sample[11].features.feature["logits"].float_list.value) == width
+    assert len(sample_examples([path], "auto", max_bytes=size, min_records=5)) == 5
+    assert len(sample_examples([path], "auto", max_bytes=size)) == 10  # the default minimum
 
 
 def test_joined_rows_are_the_parts_in_order():
@@ -178,6 +201,9 @@ def test_joined_rows_are_the_parts_in_order():
     assert joined_rows["b"]["c"] is None
     assert row_bytes({"x": joined.values, "y": None}) == joined.values.nbytes
     assert row_bytes(joined) == joined.values.nbytes + joined.row_splits.nbytes
+    numbers = {"a": 0.5, "b": np.float64(1.0), "c": 3, "d": True, "e": None, "f": np.int64(2)}
+    nested = {"m": numbers, "k": ("ab", b"xyz", [1.5, None]), "x": np.zeros(4, np.float32)}
+    assert row_bytes(nested) == 5 * 8 + 2 + 3 + 8 + 16
     # A long collection is estimated from its first items (its length times their mean).
     metrics = {f"probability_mean/class{c}": 0.5 for c in range(100_000)}
     assert row_bytes(metrics) == 8 * 100_000

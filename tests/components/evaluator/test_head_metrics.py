@@ -1,5 +1,7 @@
 """The structured per-head entries of metrics.json (`HeadMetricLayout`)."""
 
+import json
+
 import numpy as np
 
 import heads
@@ -7,7 +9,7 @@ from heads.stats import stats_for_head
 from heads.stats.multilabel_stats import MultilabelStats
 from tfx_heads.components.evaluator import head_metrics
 from tfx_heads.components.evaluator.bootstrap import Interval
-from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout
+from tfx_heads.components.evaluator.head_metrics import HeadMetricLayout, json_string_bodies
 
 _BATCHES = {
     "a": {"logits": np.array([[1.0], [3.0]]), "labels": np.array([[0.0], [3.0]])},
@@ -61,6 +63,7 @@ def test_entries_group_classes_thresholds_error_bounds_and_intervals():
     interval = Interval(0.4, 0.41, 0.05, 3, 0.3, 0.5)
     intervals = {"precision/positive_threshold_0.3/ctr": interval, "auc/b/x/c": interval}
     bounds = {"lower": 0.3, "upper": 0.5, "standard_error": 0.05}
+    _check_json(HeadMetricLayout(multi), metrics, intervals)
     assert HeadMetricLayout(multi).entries(metrics, intervals) == [
         {
             "name": "c",
@@ -100,6 +103,49 @@ def test_entries_group_classes_thresholds_error_bounds_and_intervals():
     ]
 
 
+def _check_json(layout, metrics, intervals):
+    """`entries_json` of the values' texts is `json.dumps` of `entries`."""
+    texts = {key: json.dumps(value) for key, value in metrics.items()}
+    interval_texts = {
+        key: json.dumps({"lower": i.lower, "upper": i.upper, "standard_error": i.standard_error})
+        for key, i in intervals.items()
+    }
+    expected = json.dumps(layout.entries(metrics, intervals))
+    assert layout.entries_json(texts, interval_texts) == expected
+
+
+def test_entries_json_of_odd_class_names_bounds_without_values_and_intervals():
+    # Vocabulary names that JSON escapes (a quote, `", "`, a backslash, non-ASCII, a
+    # control character); a bound whose metric the slice lacks; intervals on class metrics
+    # and a headline metric; a class with no metric.
+    vocabulary = ['a", "b', "c\\", "é类%", "\x01"]
+    head = heads.describe(heads.MultiClassHead(n_classes=4, label_vocabulary=vocabulary, name="m"))
+    layout = HeadMetricLayout(head)
+    metrics = _metrics(
+        head, {"logits": np.array([[1.0, 0.0, 2.0, -1.0]] * 2), "labels": np.array([[0], [2]])}
+    )
+    del metrics['auc/a", "b/m']
+    metrics = {key: value for key, value in metrics.items() if "/c\\/" not in key}
+    metrics.update({'auc/a", "b/error_bound/m': 0.5, "probability_mean/\x01/m": float("nan")})
+    interval = Interval(0.4, 0.41, 0.05, 3, 0.3, float("inf"))
+    intervals = dict.fromkeys(["auc/é类%/m", "accuracy/m", "probability_mean/\x01/m"], interval)
+    _check_json(layout, metrics, intervals)
+    _check_json(layout, {}, {})
+    (entry,) = layout.entries(metrics, intervals)
+    assert [c["class_name"] for c in entry["classes"]] == vocabulary
+    assert "auc" not in entry["classes"][0]["error_bounds"]  # its auc is missing
+    assert entry["classes"][0]["error_bounds"]["average_precision"] == 0.0
+    assert entry["classes"][1] == {"class_id": 1, "class_name": "c\\", "metrics": {}}
+    assert entry["classes"][2]["confidence_intervals"]["auc"]["upper"] == float("inf")
+
+
+def test_json_string_bodies_are_each_string_s_json_within_its_quotes():
+    strings = ['a", "b', "\\", "", '"', "é", "\x00", ", ", '\\", "']
+    bodies = json_string_bodies(strings)
+    assert [f'"{body}"' for body in bodies] == [json.dumps(string) for string in strings]
+    assert json_string_bodies([]) == []
+
+
 def _sigmoid(logits):
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
 
@@ -113,6 +159,7 @@ def test_a_head_of_over_1000_classes_has_each_class_s_probability_mean_and_no_cu
     labels[0, 5] = labels[1, 1000] = 1.0
     metrics = _metrics(head, {"logits": logits, "labels": labels})
     intervals = {"probability_mean/class7/tags": Interval(0.4, 0.41, 0.05, 3, 0.3, 0.5)}
+    _check_json(HeadMetricLayout(head), metrics, intervals)
     (entry,) = HeadMetricLayout(head).entries(metrics, intervals)
     expected = _sigmoid(logits).mean(axis=0)
     assert [c["class_id"] for c in entry["classes"]] == list(range(1001))
@@ -157,6 +204,7 @@ def test_classes_with_curves_among_others_keep_their_metrics_order(monkeypatch):
         "auc/z": 0.8,
         "probability_mean/z": 0.9,
     }
+    _check_json(HeadMetricLayout(head), metrics, {})
     (entry,) = HeadMetricLayout(head).entries(metrics)
     assert [(c["class_name"], list(c["metrics"].items())) for c in entry["classes"]] == [
         ("w", [("probability_mean", 0.1)]),

@@ -1,6 +1,7 @@
 """Full evaluations against independent references: scikit-learn for AUC and average
 precision, exact NumPy for threshold metrics, means, losses and counts."""
 
+import gc
 import json
 import os
 import re
@@ -686,6 +687,25 @@ def test_pipeline_options():
     assert dataflow.view_as(StandardOptions).runner == "DataflowRunner"
     with pytest.raises(ValueError, match="Invalid `num_workers`"):
         runner.pipeline_options(["--runner=DataflowRunner"], num_workers=2)
+
+
+def test_read_metrics_gives_the_document_and_leaves_the_collector_as_it_was(tmp_path):
+    document = {"slices": [{"metrics": {"auc": 0.5, "x": float("nan")}}], "é": "类", "n": 3}
+    (tmp_path / constants.METRICS_JSON_FILE).write_text(json.dumps(document), "utf-8")
+    assert gc.isenabled()
+    read = runner.read_metrics(str(tmp_path))
+    assert gc.isenabled()
+    assert json.dumps(read) == json.dumps(document)
+    gc.disable()
+    try:
+        assert json.dumps(runner.read_metrics(str(tmp_path))) == json.dumps(document)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    (tmp_path / constants.METRICS_JSON_FILE).write_text("{", "utf-8")
+    with pytest.raises(json.JSONDecodeError):
+        runner.read_metrics(str(tmp_path))
+    assert gc.isenabled()
 
 
 @pytest.mark.parametrize("gzip", [False, True])
