@@ -36,7 +36,7 @@ from heads.stats.binary_stats import BinaryStats
 from heads.stats.curve import exact_curves
 from heads.stats.histogram import _flat_bucket_index
 from heads.stats.moments import safe_divide
-from heads.stats.score_counts import sortable_bits, stable_radix_order
+from heads.stats.score_counts import sixteen_bit_halves, sortable_bits, stable_radix_order
 from heads.stats.threshold_counts import _LABEL_COLUMNS
 
 __all__ = ["GroupMetrics", "binary_group_metrics"]
@@ -203,9 +203,9 @@ class _SortedRows(NamedTuple):
 def _sorted_rows(groups: np.ndarray, rows: Mapping[str, Any], n_groups: int) -> _SortedRows:
     logits, weights = rows["logits"], rows["weights"]
     if logits.dtype == np.float32 and n_groups <= 2**16:  # three 16-bit radix passes
-        bits = sortable_bits(logits)  # a NaN sorts within its group, which BinaryStats takes
-        low, high = bits.astype(np.uint16), (bits >> 16).astype(np.uint16)
-        order = stable_radix_order(low, high, groups.astype(np.uint16))
+        # A NaN sorts within its group, which BinaryStats takes.
+        halves = sixteen_bit_halves(sortable_bits(logits))
+        order = stable_radix_order(*halves, groups.astype(np.uint16))
     else:
         order = np.lexsort((logits, groups))
     positive = np.asarray(rows["positive"], dtype=bool)[order]

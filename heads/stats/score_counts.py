@@ -97,6 +97,12 @@ def sortable_bits(keys: np.ndarray) -> np.ndarray:
     return bits ^ np.where(bits >> 31, np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
 
 
+def sixteen_bit_halves(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint16 `(low, high)` halves of uint32 `bits`, least significant first (the order
+    `stable_radix_order` takes its columns in)."""
+    return bits.astype(np.uint16), (bits >> 16).astype(np.uint16)
+
+
 def stable_radix_order(*columns: np.ndarray) -> np.ndarray:
     """The stable permutation sorting rows by `columns` (uint16 arrays, least significant
     first), one `argsort(kind="stable")` each: NumPy's radix sort for 16-bit integers."""
@@ -119,7 +125,7 @@ def _sort_order(keys: np.ndarray) -> np.ndarray:
     sortable = sortable_bits(keys)
     if keys.size <= _SMALL_SORT:  # one stable sort: the same order, fewer calls
         return np.argsort(sortable, kind="stable")
-    return stable_radix_order(sortable.astype(np.uint16), (sortable >> 16).astype(np.uint16))
+    return stable_radix_order(*sixteen_bit_halves(sortable))
 
 
 def _joined(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> tuple:
