@@ -19,10 +19,13 @@ Cost: batches are kept as they are until the pending (row, curve) cells reach 2*
 outnumber the kept keys; then each curve's pending rows are sorted, their equal keys summed
 and the result merged with the kept keys (a merge of two sorted runs). So each row is
 sorted once and merged a few times (`benchmarks/metrics_core.py` prints the rates of exact
-and histogram-only statistics). Merging two states merges their sorted keys. The result
-does not depend on batch sizes, worker counts or merge order (up to float64 rounding of
-the weight sums), and whether a curve is exact depends only on the data: a part never has
-more distinct scores than the whole.
+and histogram-only statistics). A fold whose keys could pass the budget first counts its
+distinct keys with one sort of the values, so a curve that goes over (the pooled curve of a
+head of 100,000 classes does at its first fold) drops its counts for that sort alone.
+Merging two states merges their sorted keys. The result does not depend on batch sizes,
+worker counts or merge order (up to float64 rounding of the weight sums), and whether a
+curve is exact depends only on the data: a part never has more distinct scores than the
+whole.
 
 Memory: 20 bytes a kept key (float32 logit and two float64 weights; 24 for float64 keys),
 at most `ACCUMULATOR_BUDGET_FACTOR * max_scores` keys per `ScoreCounts` (about 100 MiB at
@@ -147,6 +150,14 @@ def _sorted_counts(keys: np.ndarray, negatives: np.ndarray, positives: np.ndarra
     return _grouped(keys[order], negatives[order], positives[order])
 
 
+def _distinct_count(kept: np.ndarray, new: np.ndarray) -> int:
+    """How many distinct keys `kept` and `new` hold together (NaN-free; equal as floats, as
+    `_grouped` sums them): one sort of the values, several times cheaper than the ordering
+    `_sorted_counts` needs to carry the weights along."""
+    keys = np.sort(np.concatenate([kept, new]) if kept.size else new)
+    return int(np.count_nonzero(keys[1:] != keys[:-1])) + int(keys.size > 0)
+
+
 def _merged_counts(first: _Counts, second: _Counts) -> _Counts:
     """The counts of both (each sorted); a stable sort merges two sorted runs in O(n)."""
     if first[0].size == 0:
@@ -216,6 +227,9 @@ class ScoreCounts:
             if np.isnan(column).any():  # NaN has no place in the order
                 self._counts[index] = None
                 continue
+            if self._over_budget(counts[0], column):
+                self._counts[index] = None
+                continue
             if weights is None:
                 positives = positive[:, index].astype(np.float64)
                 negatives = 1.0 - positives
@@ -225,6 +239,14 @@ class ScoreCounts:
             new = _sorted_counts(column, negatives, positives)
             self._counts[index] = self._within_budget(_merged_counts(counts, new))
         self._apply_accumulator_budget()
+
+    def _over_budget(self, kept: np.ndarray, new: np.ndarray) -> bool:
+        """Whether the kept keys and the new ones hold more than `max_scores` distinct keys,
+        counted before the new keys are ordered and grouped: a curve of 100,000 classes' cells
+        goes over at its first fold, and this count is what that fold then costs."""
+        if kept.size + new.size <= self.max_scores:
+            return False
+        return _distinct_count(kept, new) > self.max_scores
 
     def _within_budget(self, counts: _Counts) -> _Counts | None:
         return None if counts[0].size > self.max_scores else counts

@@ -196,3 +196,16 @@ def test_many_curves_together_stay_within_the_accumulator_budget():
     wide = ScoreCounts(6, max_scores=50)
     wide.add(np.tile(keys, 2), np.ones((40, 6), bool), None)
     assert all(wide.curve_counts(index) is None for index in range(6))  # 240 > 200 keys
+
+
+def test_the_budget_counts_keys_equal_as_floats_across_kept_and_new_ones():
+    # 2 kept keys and 4 new ones (6 > 3) hold 3 distinct keys: -0.0 is 0.0, as `_grouped` sums.
+    counts = ScoreCounts(1, max_scores=3)
+    counts.add(np.array([[0.0], [1.0], [1.0]]), np.array([[True], [False], [True]]), None)
+    assert counts.curve_counts(0)[0].tolist() == [0.0, 1.0]
+    counts.add(np.array([[-0.0], [2.0], [2.0], [1.0]]), np.zeros((4, 1), bool), None)
+    keys, negatives, positives = counts.curve_counts(0)
+    assert keys.tolist() == [0.0, 1.0, 2.0]
+    assert negatives.tolist() == [1.0, 2.0, 2.0] and positives.tolist() == [1.0, 1.0, 0.0]
+    counts.add(np.array([[3.0]]), np.ones((1, 1), bool), None)
+    assert counts.curve_counts(0) is None  # a fourth distinct key
