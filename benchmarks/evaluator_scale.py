@@ -12,6 +12,10 @@ features (no model):
   three positive class ids; and the evaluator's own read and parse stages alone on the same
   records (`transforms.read_examples`, `transforms.parse_examples`, in a child too, timed
   from when they are built: the sampling of `build_config` is not reading the records).
+  Further counts (`--class-examples 1000,2000`) evaluate the most classes again on that
+  many records, and split its time into a fixed cost and a cost per record (the line
+  through the runs), each against reading and parsing: the fixed costs of a run (Beam's,
+  writing and reading back every class's results) do not grow with the records.
 
 Each row prints its time and peak RSS and their ratios to the series' first row (10 slices,
 10 classes) measured in the same run, then whether it meets the targets of issue #26: 10,000
@@ -20,7 +24,8 @@ slices within 2x the time of 10 slices and under 2 GB; 100,000 classes under 3 G
 seconds, between runs; the CPU seconds (user + system, of the whole child process) vary
 less than wall time on a loaded machine.
 
-    .venv/bin/python benchmarks/evaluator_scale.py [--examples 1000000] [--workdir DIR]
+    .venv/bin/python benchmarks/evaluator_scale.py [--examples 1000000]
+        [--class-examples 1000[,2000]] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -179,7 +184,11 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--examples", type=int, default=1_000_000)
     parser.add_argument("--slices", default="10,1000,10000,100000")
-    parser.add_argument("--class-examples", type=int, default=1000)
+    parser.add_argument(
+        "--class-examples",
+        default="1000",
+        help="records of the class series; further counts split the cost of the most classes",
+    )
     parser.add_argument("--classes", default="10,1000,10000,100000")
     parser.add_argument("--workdir", help="scratch directory (default: a new temporary one)")
     args = parser.parse_args()
@@ -208,26 +217,63 @@ def main() -> None:
         results[size] = result
         slices = len(result["slice_counts"]) + 1
         print(_row(f"{size} values ({slices} slices)", result, results[slicings[0]]))
-    print(f"\nClasses: a multi-label head on {args.class_examples} records\n{header}")
+    records, *more_records = [int(count) for count in args.class_examples.split(",")]
+    print(f"\nClasses: a multi-label head on {records} records\n{header}")
     classes = [int(size) for size in args.classes.split(",")]
     class_results = {}
     for size in classes:
-        path = os.path.join(workdir, f"classes-{size}-{args.class_examples}.tfrecord")
-        job = {"kind": "classes", "classes": size, "output": os.path.join(workdir, f"out-c{size}")}
-        job["data"] = write_class_data(path, args.class_examples, size)
-        result = measure(job)
-        assert result["overall"] == args.class_examples, result
-        curves = result["class_curves"][0]["classes"]
-        assert curves == ("all" if size <= MAX_DEFAULT_CLASS_CURVES else []), curves
-        read = measure({**job, "read_only": True})
-        result["read_seconds"] = read["seconds"]
+        result = measure_classes(workdir, size, records)
         class_results[size] = result
+        curves = result["class_curves"][0]["classes"]
         print(
             _row(f"{size} classes", result, class_results[classes[0]])
-            + f"  read+parse {read['seconds']:.1f} s ({result['seconds'] / read['seconds']:.1f}x)"
+            + f"  read+parse {result['read_seconds']:.1f} s "
+            + f"({result['seconds'] / result['read_seconds']:.1f}x)"
             + f"  per-class curves: {'all' if curves == 'all' else len(curves)}"
         )
+    if more_records:
+        runs = {records: class_results[classes[-1]]}
+        runs.update({count: measure_classes(workdir, classes[-1], count) for count in more_records})
+        _cost_split(classes[-1], runs)
     _targets(results, class_results, slicings, classes)
+
+
+def measure_classes(workdir: str, size: int, records: int) -> dict:
+    """The multi-label evaluation of `size` classes on `records` records, with the time to
+    read and parse them (`read_seconds`); checks the overall count and the per-class
+    curves kept."""
+    path = os.path.join(workdir, f"classes-{size}-{records}.tfrecord")
+    job = {"kind": "classes", "classes": size, "output": os.path.join(workdir, f"out-c{size}")}
+    job["data"] = write_class_data(path, records, size)
+    result = measure(job)
+    assert result["overall"] == records, result
+    curves = result["class_curves"][0]["classes"]
+    assert curves == ("all" if size <= MAX_DEFAULT_CLASS_CURVES else []), curves
+    result["read_seconds"] = measure({**job, "read_only": True})["seconds"]
+    return result
+
+
+def _cost_split(size: int, runs: dict) -> None:
+    """Prints each run of `size` classes, then the line through the first and last: the
+    evaluation's fixed cost and its cost per record, each against reading and parsing."""
+    print(f"\n{size} classes on more records")
+    for count, result in runs.items():
+        ratio = result["seconds"] / result["read_seconds"]
+        print(
+            f"  {count} records: {result['seconds']:.1f} s, read+parse "
+            f"{result['read_seconds']:.1f} s ({ratio:.1f}x)"
+        )
+    (first, low), (last, high) = list(runs.items())[0], list(runs.items())[-1]
+    per_record = (high["seconds"] - low["seconds"]) / (last - first)
+    read_per_record = (high["read_seconds"] - low["read_seconds"]) / (last - first)
+    fixed = low["seconds"] - per_record * first
+    # Tiny runs are noise: the reading may not even take longer on more records.
+    ratio = f"{per_record / read_per_record:.1f}x" if read_per_record > 0 else "n/a"
+    print(
+        f"  fixed cost {fixed:.2f} s ({fixed / low['read_seconds']:.1f}x the read+parse of "
+        f"{first} records); per record {1000 * per_record:.2f} ms against "
+        f"{1000 * read_per_record:.2f} ms to read and parse ({ratio})"
+    )
 
 
 def _check_slices(result: dict, examples: int, size: int, slicings: list[int]) -> None:

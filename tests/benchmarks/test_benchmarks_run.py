@@ -97,9 +97,11 @@ def test_evaluator_scale_runs_and_its_counts_reconcile(tmp_path):
         "evaluator_scale.py",
         "--examples=3000",
         "--slices=10,1000",
-        "--class-examples=50",
+        "--class-examples=50,100",
         "--classes=10,1500",
         f"--workdir={tmp_path}",
     )
     assert re.search(r"^1000 values \(\d+ slices\)", output, re.MULTILINE), output
     assert re.search(r"^1500 classes .* per-class curves: 0$", output, re.MULTILINE), output
+    assert re.search(r"^  100 records: [\d.]+ s, read\+parse", output, re.MULTILINE), output
+    assert re.search(r"^  fixed cost -?[\d.]+ s .* per record -?[\d.]+ ms", output, re.MULTILINE)
