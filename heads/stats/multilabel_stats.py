@@ -77,6 +77,11 @@ classes gets per-class curves only for the classes it selects
 class."""
 
 
+def _every_class(class_index: np.ndarray, n_classes: int) -> bool:
+    """Whether valid class ids (intp `[K]`) are `0, 1, ..., n_classes - 1`, in order."""
+    return class_index.size == n_classes and bool(np.all(class_index == np.arange(n_classes)))
+
+
 class MultilabelStats(SingleHeadStats):
     """Statistics of `MultiLabelHead` metrics, pooled and per class, in one pass.
 
@@ -166,9 +171,12 @@ class MultilabelStats(SingleHeadStats):
             class_num_buckets, len(self._curve_classes), self._num_buckets
         )
         self._class_index = np.asarray(self._classes, dtype=np.intp)
-        self._curve_index = np.asarray(self._curve_classes, dtype=np.intp)
-        self._all_classes = self._classes == tuple(range(self._n_classes))
-        self._all_curves = self._curve_classes == tuple(range(self._n_classes))
+        self._all_classes = _every_class(self._class_index, self._n_classes)
+        if self._curve_classes is self._classes:  # 100,000 ids are converted and checked once
+            self._curve_index, self._all_curves = self._class_index, self._all_classes
+        else:
+            self._curve_index = np.asarray(self._curve_classes, dtype=np.intp)
+            self._all_curves = _every_class(self._curve_index, self._n_classes)
         self._pooled_from_classes = (
             self._all_curves and self._class_num_buckets == self._num_buckets
         )
