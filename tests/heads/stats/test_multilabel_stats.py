@@ -191,6 +191,23 @@ def test_curve_classes_keep_curves_for_some_classes_and_means_for_all():
         MultilabelStats(4, classes_for_class_based_metrics=(0,), curve_classes=(1,))
 
 
+def test_every_class_in_another_order_keys_each_class_by_its_own_values():
+    rng = np.random.default_rng(9)
+    batch = {"logits": rng.normal(size=(30, 3)), "labels": rng.random((30, 3)) < 0.5}
+    ordered = MultilabelStats(3, classes_for_class_based_metrics=(0, 1, 2), num_buckets=256)
+    shuffled = MultilabelStats(3, classes_for_class_based_metrics=(2, 0, 1), num_buckets=256)
+    expected = ordered.compute(ordered.update(None, batch))
+    found = shuffled.compute(shuffled.update(None, batch))
+    assert [key for key in found if key.startswith("auc/class") and "error" not in key] == [
+        "auc/class2",
+        "auc/class0",
+        "auc/class1",
+    ]
+    assert found == pytest.approx(expected, rel=1e-12)
+    means = (1 / (1 + np.exp(-batch["logits"]))).mean(axis=0)
+    assert [found[f"probability_mean/class{c}"] for c in range(3)] == pytest.approx(means)
+
+
 def test_a_head_of_many_classes_selecting_none_gets_no_per_class_curves():
     from heads.description import describe
     from heads.multi_label_head import MultiLabelHead
