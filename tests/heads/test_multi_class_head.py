@@ -195,7 +195,9 @@ def test_float_labels_rejected():
 
 
 def test_constructor_checks_in_the_original_order():
-    bad_loss_fn = lambda labels: labels  # noqa: E731
+    def bad_loss_fn(labels):
+        return labels
+
     with pytest.raises(ValueError, match="n_classes cannot be None"):
         heads.MultiClassHead(n_classes=None, label_vocabulary="abc", loss_reduction="none")
     with pytest.raises(ValueError, match="label_vocabulary should be a list or a tuple"):
