@@ -132,8 +132,11 @@ def test_tensor_head_weights_act_as_their_values():
 
 
 def test_loss_metric_is_the_mean_of_per_batch_losses():
-    head = heads.MultiHead([heads.RegressionHead(name="a"), heads.RegressionHead(name="b")])
+    head = heads.MultiHead(
+        [heads.RegressionHead(name="a"), heads.RegressionHead(name="b")], head_weights=[3.0, 1.0]
+    )
     metrics = head.metrics()
+    # The head weights scale the training loss only, not `loss/<head>`.
     # Batch 1: one example, head "a" loss 4. Batch 2: three examples, head "a" loss 0.
     head.update_metrics(metrics, {}, np.array([[2.0, 0.0]]), {"a": [[0.0]], "b": [[0.0]]})
     head.update_metrics(metrics, {}, np.zeros([3, 2]), {"a": np.zeros([3, 1]), "b": [[1.0]] * 3})
