@@ -197,3 +197,65 @@ def test_constructor_errors():
         heads.BinaryClassHead(label_vocabulary="ab")
     with pytest.raises(ValueError, match="Invalid loss_reduction: none"):
         heads.BinaryClassHead(loss_reduction="none")
+
+
+def test_constructor_checks_in_the_original_order():
+    # Vocabulary type, then thresholds, then loss_reduction, then the loss_fn signature.
+    with pytest.raises(ValueError, match="label_vocabulary should be a list or a tuple"):
+        heads.BinaryClassHead(label_vocabulary="ab", thresholds=[2.0])
+    with pytest.raises(ValueError, match=r"thresholds not in \(0, 1\)"):
+        heads.BinaryClassHead(thresholds=[2.0], loss_reduction="none")
+    with pytest.raises(ValueError, match="Invalid loss_reduction: none"):
+        heads.BinaryClassHead(loss_reduction="none", loss_fn=lambda labels: labels)
+    # The vocabulary length is never checked.
+    assert heads.BinaryClassHead(label_vocabulary=["only"]).logits_dimension == 1
+
+
+def test_fractional_labels_are_soft_targets_and_positives():
+    head = heads.BinaryClassHead(weight_column="w")
+    labels = np.array([[0.3], [1.0], [0.0], [0.6]], dtype=np.float32)
+    weights = np.array([[1.0], [2.0], [1.0], [3.0]], dtype=np.float32)
+    np.testing.assert_allclose(
+        head.loss(labels, LOGITS, {"w": weights}),
+        (_bce(labels, LOGITS) * weights).sum() / 4,
+        rtol=1e-5,
+    )
+    metrics = head.update_metrics(head.metrics(), {"w": weights}, LOGITS, labels)
+    # class_ids are [0, 1, 1, 0]; precision and recall count any label > 0 as positive:
+    # true positives weigh 2 (row 1), false positives 1 (row 2), false negatives 1 + 3.
+    np.testing.assert_allclose(metrics["precision"].result(), 2 / 3, rtol=1e-6)
+    np.testing.assert_allclose(metrics["recall"].result(), 2 / 6, rtol=1e-6)
+    # Accuracy compares labels with class ids exactly: only row 1 matches.
+    np.testing.assert_allclose(metrics["accuracy"].result(), 2 / 7, rtol=1e-6)
+    label_mean = (0.3 * 1 + 1.0 * 2 + 0.0 * 1 + 0.6 * 3) / 7
+    np.testing.assert_allclose(metrics["label/mean"].result(), label_mean, rtol=1e-6)
+    np.testing.assert_allclose(
+        metrics["accuracy_baseline"].result(), max(label_mean, 1 - label_mean), rtol=1e-6
+    )
+
+
+def test_prediction_dtypes_and_shapes_from_integer_logits():
+    preds = heads.BinaryClassHead().predictions(np.array([[-2], [0], [3]], dtype=np.int64))
+    want = {
+        "logits": (tf.float32, (3, 1)),
+        "logistic": (tf.float32, (3, 1)),
+        "probabilities": (tf.float32, (3, 2)),
+        "class_ids": (tf.int64, (3, 1)),
+        "classes": (tf.string, (3, 1)),
+        "all_class_ids": (tf.int32, (3, 2)),
+        "all_classes": (tf.string, (3, 2)),
+    }
+    assert {key: (value.dtype, tuple(value.shape)) for key, value in preds.items()} == want
+    assert preds["classes"].numpy().tolist() == [[b"0"], [b"0"], [b"1"]]
+
+
+def test_loss_fn_receives_float32_labels_and_logits():
+    received = {}
+
+    def loss_fn(labels, logits):
+        received.update(labels=labels, logits=logits)
+        return tf.abs(labels - logits)
+
+    heads.BinaryClassHead(loss_fn=loss_fn).loss(LABELS, LOGITS.astype(np.float64))
+    assert received["labels"].dtype == tf.float32 and received["labels"].shape == (4, 1)
+    assert received["logits"].dtype == tf.float32

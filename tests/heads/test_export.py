@@ -88,6 +88,7 @@ def test_binary_head_exports_classify_regress_and_predict(tmp_path, x, mirrored_
             None,
         ),
         (heads.PoissonRegressionHead(), {"serving_default", "regression", "predict"}, None),
+        (heads.LogisticRegressionHead(), {"serving_default", "regression", "predict"}, None),
     ],
 )
 def test_each_head_exports_its_signatures(tmp_path, x, head, signatures, classes_key):

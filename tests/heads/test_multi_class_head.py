@@ -192,3 +192,53 @@ def test_float_labels_rejected():
     head = heads.MultiClassHead(n_classes=3)
     with pytest.raises(ValueError, match="Labels dtype should be integer"):
         head.loss(LABELS.astype(np.float32), LOGITS)
+
+
+def test_constructor_checks_in_the_original_order():
+    def bad_loss_fn(labels):
+        return labels
+
+    with pytest.raises(ValueError, match="n_classes cannot be None"):
+        heads.MultiClassHead(n_classes=None, label_vocabulary="abc", loss_reduction="none")
+    with pytest.raises(ValueError, match="label_vocabulary should be a list or a tuple"):
+        heads.MultiClassHead(n_classes=2, label_vocabulary="ab")
+    # n_classes <= 2 is checked last, after the vocabulary, loss_reduction and loss_fn.
+    with pytest.raises(ValueError, match='"label_vocabulary" does not have "n_classes" items'):
+        heads.MultiClassHead(n_classes=2, label_vocabulary=["a", "b", "c"])
+    with pytest.raises(ValueError, match="Invalid loss_reduction: none"):
+        heads.MultiClassHead(n_classes=2, loss_reduction="none", loss_fn=bad_loss_fn)
+    with pytest.raises(ValueError, match="loss_fn must contain argument: logits"):
+        heads.MultiClassHead(n_classes=2, loss_fn=bad_loss_fn)
+    with pytest.raises(ValueError, match="n_classes must be > 2: 2."):
+        heads.MultiClassHead(n_classes=2, label_vocabulary=["a", "b"])
+
+
+def test_loss_fn_receives_label_ids_in_their_integer_dtype():
+    received = []
+
+    def loss_fn(labels, logits):
+        received.append(labels)
+        return tf.reduce_sum(logits, axis=-1, keepdims=True)
+
+    heads.MultiClassHead(n_classes=3, loss_fn=loss_fn).loss(LABELS, LOGITS)
+    vocabulary_head = heads.MultiClassHead(3, label_vocabulary=["x", "y", "z"], loss_fn=loss_fn)
+    vocabulary_head.loss(np.array([["y"], ["z"], ["z"]]), LOGITS)
+    assert [(labels.dtype, tuple(labels.shape)) for labels in received] == [
+        (tf.int32, (3, 1)),
+        (tf.int64, (3, 1)),
+    ]
+    assert received[1].numpy().tolist() == LABELS.tolist()
+
+
+def test_prediction_dtypes_and_shapes():
+    preds = heads.MultiClassHead(n_classes=3).predictions(LOGITS.astype(np.float64))
+    assert {key: (value.dtype, tuple(value.shape)) for key, value in preds.items()} == {
+        "logits": (tf.float32, (3, 3)),
+        "probabilities": (tf.float32, (3, 3)),
+        "class_ids": (tf.int64, (3, 1)),
+        "classes": (tf.string, (3, 1)),
+        "all_class_ids": (tf.int32, (3, 3)),
+        "all_classes": (tf.string, (3, 3)),
+    }
+    softmax = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(preds["probabilities"], softmax, rtol=1e-6)

@@ -129,3 +129,50 @@ def test_tensor_head_weights_act_as_their_values():
         LABELS["reg"], LOGITS[:, 1:]
     )
     np.testing.assert_allclose(head.loss(LABELS, LOGITS), expected, rtol=1e-6)
+
+
+def test_loss_metric_is_the_mean_of_per_batch_losses():
+    head = heads.MultiHead(
+        [heads.RegressionHead(name="a"), heads.RegressionHead(name="b")], head_weights=[3.0, 1.0]
+    )
+    metrics = head.metrics()
+    # The head weights scale the training loss only, not `loss/<head>`.
+    # Batch 1: one example, head "a" loss 4. Batch 2: three examples, head "a" loss 0.
+    head.update_metrics(metrics, {}, np.array([[2.0, 0.0]]), {"a": [[0.0]], "b": [[0.0]]})
+    head.update_metrics(metrics, {}, np.zeros([3, 2]), {"a": np.zeros([3, 1]), "b": [[1.0]] * 3})
+    np.testing.assert_allclose(metrics["loss/a"].result(), (4.0 + 0.0) / 2)
+    np.testing.assert_allclose(metrics["loss/b"].result(), (0.0 + 1.0) / 2)
+    # The sub-head metrics accumulate over all four examples (a deliberate difference).
+    np.testing.assert_allclose(metrics["average_loss/a"].result(), 4.0 / 4)
+    np.testing.assert_allclose(metrics["average_loss/b"].result(), 3.0 / 4)
+
+
+def test_regularization_stays_with_the_multi_head():
+    head = heads.MultiHead(_heads())
+    metrics = head.metrics(regularization_losses=[1.0])
+    assert [key for key in metrics if key.startswith("regularization_loss")] == [
+        "regularization_loss/bin_reg"
+    ]
+    head.update_metrics(metrics, {}, LOGITS, LABELS, regularization_losses=[1.0, 2.0])
+    np.testing.assert_allclose(metrics["regularization_loss/bin_reg"].result(), 3.0)
+    np.testing.assert_allclose(
+        metrics["loss/reg"].result(), _heads()[1].loss(LABELS["reg"], LOGITS[:, 1:]), rtol=1e-6
+    )
+    with pytest.raises(KeyError, match="regularization_loss/bin_reg"):
+        head.update_metrics(head.metrics(), {}, LOGITS, LABELS, regularization_losses=[1.0])
+
+
+def test_constructor_checks_and_combined_properties():
+    # The number of weights is checked before the head names.
+    with pytest.raises(ValueError, match=r"Given len\(heads\): 1. Given len\(head_weights\): 2."):
+        heads.MultiHead([heads.BinaryClassHead()], head_weights=[1.0, 2.0])
+    three = heads.MultiHead(
+        [
+            heads.BinaryClassHead(name="h1"),
+            heads.MultiClassHead(4, name="h2"),
+            heads.MultiLabelHead(3, name="h3"),
+        ]
+    )
+    assert three.name == "h1_h2_h3" and three.logits_dimension == 1 + 4 + 3
+    with pytest.raises(ValueError, match=r"should equal 7 but is 8\."):
+        three.predictions(np.zeros([2, 7], np.float32))

@@ -191,3 +191,78 @@ def test_tensor_arguments_act_as_their_values():
         heads.MultiLabelHead(n_classes=tf.constant(1))
     with pytest.raises(ValueError, match="thresholds must be in"):
         heads.MultiLabelHead(n_classes=3, thresholds=[tf.constant(1.0)])
+
+
+def _bad_loss_fn(labels):
+    return labels
+
+
+def test_constructor_checks_in_the_original_order():
+    with pytest.raises(ValueError, match="multi-label classification. Given: None"):
+        heads.MultiLabelHead(n_classes=None, thresholds=[2.0])
+    with pytest.raises(ValueError, match="Given: 1"):
+        heads.MultiLabelHead(n_classes=1, thresholds=[2.0])
+    with pytest.raises(ValueError, match=r"thresholds must be in \(0, 1\) range. Given: 2.0"):
+        heads.MultiLabelHead(n_classes=3, thresholds=[0.5, 2.0], label_vocabulary="abc")
+    with pytest.raises(ValueError, match="label_vocabulary must be a list or tuple. Given type"):
+        heads.MultiLabelHead(n_classes=3, label_vocabulary="abc", loss_fn=_bad_loss_fn)
+    with pytest.raises(ValueError, match=r"Length of label_vocabulary must be n_classes \(3\)"):
+        heads.MultiLabelHead(n_classes=3, label_vocabulary=["a"], loss_fn=_bad_loss_fn)
+    # Here (unlike the other heads) the loss_fn is checked before the loss_reduction.
+    with pytest.raises(ValueError, match="loss_fn must contain argument: logits"):
+        heads.MultiLabelHead(n_classes=3, loss_fn=_bad_loss_fn, loss_reduction="none")
+    with pytest.raises(ValueError, match="Invalid loss_reduction: none"):
+        heads.MultiLabelHead(
+            n_classes=3, loss_reduction="none", classes_for_class_based_metrics=[5]
+        )
+    with pytest.raises(ValueError, match="'z' is not in list"):
+        heads.MultiLabelHead(
+            n_classes=3, label_vocabulary=["a", "b", "c"], classes_for_class_based_metrics=["z"]
+        )
+    assert heads.MultiLabelHead(n_classes=2).logits_dimension == 2
+
+
+def test_per_class_keys_name_the_vocabulary_entry_even_for_class_ids():
+    head = heads.MultiLabelHead(
+        n_classes=3, label_vocabulary=["a", "b", "c"], classes_for_class_based_metrics=[2, 0]
+    )
+    assert list(head.metrics()) == [
+        "average_loss",
+        "auc",
+        "auc_precision_recall",
+        "probability_mean/c",
+        "auc/c",
+        "auc_precision_recall/c",
+        "probability_mean/a",
+        "auc/a",
+        "auc_precision_recall/a",
+    ]
+
+
+def test_sparse_duplicates_collapse_and_the_last_dimension_is_a_slot_count():
+    head = heads.MultiLabelHead(n_classes=3)
+    # Row 0 names class 2 twice in 5 slots, row 1 names class 0: multi-hot [0,0,1], [1,0,0].
+    labels = tf.SparseTensor([[0, 0], [0, 3], [1, 0]], tf.constant([2, 2, 0], tf.int64), [2, 5])
+    multi_hot = np.array([[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_allclose(
+        head.loss(labels, LOGITS), _cell_loss(multi_hot, LOGITS).mean(), rtol=1e-5
+    )
+
+
+def test_loss_fn_receives_multi_hot_labels():
+    received = []
+
+    def loss_fn(labels, logits):
+        received.append(labels)
+        return tf.reduce_mean(logits, axis=-1, keepdims=True)
+
+    head = heads.MultiLabelHead(n_classes=3, loss_fn=loss_fn)
+    head.loss(tf.SparseTensor([[0, 0], [1, 0]], tf.constant([2, 0], tf.int32), [2, 1]), LOGITS)
+    head.loss(MULTI_HOT.astype(np.int32), LOGITS)
+    head.loss(np.array([[0.5, 0.0, 1.0], [0.0, 1.0, 0.0]]), LOGITS)
+    assert [(labels.dtype, tuple(labels.shape)) for labels in received] == [
+        (tf.int64, (2, 3)),
+        (tf.int32, (2, 3)),
+        (tf.float64, (2, 3)),
+    ]
+    assert received[0].numpy().tolist() == [[0, 0, 1], [1, 0, 0]]

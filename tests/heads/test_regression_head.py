@@ -96,3 +96,25 @@ def test_tensor_label_dimension_acts_as_its_value():
     np.testing.assert_allclose(loss(LABELS, LOGITS), ((LABELS - LOGITS) ** 2).mean())
     with pytest.raises(ValueError, match="Invalid label_dimension 0."):
         heads.RegressionHead(label_dimension=tf.constant(0))
+
+
+def test_constructor_checks_in_the_original_order():
+    with pytest.raises(ValueError, match="Invalid label_dimension 0."):
+        heads.RegressionHead(label_dimension=0, loss_reduction="none")
+    with pytest.raises(ValueError, match="Invalid loss_reduction: none"):
+        heads.RegressionHead(loss_reduction="none", loss_fn=lambda labels: labels)
+    with pytest.raises(ValueError, match="Invalid label_dimension -1."):
+        heads.PoissonRegressionHead(label_dimension=-1)
+
+
+def test_loss_fn_receives_float32_labels_of_label_dimension():
+    received = {}
+
+    def loss_fn(labels, logits):
+        received["labels"] = labels
+        return tf.abs(labels - logits)
+
+    head = heads.RegressionHead(label_dimension=2, loss_fn=loss_fn, loss_reduction="sum")
+    loss = head.loss(LABELS.astype(np.int64), LOGITS)
+    assert received["labels"].dtype == tf.float32 and received["labels"].shape == (3, 2)
+    np.testing.assert_allclose(loss, np.abs(LABELS.astype(np.int64) - LOGITS).sum(), rtol=1e-6)
