@@ -88,7 +88,7 @@ MAX_PLOT_POINTS = 1000
 MAX_PLOTTED_CLASS_CURVES = 10
 """Per-class curves plotted (stored in the plots records) for a head that selects no
 classes: its largest classes. Not the number of classes with per-class curve metrics
-(`heads.stats.multilabel_stats.MAX_DEFAULT_CLASS_CURVES`), nor the report's
+(`heads.stats.per_class.MAX_DEFAULT_CLASS_CURVES`), nor the report's
 `DRAWN_CLASS_CURVES`."""
 PROGRESS_INTERVAL_SECONDS = 10.0
 

@@ -73,7 +73,7 @@ from tensorflow_model_analysis.proto import config_pb2, validation_result_pb2
 from heads import keys
 from heads.description import HeadDescription
 from heads.stats import stats_for_head
-from heads.stats.multilabel_stats import MAX_DEFAULT_CLASS_CURVES
+from heads.stats.per_class import MAX_DEFAULT_CLASS_CURVES
 from tfx_heads.components.evaluator import constants
 from tfx_heads.components.evaluator.batches import ExampleCounts
 from tfx_heads.components.evaluator.combine import SliceResult
@@ -168,14 +168,14 @@ def metrics_document(
 def class_curves(head: HeadDescription) -> list[dict[str, Any]]:
     """Which classes of each multi-class and multi-label head have per-class curves
     (`auc/class<c>`, ... and their plots): every class, the classes the head selects, or
-    none for a multi-label head of more than `MAX_DEFAULT_CLASS_CURVES` classes that selects
-    none (see `heads.stats.factory`)."""
+    none for a head of more than `MAX_DEFAULT_CLASS_CURVES` classes that selects none (see
+    `heads.stats.factory`)."""
     found = []
     for single in head.single_heads:
         if single.kind not in ("multi_class", "multi_label"):
             continue
         stats_obj = stats_for_head(single)
-        curves = getattr(stats_obj, "curve_classes", stats_obj.classes)
+        curves = stats_obj.curve_classes
         found.append(
             {
                 "head": single.name,

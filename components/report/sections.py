@@ -140,8 +140,8 @@ def class_curves_note(item: Mapping[str, Any] | None) -> str:
         kind = "none"
         text = (
             f"none: {total} classes, more than {item.get('max_default_class_curves')} without "
-            "a selection (<code>classes_for_class_based_metrics</code>); every class keeps its "
-            "probability mean"
+            "a selection (a multi-label head's <code>classes_for_class_based_metrics</code>; a "
+            "multi-class head has none); every class keeps its probability mean"
         )
     return f'<p class="note" data-class-curves="{kind}">Per-class curves: {text}.</p>'
 

@@ -7,10 +7,11 @@ object per sub-head.
 Per-class statistics: a multi-label head's `classes_for_class_based_metrics` get them, as
 in `head.metrics()`; when it selects none, and for every multi-class head (which has no
 such argument), every class gets one-vs-rest statistics, at the resolution that keeps them
-within 16 MiB per accumulator (`default_class_num_buckets`). A multi-label head that selects
-no classes and has more than `MAX_DEFAULT_CLASS_CURVES` (1,000) gets per-class curves for
-none (its per-class probability means stay), so its memory does not grow with the classes:
-select the classes to plot and rank with `classes_for_class_based_metrics`. Their keys
+within 16 MiB per accumulator (`default_class_num_buckets`). A head of more than
+`MAX_DEFAULT_CLASS_CURVES` (1,000) classes that selects none (every multi-class head of
+that size) gets per-class curves for none (its per-class probability means stay), so its
+memory and time do not grow with curves per class: select the classes to plot and rank
+with a multi-label head's `classes_for_class_based_metrics`. Their keys
 (`auc/class<c>`, `probability_mean/class<c>`, ...) are then added keys, like
 `average_precision`.
 
@@ -30,7 +31,8 @@ from heads.stats.binary_stats import BinaryStats
 from heads.stats.histogram import DEFAULT_LOGIT_RANGE, DEFAULT_NUM_BUCKETS
 from heads.stats.multi_head_stats import MultiHeadStats
 from heads.stats.multiclass_stats import MulticlassStats
-from heads.stats.multilabel_stats import MAX_DEFAULT_CLASS_CURVES, MultilabelStats
+from heads.stats.multilabel_stats import MultilabelStats
+from heads.stats.per_class import MAX_DEFAULT_CLASS_CURVES
 from heads.stats.regression_stats import RegressionStats
 from heads.stats.score_counts import DEFAULT_MAX_EXACT_SCORES
 
@@ -89,6 +91,7 @@ def stats_for_head(
             label_vocabulary=head.label_vocabulary,
             name=head.name,
             classes_for_class_based_metrics=tuple(range(head.n_classes)),
+            curve_classes=None if head.n_classes <= MAX_DEFAULT_CLASS_CURVES else (),
             class_num_buckets=class_num_buckets,
             **curve,
         )

@@ -249,7 +249,10 @@ class MulticlassSoftmax(NamedTuple):
 
 
 def multiclass_softmax(
-    logits: np.ndarray, labels: np.ndarray | None, classes: np.ndarray
+    logits: np.ndarray,
+    labels: np.ndarray | None,
+    classes: np.ndarray,
+    curve_classes: np.ndarray | None = None,
 ) -> MulticlassSoftmax:
     """Loss, predicted class and one-vs-rest scores of multi-class logits, in float64.
 
@@ -263,7 +266,9 @@ def multiclass_softmax(
     Args:
         logits: float `[M, n]`.
         labels: int `[M]` class ids in `[0, n)`, or None to skip the loss.
-        classes: intp `[C]`, the classes whose probabilities and log-odds are wanted.
+        classes: intp `[C]`, the classes whose probabilities are wanted.
+        curve_classes: intp `[K]`, the classes whose log-odds are wanted (None: `classes`);
+            a head of 100,000 classes may want every probability and no log-odds.
 
     Returns:
         `MulticlassSoftmax`.
@@ -272,7 +277,8 @@ def multiclass_softmax(
     rows = np.arange(x.shape[0])
     class_ids = np.argmax(x, axis=1)
     top = x[rows, class_ids]
-    every_class = np.array_equal(classes, np.arange(x.shape[1]))
+    every_class = np.arange(x.shape[1])
+    curve_classes = classes if curve_classes is None else curve_classes
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         shifted = x - top[:, None]
         exp_shifted = np.exp(shifted)
@@ -280,18 +286,41 @@ def multiclass_softmax(
         others = exp_shifted.sum(axis=1)
         logsumexp = top + np.log1p(others)
         loss = None if labels is None else logsumexp - x[rows, labels]
-        if not every_class:
-            shifted, exp_shifted = shifted[:, classes], exp_shifted[:, classes]
-        rest = np.subtract(others[:, None], exp_shifted)
-        np.maximum(rest, 0.0, out=rest)
-        log_rest = _log1p_unit_into(rest, np.empty_like(rest), np.empty_like(rest))
-        log_odds = np.subtract(shifted, log_rest, out=shifted)
-        probabilities = np.divide(exp_shifted, (1.0 + others)[:, None], out=exp_shifted)
-        if every_class:
-            top_rows, top_columns = rows, class_ids
-        else:
-            top_rows, top_columns = np.nonzero(class_ids[:, None] == classes[None, :])
-        top_others = others[top_rows]
-        log_odds[top_rows, top_columns] = -np.log(top_others)
-        probabilities[top_rows, top_columns] = 1.0 / (1.0 + top_others)
+        every = np.array_equal(curve_classes, every_class)
+        log_odds = _log_odds(shifted, exp_shifted, others, class_ids, curve_classes, every)
+        every = np.array_equal(classes, every_class)
+        exp_selected = exp_shifted if every else exp_shifted[:, classes]
+        probabilities = np.divide(exp_selected, (1.0 + others)[:, None], out=exp_selected)
+        top_rows, top_columns = _top_cells(class_ids, classes, every)
+        probabilities[top_rows, top_columns] = 1.0 / (1.0 + others[top_rows])
     return MulticlassSoftmax(loss, class_ids, probabilities, log_odds)
+
+
+def _log_odds(
+    shifted: np.ndarray,
+    exp_shifted: np.ndarray,
+    others: np.ndarray,
+    class_ids: np.ndarray,
+    classes: np.ndarray,
+    every: bool,
+) -> np.ndarray:
+    """`MulticlassSoftmax.log_odds` of `classes` (every class when `every`, reusing
+    `shifted` as the output); `exp_shifted` is read only."""
+    if not every:
+        shifted, exp_shifted = shifted[:, classes], exp_shifted[:, classes]
+    rest = np.subtract(others[:, None], exp_shifted)
+    np.maximum(rest, 0.0, out=rest)
+    log_rest = _log1p_unit_into(rest, np.empty_like(rest), np.empty_like(rest))
+    log_odds = np.subtract(shifted, log_rest, out=shifted)
+    top_rows, top_columns = _top_cells(class_ids, classes, every)
+    log_odds[top_rows, top_columns] = -np.log(others[top_rows])
+    return log_odds
+
+
+def _top_cells(
+    class_ids: np.ndarray, classes: np.ndarray, every: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """`(rows, columns)` of the cells of `[M, len(classes)]` where a row's argmax class is."""
+    if every:
+        return np.arange(len(class_ids)), class_ids
+    return np.nonzero(class_ids[:, None] == classes[None, :])

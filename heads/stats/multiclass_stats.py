@@ -46,6 +46,7 @@ from heads.stats.per_class import (
     class_num_buckets_or_default,
     per_class_curves,
     per_class_entries,
+    validate_curve_classes,
 )
 from heads.stats.score_counts import (
     DEFAULT_MAX_EXACT_SCORES,
@@ -97,6 +98,9 @@ class MulticlassStats(SingleHeadStats):
             `default_class_num_buckets(len(classes_for_class_based_metrics), num_buckets)`.
         max_exact_scores: the most distinct scores a class's curves are exact for (0:
             histograms only).
+        curve_classes: the classes among `classes_for_class_based_metrics` with curves
+            (`auc/class<c>`, ...); None: all of them. The others get their
+            `probability_mean/class<c>` only (see `per_class.MAX_DEFAULT_CLASS_CURVES`).
     """
 
     def __init__(
@@ -109,27 +113,39 @@ class MulticlassStats(SingleHeadStats):
         logit_range: float = DEFAULT_LOGIT_RANGE,
         class_num_buckets: int | None = None,
         max_exact_scores: int = DEFAULT_MAX_EXACT_SCORES,
+        curve_classes: Sequence[int] | None = None,
     ) -> None:
         super().__init__(name)
         self._max_exact_scores = validate_max_exact_scores(max_exact_scores)
         self._n_classes = validate_n_classes(n_classes, minimum=2)
         self._vocabulary = validate_vocabulary(label_vocabulary, self._n_classes)
         self._classes = validate_class_ids(classes_for_class_based_metrics, self._n_classes)
+        self._curve_classes = validate_curve_classes(curve_classes, self._classes, n_classes)
         self._num_buckets, self._logit_range = logit_histogram_validate_args(
             num_buckets, logit_range
         )
         self._class_num_buckets = class_num_buckets_or_default(
-            class_num_buckets, len(self._classes), self._num_buckets
+            class_num_buckets, len(self._curve_classes), self._num_buckets
         )
         self._class_index = np.asarray(self._classes, dtype=np.intp)
+        self._curve_index = (
+            self._class_index
+            if self._curve_classes is self._classes
+            else np.asarray(self._curve_classes, dtype=np.intp)
+        )
 
     @property
     def classes(self) -> tuple[int, ...]:
         """The class ids with one-vs-rest statistics, in key order."""
         return self._classes
 
+    @property
+    def curve_classes(self) -> tuple[int, ...]:
+        """The class ids with one-vs-rest curves (a subset of `classes`), in key order."""
+        return self._curve_classes
+
     def curve_histograms(self, stats: Stats) -> list[CurveHistogram]:
-        return per_class_curves(self._classes, stats["class_histograms"])
+        return per_class_curves(self._curve_classes, stats["class_histograms"])
 
     def create(self) -> Stats:
         """Empty stats: example count, `[weight, loss, correct]` sums, per-class
@@ -138,8 +154,8 @@ class MulticlassStats(SingleHeadStats):
             "example_count": np.zeros((), dtype=np.int64),
             "moments": np.zeros(3),
             "class_probability_sums": np.zeros(len(self._classes)),
-            "class_histograms": SparseHistogram(self._class_num_buckets, len(self._classes)),
-            "class_scores": ScoreCounts(len(self._classes), self._max_exact_scores),
+            "class_histograms": SparseHistogram(self._class_num_buckets, len(self._curve_classes)),
+            "class_scores": ScoreCounts(len(self._curve_classes), self._max_exact_scores),
         }
 
     def _prepare(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
@@ -168,7 +184,9 @@ class MulticlassStats(SingleHeadStats):
     def _add_rows(self, stats: Stats, rows: Mapping[str, np.ndarray | None]) -> None:
         logits, labels, weights = rows["logits"], rows["labels"], rows["weights"]
         loss = rows["unreduced_loss"]
-        softmax = multiclass_softmax(logits, labels if loss is None else None, self._class_index)
+        softmax = multiclass_softmax(
+            logits, labels if loss is None else None, self._class_index, self._curve_index
+        )
         if loss is None:
             loss = softmax.loss
         correct = softmax.class_ids == labels
@@ -176,14 +194,15 @@ class MulticlassStats(SingleHeadStats):
         _weighted_mean_update(stats["moments"], [loss, correct], weights)
         if not self._classes:
             return
-        one_vs_rest = binary_labels(labels[:, None] == self._class_index[None, :])
-        buckets = bucketize(softmax.log_odds, self._class_num_buckets, self._logit_range)
-        _class_histograms_update(stats["class_histograms"], buckets, one_vs_rest, weights)
-        stats["class_scores"].add(softmax.log_odds, one_vs_rest.positive, weights)
         if weights is None:
             stats["class_probability_sums"] += softmax.probabilities.sum(axis=0)
         else:
             stats["class_probability_sums"] += weights @ softmax.probabilities
+        if self._curve_classes:
+            one_vs_rest = binary_labels(labels[:, None] == self._curve_index[None, :])
+            buckets = bucketize(softmax.log_odds, self._class_num_buckets, self._logit_range)
+            _class_histograms_update(stats["class_histograms"], buckets, one_vs_rest, weights)
+            stats["class_scores"].add(softmax.log_odds, one_vs_rest.positive, weights)
 
     @functools.cached_property
     def _class_mean_keys(self) -> tuple[str, ...]:
@@ -203,7 +222,8 @@ class MulticlassStats(SingleHeadStats):
                 self._vocabulary,
                 safe_divide(stats["class_probability_sums"], weight),
                 curve_metrics(stats["class_histograms"], stats["class_scores"]),
-                mean_keys=self._class_mean_keys,
+                self._curve_classes,
+                self._class_mean_keys,
             )
             metrics.update(class_own)
             metrics.update(class_added)

@@ -35,7 +35,6 @@ from heads.stats.inputs import (
     flatten_logits,
     flatten_per_example,
     flatten_weights,
-    invalid,
     validate_batch_keys,
     validate_class_ids,
     validate_n_classes,
@@ -46,10 +45,12 @@ from heads.stats.losses import _sigmoid, _sigmoid_and_cross_entropy
 from heads.stats.metric_keys import StatsMetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
 from heads.stats.per_class import (
+    MAX_DEFAULT_CLASS_CURVES,
     class_mean_keys,
     class_num_buckets_or_default,
     per_class_curves,
     per_class_entries,
+    validate_curve_classes,
 )
 from heads.stats.score_counts import (
     DEFAULT_MAX_EXACT_SCORES,
@@ -67,14 +68,6 @@ __all__ = ["MAX_DEFAULT_CLASS_CURVES", "MultilabelStats"]
 
 _BATCH_KEYS = ("logits", "labels")
 _OPTIONAL_BATCH_KEYS = ("weights", "unreduced_loss")
-
-
-MAX_DEFAULT_CLASS_CURVES = 1000
-"""The most classes that get per-class curves (histograms and exact counts) when a head
-selects none: 16 MiB per accumulator at `default_class_num_buckets`. A head with more
-classes gets per-class curves only for the classes it selects
-(`classes_for_class_based_metrics`); its per-class probability means stay exact for every
-class."""
 
 
 def _every_class(class_index: np.ndarray, n_classes: int) -> bool:
@@ -152,17 +145,7 @@ class MultilabelStats(SingleHeadStats):
         self._n_classes = validate_n_classes(n_classes, minimum=2)
         self._thresholds = validate_thresholds(thresholds)
         self._classes = validate_class_ids(classes_for_class_based_metrics, self._n_classes)
-        self._curve_classes = (
-            self._classes
-            if curve_classes is None
-            else validate_class_ids(curve_classes, self._n_classes)
-        )
-        if self._curve_classes and not set(self._curve_classes) <= set(self._classes):
-            raise ValueError(
-                invalid(
-                    "curve_classes", "classes among classes_for_class_based_metrics", curve_classes
-                )
-            )
+        self._curve_classes = validate_curve_classes(curve_classes, self._classes, n_classes)
         self._vocabulary = validate_vocabulary(label_vocabulary, self._n_classes)
         self._num_buckets, self._logit_range = logit_histogram_validate_args(
             num_buckets, logit_range

@@ -12,20 +12,28 @@ import numpy as np
 
 from heads.stats.base_stats import CurveHistogram
 from heads.stats.binary_stats import curve_entries
-from heads.stats.inputs import validate_num_buckets
+from heads.stats.inputs import invalid, validate_class_ids, validate_num_buckets
 from heads.stats.metric_keys import StatsMetricKeys, class_key
 
 __all__ = [
     "CLASS_HISTOGRAMS_BYTES",
+    "MAX_DEFAULT_CLASS_CURVES",
     "class_mean_keys",
     "class_num_buckets_or_default",
     "default_class_num_buckets",
     "per_class_curves",
     "per_class_entries",
+    "validate_curve_classes",
 ]
 
 CLASS_HISTOGRAMS_BYTES = 2**24
 """Memory the per-class histograms of one accumulator stay within by default (16 MiB)."""
+MAX_DEFAULT_CLASS_CURVES = 1000
+"""The most classes that get per-class curves (histograms and exact counts) when a head
+selects none: 16 MiB per accumulator at `default_class_num_buckets`. A head with more
+classes gets per-class curves only for the classes it selects (a multi-label head's
+`classes_for_class_based_metrics`; a multi-class head has no such argument, so none); its
+per-class probability means stay exact for every class (`heads.stats.factory`)."""
 MIN_CLASS_NUM_BUCKETS = 2**8
 """The default per-class resolution never goes below this (10,000 selected classes take 40
 MiB)."""
@@ -47,6 +55,21 @@ def default_class_num_buckets(n_curves: int, num_buckets: int) -> int:
         return num_buckets
     fits = max(1, CLASS_HISTOGRAMS_BYTES // (16 * n_curves))
     return min(num_buckets, max(1 << (fits.bit_length() - 1), MIN_CLASS_NUM_BUCKETS))
+
+
+def validate_curve_classes(
+    curve_classes: Sequence[int] | None, classes: tuple[int, ...], n_classes: int
+) -> tuple[int, ...]:
+    """The checked classes with per-class curves: `classes` itself when None (the same
+    object, so a caller can tell), else class ids among `classes`."""
+    if curve_classes is None:
+        return classes
+    curves = validate_class_ids(curve_classes, n_classes)
+    if curves and not set(curves) <= set(classes):
+        raise ValueError(
+            invalid("curve_classes", "classes among classes_for_class_based_metrics", curves)
+        )
+    return curves
 
 
 def class_num_buckets_or_default(

@@ -156,8 +156,9 @@ def test_counts_only_slices_and_class_curves_are_stated(budget_page):
     assert notes["all"] == "every class (3)."
     assert notes["selected"] == "the 2 selected of 5 classes (class1, class3)."
     assert _text(notes["none"]) == (
-        "none: 2000 classes, more than 1000 without a selection "
-        "(classes_for_class_based_metrics); every class keeps its probability mean."
+        "none: 2000 classes, more than 1000 without a selection (a multi-label head's "
+        "classes_for_class_based_metrics; a multi-class head has none); every class keeps its "
+        "probability mean."
     )
     # In the head sections, in the order of the heads.
     order = [budget_page.index(f'data-class-curves="{kind}"') for kind in ("all", "selected")]

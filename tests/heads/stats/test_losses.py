@@ -153,3 +153,16 @@ def test_multiclass_softmax_without_labels_and_first_max_wins():
     assert result.loss is None
     assert result.class_ids[0] == 0
     np.testing.assert_allclose(result.log_odds[0], [np.log(np.e / (np.e + 1))] * 2)
+
+
+def test_multiclass_softmax_log_odds_of_other_classes_than_the_probabilities():
+    rng = np.random.default_rng(3)
+    logits = (rng.normal(size=(200, 7)) * 3).astype(np.float32)
+    every = np.arange(7)
+    full = multiclass_softmax(logits, None, every)
+    for classes, curves in [(every, np.array([5, 1])), (np.array([6, 0, 3]), np.array([3])),
+                            (every, np.array([], np.intp))]:  # fmt: skip
+        result = multiclass_softmax(logits, None, classes, curves)
+        np.testing.assert_array_equal(result.probabilities, full.probabilities[:, classes])
+        np.testing.assert_array_equal(result.log_odds, full.log_odds[:, curves])
+        assert result.log_odds.shape == (200, len(curves))
