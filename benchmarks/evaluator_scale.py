@@ -12,10 +12,12 @@ features (no model):
   three positive class ids; and the evaluator's own read and parse stages alone on the same
   records (`transforms.read_examples`, `transforms.parse_examples`, in a child too, timed
   from when they are built: the sampling of `build_config` is not reading the records).
-  Further counts (`--class-examples 1000,2000`) evaluate the most classes again on that
-  many records, and split its time into a fixed cost and a cost per record (the line
-  through the runs), each against reading and parsing: the fixed costs of a run (Beam's,
-  writing and reading back every class's results) do not grow with the records.
+  Then a multi-class head of the most classes on as many records (one class id each), which
+  keeps per-class curves by the same rule. Further counts (`--class-examples 1000,2000`)
+  evaluate the most (multi-label) classes again on that many records, and split its time
+  into a fixed cost and a cost per record (the line through the runs), each against
+  reading and parsing: the fixed costs of a run (Beam's, writing and reading back every
+  class's results) do not grow with the records.
 
 Each row prints its time and peak RSS and their ratios to the series' first row (10 slices,
 10 classes) measured in the same run, then whether it meets the targets of issue #26: 10,000
@@ -44,7 +46,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 _GB = 1024**3
 MAX_DEFAULT_CLASS_CURVES = 1000
-"""`heads.stats.multilabel_stats.MAX_DEFAULT_CLASS_CURVES` (not imported here: the parent
+"""`heads.stats.per_class.MAX_DEFAULT_CLASS_CURVES` (not imported here: the parent
 process stays free of TensorFlow)."""
 
 
@@ -90,8 +92,9 @@ def write_slice_data(path: str, examples: int, slicings: list[int]) -> str:
     return path
 
 
-def write_class_data(path: str, examples: int, n_classes: int) -> str:
-    """Multi-label records: `logits` (`n_classes` floats) and `label` (1-3 class ids)."""
+def write_class_data(path: str, examples: int, n_classes: int, max_labels: int = 3) -> str:
+    """Multi-label records: `logits` (`n_classes` floats) and `label` (1 to `max_labels`
+    class ids; 1: multi-class records)."""
     import numpy as np
     import tensorflow as tf
 
@@ -100,7 +103,8 @@ def write_class_data(path: str, examples: int, n_classes: int) -> str:
     rng = np.random.default_rng(n_classes)
     with tf.io.TFRecordWriter(path + ".part") as writer:
         for _ in range(examples):
-            positives = rng.choice(n_classes, size=int(rng.integers(1, 4)), replace=False)
+            count = int(rng.integers(1, max_labels + 1))
+            positives = rng.choice(n_classes, size=count, replace=False)
             logits = rng.normal(size=n_classes).astype(np.float32)
             logits[positives] += 2.0
             feature = {
@@ -124,7 +128,8 @@ def _child(job: dict) -> dict:
         head = heads.BinaryClassHead()
         slices = [job["feature"]]
     else:
-        head = heads.MultiLabelHead(n_classes=job["classes"])
+        kind = heads.MultiClassHead if job.get("multi_class") else heads.MultiLabelHead
+        head = kind(n_classes=job["classes"])
         slices = []
     options = dict(label_keys="label", logits_features="logits", slices=slices)
     if job.get("read_only"):  # the clock starts once the stages are built
@@ -222,15 +227,10 @@ def main() -> None:
     classes = [int(size) for size in args.classes.split(",")]
     class_results = {}
     for size in classes:
-        result = measure_classes(workdir, size, records)
-        class_results[size] = result
-        curves = result["class_curves"][0]["classes"]
-        print(
-            _row(f"{size} classes", result, class_results[classes[0]])
-            + f"  read+parse {result['read_seconds']:.1f} s "
-            + f"({result['seconds'] / result['read_seconds']:.1f}x)"
-            + f"  per-class curves: {'all' if curves == 'all' else len(curves)}"
-        )
+        class_results[size] = measure_classes(workdir, size, records)
+        print(_class_row(f"{size} classes", class_results[size], class_results[classes[0]]))
+    multi_class = measure_classes(workdir, classes[-1], records, multi_class=True)
+    print(_class_row(f"{classes[-1]} classes, multi-class", multi_class, class_results[classes[0]]))
     if more_records:
         runs = {records: class_results[classes[-1]]}
         runs.update({count: measure_classes(workdir, classes[-1], count) for count in more_records})
@@ -238,19 +238,32 @@ def main() -> None:
     _targets(results, class_results, slicings, classes)
 
 
-def measure_classes(workdir: str, size: int, records: int) -> dict:
-    """The multi-label evaluation of `size` classes on `records` records, with the time to
-    read and parse them (`read_seconds`); checks the overall count and the per-class
-    curves kept."""
-    path = os.path.join(workdir, f"classes-{size}-{records}.tfrecord")
-    job = {"kind": "classes", "classes": size, "output": os.path.join(workdir, f"out-c{size}")}
-    job["data"] = write_class_data(path, records, size)
+def measure_classes(workdir: str, size: int, records: int, multi_class: bool = False) -> dict:
+    """The multi-label (or multi-class) evaluation of `size` classes on `records` records,
+    with the time to read and parse them (`read_seconds`); checks the overall count and the
+    per-class curves kept."""
+    name = f"{'multi-class' if multi_class else 'classes'}-{size}-{records}"
+    job = {"kind": "classes", "classes": size, "output": os.path.join(workdir, f"out-{name}")}
+    job["multi_class"] = multi_class
+    path = os.path.join(workdir, f"{name}.tfrecord")
+    job["data"] = write_class_data(path, records, size, max_labels=1 if multi_class else 3)
     result = measure(job)
     assert result["overall"] == records, result
     curves = result["class_curves"][0]["classes"]
     assert curves == ("all" if size <= MAX_DEFAULT_CLASS_CURVES else []), curves
     result["read_seconds"] = measure({**job, "read_only": True})["seconds"]
     return result
+
+
+def _class_row(name: str, result: dict, first: dict) -> str:
+    """`_row` of a class run, with its read+parse time and how many classes have curves."""
+    curves = result["class_curves"][0]["classes"]
+    return (
+        _row(name, result, first)
+        + f"  read+parse {result['read_seconds']:.1f} s "
+        + f"({result['seconds'] / result['read_seconds']:.1f}x)"
+        + f"  per-class curves: {'all' if curves == 'all' else len(curves)}"
+    )
 
 
 def _cost_split(size: int, runs: dict) -> None:

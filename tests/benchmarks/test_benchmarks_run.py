@@ -103,5 +103,6 @@ def test_evaluator_scale_runs_and_its_counts_reconcile(tmp_path):
     )
     assert re.search(r"^1000 values \(\d+ slices\)", output, re.MULTILINE), output
     assert re.search(r"^1500 classes .* per-class curves: 0$", output, re.MULTILINE), output
+    assert re.search(r"^1500 classes, multi-class .* curves: 0$", output, re.MULTILINE), output
     assert re.search(r"^  100 records: [\d.]+ s, read\+parse", output, re.MULTILINE), output
     assert re.search(r"^  fixed cost -?[\d.]+ s .* per record -?[\d.]+ ms", output, re.MULTILINE)
