@@ -278,7 +278,11 @@ def multiclass_softmax(
     class_ids = np.argmax(x, axis=1)
     top = x[rows, class_ids]
     every_class = np.arange(x.shape[1])
-    curve_classes = classes if curve_classes is None else curve_classes
+    all_probabilities = np.array_equal(classes, every_class)
+    if curve_classes is None or curve_classes is classes:
+        curve_classes, all_log_odds = classes, all_probabilities
+    else:
+        all_log_odds = np.array_equal(curve_classes, every_class)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         shifted = x - top[:, None]
         exp_shifted = np.exp(shifted)
@@ -286,12 +290,10 @@ def multiclass_softmax(
         others = exp_shifted.sum(axis=1)
         logsumexp = top + np.log1p(others)
         loss = None if labels is None else logsumexp - x[rows, labels]
-        every = np.array_equal(curve_classes, every_class)
-        log_odds = _log_odds(shifted, exp_shifted, others, class_ids, curve_classes, every)
-        every = np.array_equal(classes, every_class)
-        exp_selected = exp_shifted if every else exp_shifted[:, classes]
+        log_odds = _log_odds(shifted, exp_shifted, others, class_ids, curve_classes, all_log_odds)
+        exp_selected = exp_shifted if all_probabilities else exp_shifted[:, classes]
         probabilities = np.divide(exp_selected, (1.0 + others)[:, None], out=exp_selected)
-        top_rows, top_columns = _top_cells(class_ids, classes, every)
+        top_rows, top_columns = _top_cells(class_ids, classes, all_probabilities)
         probabilities[top_rows, top_columns] = 1.0 / (1.0 + others[top_rows])
     return MulticlassSoftmax(loss, class_ids, probabilities, log_odds)
 
