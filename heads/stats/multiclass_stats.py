@@ -42,6 +42,7 @@ from heads.stats.losses import multiclass_softmax
 from heads.stats.metric_keys import StatsMetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
 from heads.stats.per_class import (
+    class_indices,
     class_mean_keys,
     class_num_buckets_or_default,
     per_class_curves,
@@ -127,12 +128,7 @@ class MulticlassStats(SingleHeadStats):
         self._class_num_buckets = class_num_buckets_or_default(
             class_num_buckets, len(self._curve_classes), self._num_buckets
         )
-        self._class_index = np.asarray(self._classes, dtype=np.intp)
-        self._curve_index = (
-            self._class_index
-            if self._curve_classes is self._classes
-            else np.asarray(self._curve_classes, dtype=np.intp)
-        )
+        self._class_index, self._curve_index = class_indices(self._classes, self._curve_classes)
 
     @property
     def classes(self) -> tuple[int, ...]:

@@ -46,6 +46,7 @@ from heads.stats.metric_keys import StatsMetricKeys
 from heads.stats.moments import _weighted_mean_update, safe_divide
 from heads.stats.per_class import (
     MAX_DEFAULT_CLASS_CURVES,
+    class_indices,
     class_mean_keys,
     class_num_buckets_or_default,
     per_class_curves,
@@ -153,13 +154,13 @@ class MultilabelStats(SingleHeadStats):
         self._class_num_buckets = class_num_buckets_or_default(
             class_num_buckets, len(self._curve_classes), self._num_buckets
         )
-        self._class_index = np.asarray(self._classes, dtype=np.intp)
+        self._class_index, self._curve_index = class_indices(self._classes, self._curve_classes)
         self._all_classes = _every_class(self._class_index, self._n_classes)
-        if self._curve_classes is self._classes:  # 100,000 ids are converted and checked once
-            self._curve_index, self._all_curves = self._class_index, self._all_classes
-        else:
-            self._curve_index = np.asarray(self._curve_classes, dtype=np.intp)
-            self._all_curves = _every_class(self._curve_index, self._n_classes)
+        self._all_curves = (
+            self._all_classes
+            if self._curve_index is self._class_index
+            else _every_class(self._curve_index, self._n_classes)
+        )
         self._pooled_from_classes = (
             self._all_curves and self._class_num_buckets == self._num_buckets
         )

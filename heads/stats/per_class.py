@@ -23,6 +23,7 @@ __all__ = [
     "default_class_num_buckets",
     "per_class_curves",
     "per_class_entries",
+    "class_indices",
     "validate_curve_classes",
 ]
 
@@ -70,6 +71,18 @@ def validate_curve_classes(
             invalid("curve_classes", "classes among classes_for_class_based_metrics", curves)
         )
     return curves
+
+
+def class_indices(
+    classes: tuple[int, ...], curve_classes: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """intp `(class index, curve index)` of checked ids: one array when the curve classes
+    are the classes themselves (`validate_curve_classes` of None), so 100,000 ids are
+    converted once and a caller can tell by identity."""
+    class_index = np.asarray(classes, dtype=np.intp)
+    if curve_classes is classes:
+        return class_index, class_index
+    return class_index, np.asarray(curve_classes, dtype=np.intp)
 
 
 def class_num_buckets_or_default(
